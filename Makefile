@@ -1,0 +1,38 @@
+# Two commands a newcomer needs: `make test` and `make run`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+DATA_DIR ?=
+OUT_DIR ?=
+PROFILE ?= default
+NOTEBOOKS ?= all
+SEED ?= 42
+DEVICE ?= auto
+
+RUN_ARGS := --profile $(PROFILE) --notebooks $(NOTEBOOKS) --seed $(SEED) --device $(DEVICE) \
+	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT_DIR),--out-dir $(OUT_DIR))
+
+.PHONY: venv test run bench clean-cache
+
+venv: $(STAMP)
+
+# Reinstall only when requirements.txt changes.
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+run: $(STAMP)
+	$(PY) -m utils.pipeline $(RUN_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+clean-cache:
+	rm -rf cache

@@ -1,0 +1,225 @@
+"""Find, load, validate and cache the MALLORN data set (Kaggle layout).
+
+Layout expected under the data directory::
+
+    train_log.csv, test_log.csv, sample_submission.csv
+    split_01/train_full_lightcurves.csv, split_01/test_full_lightcurves.csv, ... split_20/...
+
+`load_dataset` validates every file on the first read and keeps a parquet copy under `cache/`, keyed on
+the source files' names, sizes and modification times, so later reads take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import PROJECT_ROOT
+from .errors import DataError, examples
+from .validate import check_ids_match, require_columns, validate_lightcurves, validate_log
+
+COMPETITION = "mallorn-astronomical-classification-challenge"
+KAGGLE_MOUNTS = (Path("/kaggle/input") / COMPETITION, Path("/kaggle/input/competitions") / COMPETITION)
+DEFAULT_CACHE_DIR = PROJECT_ROOT / "cache"
+CACHE_VERSION = "data-v1"  # bump when the cached schema or the validation rules change
+HOW_TO_GET_DATA = (
+    "Get the data in one of these ways:\n"
+    f"  * point DATA_DIR (make run DATA_DIR=...) or --data-dir at a folder holding train_log.csv;\n"
+    f"  * put the competition files in {PROJECT_ROOT / 'data'};\n"
+    f"  * or set up Kaggle credentials (~/.kaggle/kaggle.json or KAGGLE_USERNAME/KAGGLE_KEY), accept the\n"
+    f"    rules at https://www.kaggle.com/competitions/{COMPETITION}, and run again to download it."
+)
+
+
+def _holds_data(path: Path) -> bool:
+    return (path / "train_log.csv").is_file()
+
+
+def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool = True) -> Path:
+    """Resolve the data folder: argument, then $DATA_DIR, then data/, then the Kaggle mount.
+
+    If none holds the data and Kaggle credentials exist, download it into data/.
+    """
+    explicit = data_dir or os.environ.get("DATA_DIR") or None
+    if explicit:
+        path = Path(explicit).expanduser().resolve()
+        if not path.is_dir():
+            raise DataError(f"data directory {path} does not exist.\n{HOW_TO_GET_DATA}")
+        if not _holds_data(path):
+            raise DataError(f"data directory {path} has no train_log.csv.\n{HOW_TO_GET_DATA}")
+        return path
+    for candidate in (PROJECT_ROOT / "data", *KAGGLE_MOUNTS):
+        if _holds_data(candidate):
+            return candidate
+    if download and kaggle_credentials_present():
+        return download_from_kaggle(PROJECT_ROOT / "data")
+    raise DataError(f"no MALLORN data found (looked in $DATA_DIR, {PROJECT_ROOT / 'data'}, "
+                    f"{KAGGLE_MOUNTS[0]}).\n{HOW_TO_GET_DATA}")
+
+
+def kaggle_credentials_present() -> bool:
+    """True when the kaggle package would find credentials (environment or kaggle.json)."""
+    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
+        return True
+    if os.environ.get("KAGGLE_API_TOKEN"):
+        return True
+    config_dir = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
+    return (config_dir / "kaggle.json").is_file() or (config_dir / "access_token").is_file()
+
+
+def download_from_kaggle(target: Path) -> Path:
+    """Download and unzip the competition files into `target`; return the folder holding them."""
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        from kaggle.api.kaggle_api_extended import KaggleApi
+
+        api = KaggleApi()
+        api.authenticate()
+        api.competition_download_files(COMPETITION, path=str(target), quiet=False)
+    except Exception as error:  # the kaggle client raises many types; all mean "could not download"
+        raise DataError(f"downloading {COMPETITION} from Kaggle failed: {error}\n{HOW_TO_GET_DATA}") from error
+    for archive in target.glob("*.zip"):
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(target)
+        archive.unlink()
+    for candidate in (target, *[p for p in target.iterdir() if p.is_dir()]):
+        if _holds_data(candidate):
+            return candidate
+    raise DataError(f"the Kaggle download in {target} holds no train_log.csv")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated logs (indexed by object_id) and light curves (object_id, time, flux, flux_err, band)."""
+
+    train_log: pd.DataFrame
+    test_log: pd.DataFrame
+    train_lc: pd.DataFrame
+    test_lc: pd.DataFrame
+    data_dir: Path
+    fingerprint: str
+    report: dict = field(default_factory=dict)
+
+    def log(self, kind: str) -> pd.DataFrame:
+        return {"train": self.train_log, "test": self.test_log}[kind]
+
+    def lightcurves(self, kind: str) -> pd.DataFrame:
+        return {"train": self.train_lc, "test": self.test_lc}[kind]
+
+
+def read_csv(path: Path, where: str) -> pd.DataFrame:
+    """Read a CSV with pyarrow, turning every parse failure into a DataError naming the file."""
+    if not path.is_file():
+        raise DataError(f"missing file {path}")
+    try:
+        return pd.read_csv(path, engine="pyarrow")
+    except Exception as error:  # pyarrow/pandas raise several types for bad CSV
+        raise DataError(f"{where}: corrupt or truncated CSV ({type(error).__name__}: {error})") from error
+
+
+def source_files(data_dir: Path) -> dict[str, list[Path]]:
+    """The log and light-curve files the load will read, checked for presence."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} does not exist.\n{HOW_TO_GET_DATA}")
+    files: dict[str, list[Path]] = {}
+    for kind in ("train", "test"):
+        log_path = data_dir / f"{kind}_log.csv"
+        if not log_path.is_file():
+            raise DataError(f"missing file {log_path}")
+        splits = sorted(pd.read_csv(log_path, usecols=lambda c: c == "split")
+                        .get("split", pd.Series(dtype=str)).dropna().astype(str).unique())
+        if not splits:
+            raise DataError(f"{log_path.name}: missing column 'split' (or it is empty)")
+        lcs = [data_dir / split / f"{kind}_full_lightcurves.csv" for split in splits]
+        missing = [str(p) for p in lcs if not p.is_file()]
+        if missing:
+            raise DataError(f"missing file {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        files[kind] = [log_path, *lcs]
+    return files
+
+
+def fingerprint(files: list[Path]) -> str:
+    """Hash of names, sizes and mtimes: changes whenever a source file is replaced or edited."""
+    digest = hashlib.sha1(CACHE_VERSION.encode())
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.parent.name}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    log_path, *lc_paths = files
+    log = validate_log(read_csv(log_path, log_path.name), log_path.name, train=kind == "train")
+    parts, nan_dropped = [], {}
+    for path in lc_paths:
+        where = f"{path.parent.name}/{path.name}"
+        tidy, dropped = validate_lightcurves(read_csv(path, where), where)
+        parts.append(tidy)
+        if dropped:
+            nan_dropped[where] = dropped
+    lightcurves = pd.concat(parts, ignore_index=True)
+    lightcurves["band"] = pd.Categorical(lightcurves["band"], categories=parts[0]["band"].cat.categories)
+    check_ids_match(log, lightcurves, f"{kind} ({log_path.name} vs {kind}_full_lightcurves.csv)")
+    lightcurves = lightcurves.sort_values(["object_id", "time"], kind="stable", ignore_index=True)
+    report = {"objects": len(log), "rows": len(lightcurves),
+              "nan_flux_rows_dropped": int(sum(nan_dropped.values())), "nan_flux_by_file": nan_dropped}
+    return log, lightcurves, report
+
+
+def load_dataset(data_dir: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None,
+                 use_cache: bool = True) -> Dataset:
+    """Load and validate logs and light curves for train and test, through the parquet cache."""
+    data_dir = find_data_dir(data_dir)
+    files = source_files(data_dir)
+    key = fingerprint(files["train"] + files["test"])
+    cache_root = Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR)
+    cached = cache_root / key
+    names = ("train_log", "test_log", "train_lc", "test_lc")
+    if use_cache and all((cached / f"{n}.parquet").is_file() for n in names):
+        tables = {n: pd.read_parquet(cached / f"{n}.parquet") for n in names}
+        report = json.loads((cached / "report.json").read_text())
+        return Dataset(**tables, data_dir=data_dir, fingerprint=key, report=report)
+
+    train_log, train_lc, train_report = _load_kind(data_dir, files["train"], "train")
+    test_log, test_lc, test_report = _load_kind(data_dir, files["test"], "test")
+    overlap = train_log.index.intersection(test_log.index)
+    if len(overlap):
+        raise DataError(f"train_log.csv and test_log.csv share object_id {examples(overlap)}")
+    report = {"train": train_report, "test": test_report}
+    tables = {"train_log": train_log, "test_log": test_log, "train_lc": train_lc, "test_lc": test_lc}
+    if use_cache:
+        _write_cache(cached, tables, report)
+    return Dataset(**tables, data_dir=data_dir, fingerprint=key, report=report)
+
+
+def _write_cache(target: Path, tables: dict[str, pd.DataFrame], report: dict) -> None:
+    """Write into a temporary sibling and rename, so a crash never leaves a half-written cache."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        for name, table in tables.items():
+            table.to_parquet(staging / f"{name}.parquet")
+        (staging / "report.json").write_text(json.dumps(report, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_sample_submission(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The competition's sample_submission.csv (object_id, prediction), order preserved."""
+    path = find_data_dir(data_dir) / "sample_submission.csv"
+    table = read_csv(path, path.name)
+    require_columns(table, ["object_id", "prediction"], path.name)
+    return table

@@ -1,0 +1,139 @@
+"""Checks on raw MALLORN tables. Each raises `DataError` naming the file, the column and example ids."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from . import BANDS
+from .errors import DataError, examples
+
+LOG_COLUMNS = ["object_id", "Z", "Z_err", "EBV", "SpecType", "split"]
+TRAIN_LOG_COLUMNS = [*LOG_COLUMNS, "target"]
+LIGHTCURVE_COLUMNS = ["object_id", "Time (MJD)", "Flux", "Flux_err", "Filter"]
+
+
+def require_columns(df: pd.DataFrame, required: list[str], where: str) -> None:
+    """Fail if any required column is absent, suggesting the closest present name."""
+    missing = [c for c in required if c not in df.columns]
+    if not missing:
+        return
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, [str(c) for c in df.columns], n=1, cutoff=0.6)
+        close = close or [c for c in df.columns if str(c).lower() == name.lower()]
+        hints.append(f"'{name}'" + (f" (found '{close[0]}': misnamed?)" if close else ""))
+    raise DataError(
+        f"{where}: missing column {', '.join(hints)}; columns present: {list(map(str, df.columns))}"
+    )
+
+
+def numeric_column(df: pd.DataFrame, column: str, where: str, *, allow_nan: bool = False,
+                   allow_inf: bool = False) -> np.ndarray:
+    """The column as float64; fail on text, NaN (unless allowed) or infinities (unless allowed)."""
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
+    text = np.isnan(values) & raw.notna().to_numpy()
+    if text.any():
+        bad = raw[text]
+        raise DataError(
+            f"{where}: column '{column}' has non-numeric values {examples(bad.astype(str))} "
+            f"for object_id {examples(df.loc[text, 'object_id'])}"
+        )
+    if not allow_nan and np.isnan(values).any():
+        rows = np.isnan(values)
+        raise DataError(
+            f"{where}: column '{column}' is missing (empty/NaN) for {int(rows.sum())} rows, "
+            f"object_id {examples(df.loc[rows, 'object_id'])}"
+        )
+    if not allow_inf and np.isinf(values).any():
+        rows = np.isinf(values)
+        raise DataError(
+            f"{where}: column '{column}' is infinite for {int(rows.sum())} rows, "
+            f"object_id {examples(df.loc[rows, 'object_id'])}"
+        )
+    return values
+
+
+def validate_log(df: pd.DataFrame, where: str, *, train: bool) -> pd.DataFrame:
+    """Check a train/test log and return it indexed by object_id with tidy dtypes."""
+    require_columns(df, TRAIN_LOG_COLUMNS if train else LOG_COLUMNS, where)
+    if df.empty:
+        raise DataError(f"{where}: the log has no objects")
+    ids = df["object_id"]
+    if ids.isna().any():
+        raise DataError(f"{where}: {int(ids.isna().sum())} rows have an empty object_id")
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise DataError(f"{where}: duplicate object_id {examples(dup)}")
+    out = pd.DataFrame(index=pd.Index(ids.astype(str).to_numpy(), name="object_id"))
+    out["Z"] = numeric_column(df, "Z", where)
+    out["Z_err"] = numeric_column(df, "Z_err", where, allow_nan=True)
+    out["EBV"] = numeric_column(df, "EBV", where)
+    # Photometric redshifts can be slightly negative; only 1 + Z <= 0 breaks the rest frame.
+    for column, low, rule in (("Z", -1.0, "> -1"), ("EBV", 0.0, ">= 0")):
+        bad = ~(out[column].to_numpy() > low) if column == "Z" else out[column].to_numpy() < low
+        if bad.any():
+            raise DataError(f"{where}: column '{column}' must be {rule}; it is not for object_id "
+                            f"{examples(out.index[bad])}")
+    out["SpecType"] = df["SpecType"].astype("string").to_numpy()
+    out["split"] = df["split"].astype(str).to_numpy()
+    if train:
+        target = numeric_column(df, "target", where)
+        if not np.isin(target, (0, 1)).all():
+            bad = ~np.isin(target, (0, 1))
+            raise DataError(f"{where}: column 'target' must be 0 or 1; got {examples(target[bad])} "
+                            f"for object_id {examples(out.index[bad])}")
+        out["target"] = target.astype("int8")
+    return out
+
+
+def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, int]:
+    """Check one light-curve file; return (tidy frame, number of NaN-flux rows dropped)."""
+    require_columns(df, LIGHTCURVE_COLUMNS, where)
+    if df["object_id"].isna().any():
+        raise DataError(f"{where}: {int(df['object_id'].isna().sum())} rows have an empty object_id")
+    time = numeric_column(df, "Time (MJD)", where)
+    flux_err = numeric_column(df, "Flux_err", where)
+    flux = numeric_column(df, "Flux", where, allow_nan=True)
+    if np.isinf(flux).any():
+        rows = np.isinf(flux)
+        raise DataError(f"{where}: column 'Flux' is infinite for object_id "
+                        f"{examples(df.loc[rows, 'object_id'])}")
+    nonpositive = flux_err <= 0
+    if nonpositive.any():
+        raise DataError(
+            f"{where}: column 'Flux_err' must be > 0; {int(nonpositive.sum())} rows are not, "
+            f"object_id {examples(df.loc[nonpositive, 'object_id'])}"
+        )
+    band = df["Filter"].astype(str).str.strip()
+    unknown = ~band.isin(list(BANDS)).to_numpy()
+    if unknown.any():
+        raise DataError(
+            f"{where}: column 'Filter' has bands {examples(band[unknown])} outside {BANDS}, "
+            f"object_id {examples(df.loc[unknown, 'object_id'])}"
+        )
+    keep = ~np.isnan(flux)
+    tidy = pd.DataFrame({
+        "object_id": df["object_id"].astype(str).to_numpy()[keep],
+        "time": time[keep],
+        "flux": flux[keep],
+        "flux_err": flux_err[keep],
+        "band": pd.Categorical(band.to_numpy()[keep], categories=list(BANDS)),
+    })
+    return tidy, int((~keep).sum())
+
+
+def check_ids_match(log: pd.DataFrame, lightcurves: pd.DataFrame, where: str) -> None:
+    """Every light-curve id must be in the log, and every log object must have observations."""
+    lc_ids = pd.Index(lightcurves["object_id"].unique())
+    orphans = lc_ids.difference(log.index)
+    if len(orphans):
+        raise DataError(f"{where}: light curves for {len(orphans)} object_id absent from the log: "
+                        f"{examples(orphans)}")
+    empty = log.index.difference(lc_ids)
+    if len(empty):
+        raise DataError(f"{where}: {len(empty)} log objects have no (non-NaN) observations: "
+                        f"{examples(empty)}")
