@@ -61,8 +61,8 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool =
             return candidate
     if download and kaggle_credentials_present():
         return download_from_kaggle(PROJECT_ROOT / "data")
-    raise DataError(f"no MALLORN data found (looked in $DATA_DIR, {PROJECT_ROOT / 'data'}, "
-                    f"{KAGGLE_MOUNTS[0]}).\n{HOW_TO_GET_DATA}")
+    looked = ", ".join(str(p) for p in ("$DATA_DIR", PROJECT_ROOT / "data", *KAGGLE_MOUNTS))
+    raise DataError(f"no MALLORN data found (looked in {looked}).\n{HOW_TO_GET_DATA}")
 
 
 def kaggle_credentials_present() -> bool:

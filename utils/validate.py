@@ -78,8 +78,8 @@ def validate_log(df: pd.DataFrame, where: str, *, train: bool) -> pd.DataFrame:
         if bad.any():
             raise DataError(f"{where}: column '{column}' must be {rule}; it is not for object_id "
                             f"{examples(out.index[bad])}")
-    out["SpecType"] = df["SpecType"].astype("string").to_numpy()
-    out["split"] = df["split"].astype(str).to_numpy()
+    out["SpecType"] = pd.Series(df["SpecType"].to_numpy(), index=out.index, dtype="str")
+    out["split"] = pd.Series(df["split"].to_numpy(), index=out.index, dtype="str")
     if train:
         target = numeric_column(df, "target", where)
         if not np.isin(target, (0, 1)).all():

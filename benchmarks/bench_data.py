@@ -1,0 +1,66 @@
+"""Wall time and peak memory of load + validate + preprocess for every train and test object.
+
+    python benchmarks/bench_data.py [--data-dir ../shared/mallorn]
+
+Runs each phase in a fresh process so the peak memory (max RSS) belongs to that phase alone:
+"cold" starts from an empty cache (reads the CSVs, validates, writes parquet and sequence caches),
+"cached" repeats the same work with the caches in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def phase(data_dir: str | None) -> dict:
+    """Load, validate and build every model input once; report seconds and peak RSS."""
+    started = time.perf_counter()
+    from utils.data import load_dataset
+    from utils.preprocess import prepare_sequences
+
+    dataset = load_dataset(data_dir)
+    loaded = time.perf_counter()
+    for kind in ("train", "test"):
+        prepare_sequences(dataset, kind, layout="band")
+        prepare_sequences(dataset, kind, layout="token")
+    done = time.perf_counter()
+    rows = sum(dataset.report[k]["rows"] for k in ("train", "test"))
+    objects = len(dataset.train_log) + len(dataset.test_log)
+    return {"objects": objects, "rows": rows, "load_validate_s": loaded - started, "preprocess_s": done - loaded,
+            "total_s": done - started, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--phase", action="store_true", help=argparse.SUPPRESS)  # internal: run one phase
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.data_dir)))
+        return
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**__import__("os").environ, "MALLORN_CACHE_DIR": cache}
+        command = [sys.executable, __file__, "--phase"] + (["--data-dir", args.data_dir] if args.data_dir else [])
+        results = {}
+        for name in ("cold", "cached"):
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    first = results["cold"]
+    print(f"{first['objects']:,} objects, {first['rows']:,} observations (train + test)")
+    print(f"{'phase':<8} {'load+validate':>14} {'preprocess':>11} {'total':>8} {'peak RSS':>10}")
+    for name, r in results.items():
+        print(f"{name:<8} {r['load_validate_s']:>13.2f}s {r['preprocess_s']:>10.2f}s {r['total_s']:>7.2f}s {r['peak_rss_mb']:>8.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Loading, validation and caching of the Kaggle-layout data, including every bad-input case."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils import data as data_module
+from utils.data import find_data_dir, load_dataset, load_sample_submission
+from utils.errors import DataError
+
+LC = "split_01/train_full_lightcurves.csv"
+
+
+def edit_csv(path, change):
+    table = pd.read_csv(path)
+    changed = change(table)  # edits in place, or returns a new table
+    (table if changed is None else changed).to_csv(path, index=False)
+
+
+def test_load_tidies_columns_and_types(kaggle_dir):
+    ds = load_dataset(kaggle_dir)
+    assert list(ds.train_lc.columns) == ["object_id", "time", "flux", "flux_err", "band"]
+    assert list(ds.train_lc["band"].cat.categories) == list("ugrizy")
+    assert ds.train_log.index.name == "object_id"
+    assert len(ds.train_log) == 40 and len(ds.test_log) == 20
+    assert ds.train_log["target"].sum() == 12
+    assert ds.test_log["Z_err"].notna().all() and ds.train_log["Z_err"].isna().all()
+    assert ds.report["train"]["rows"] == 40 * 6 * 25
+    # sorted by object then time, so per-object slices are contiguous
+    assert ds.train_lc["object_id"].is_monotonic_increasing
+
+
+def test_second_load_comes_from_cache_and_matches(kaggle_dir, cache_dir):
+    first = load_dataset(kaggle_dir)
+    assert (cache_dir / first.fingerprint / "train_lc.parquet").is_file()
+    second = load_dataset(kaggle_dir)
+    pd.testing.assert_frame_equal(first.train_lc, second.train_lc)
+    pd.testing.assert_frame_equal(first.test_log, second.test_log)
+
+
+def test_cache_key_changes_when_a_source_file_changes(kaggle_dir):
+    before = load_dataset(kaggle_dir)
+    path = kaggle_dir / LC
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    after = load_dataset(kaggle_dir)
+    assert after.fingerprint != before.fingerprint
+
+
+def test_nan_flux_rows_are_dropped_and_counted(kaggle_dir):
+    edit_csv(kaggle_dir / LC, lambda t: t.__setitem__("Flux", t["Flux"].where(t.index % 10 != 0)))
+    ds = load_dataset(kaggle_dir)
+    dropped = ds.report["train"]["nan_flux_by_file"][LC]
+    assert dropped == len(pd.read_csv(kaggle_dir / LC)) // 10 + (len(pd.read_csv(kaggle_dir / LC)) % 10 > 0)
+    assert ds.report["train"]["nan_flux_rows_dropped"] == dropped
+    assert not ds.train_lc["flux"].isna().any()
+
+
+def test_sample_submission_is_read_in_order(kaggle_dir):
+    sample = load_sample_submission(kaggle_dir)
+    assert list(sample.columns) == ["object_id", "prediction"]
+    assert sample["object_id"].tolist() == pd.read_csv(kaggle_dir / "test_log.csv")["object_id"].tolist()
+
+
+@pytest.mark.parametrize("case, change, message", [
+    ("missing column", lambda t: t.drop(columns="Flux_err"), "missing column 'Flux_err'"),
+    ("misnamed column", lambda t: t.rename(columns={"Flux_err": "FluxErr"}), "found 'FluxErr': misnamed?"),
+    ("text time", lambda t: t.__setitem__("Time (MJD)", t["Time (MJD)"].astype(object).where(t.index != 3, "yesterday")),
+     "column 'Time (MJD)' has non-numeric values 'yesterday'"),
+    ("infinite time", lambda t: t.__setitem__("Time (MJD)", t["Time (MJD)"].where(t.index != 3, np.inf)),
+     "column 'Time (MJD)' is infinite"),
+    ("NaN flux error", lambda t: t.__setitem__("Flux_err", t["Flux_err"].where(t.index != 3)),
+     "column 'Flux_err' is missing"),
+    ("infinite flux error", lambda t: t.__setitem__("Flux_err", t["Flux_err"].where(t.index != 3, np.inf)),
+     "column 'Flux_err' is infinite"),
+    ("zero flux error", lambda t: t.__setitem__("Flux_err", t["Flux_err"].where(t.index != 3, 0.0)),
+     "'Flux_err' must be > 0"),
+    ("negative flux error", lambda t: t.__setitem__("Flux_err", t["Flux_err"].where(t.index != 3, -1.0)),
+     "'Flux_err' must be > 0"),
+    ("unknown band", lambda t: t.__setitem__("Filter", t["Filter"].where(t.index != 3, "V")),
+     "bands 'V' outside ugrizy"),
+    ("orphan light curve", lambda t: t.__setitem__("object_id", t["object_id"].where(t.index != 3, "ghost_object")),
+     "absent from the log: 'ghost_object'"),
+])
+def test_bad_light_curve_file_is_named_in_the_error(kaggle_dir, case, change, message):
+    edit_csv(kaggle_dir / LC, change)
+    with pytest.raises(DataError) as error:
+        load_dataset(kaggle_dir)
+    assert message in str(error.value)
+    if case != "orphan light curve":  # per-file checks name the file; the cross-check names the set
+        assert "split_01/train_full_lightcurves.csv" in str(error.value)
+    else:
+        assert "train" in str(error.value)
+
+
+def test_example_ids_are_named(kaggle_dir):
+    table = pd.read_csv(kaggle_dir / LC)
+    culprit = table.loc[3, "object_id"]
+    edit_csv(kaggle_dir / LC, lambda t: t.__setitem__("Filter", t["Filter"].where(t.index != 3, "q")))
+    with pytest.raises(DataError, match=culprit):
+        load_dataset(kaggle_dir)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.__setitem__("object_id", t["object_id"].where(t.index != 1, t.loc[0, "object_id"])), "duplicate object_id 'tr_0000'"),
+    (lambda t: t.__setitem__("Z", t["Z"].where(t.index != 2)), "column 'Z' is missing"),
+    (lambda t: t.__setitem__("EBV", t["EBV"].where(t.index != 2)), "column 'EBV' is missing"),
+    (lambda t: t.__setitem__("EBV", t["EBV"].astype(object).where(t.index != 2, "dusty")), "'EBV' has non-numeric values 'dusty'"),
+    (lambda t: t.drop(columns="target"), "missing column 'target'"),
+    (lambda t: t.__setitem__("target", t["target"].where(t.index != 2, 3)), "'target' must be 0 or 1"),
+])
+def test_bad_train_log_is_named_in_the_error(kaggle_dir, change, message):
+    edit_csv(kaggle_dir / "train_log.csv", change)
+    with pytest.raises(DataError) as error:
+        load_dataset(kaggle_dir)
+    assert "train_log.csv" in str(error.value) and message in str(error.value)
+
+
+def test_log_object_without_observations(kaggle_dir):
+    log = pd.read_csv(kaggle_dir / "test_log.csv")
+    extra = log.iloc[[0]].assign(object_id="te_lonely")
+    pd.concat([log, extra]).to_csv(kaggle_dir / "test_log.csv", index=False)
+    with pytest.raises(DataError, match="no \\(non-NaN\\) observations: 'te_lonely'"):
+        load_dataset(kaggle_dir)
+
+
+def test_all_nan_flux_object_counts_as_without_observations(kaggle_dir):
+    victim = pd.read_csv(kaggle_dir / LC)["object_id"].iloc[0]
+    edit_csv(kaggle_dir / LC, lambda t: t.__setitem__("Flux", t["Flux"].where(t["object_id"] != victim)))
+    with pytest.raises(DataError, match=f"no \\(non-NaN\\) observations: '{victim}'"):
+        load_dataset(kaggle_dir)
+
+
+def test_truncated_csv(kaggle_dir):
+    path = kaggle_dir / LC
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2].rsplit(",", 2)[0] + "\n")
+    with pytest.raises(DataError, match="split_01/train_full_lightcurves.csv: corrupt or truncated CSV"):
+        load_dataset(kaggle_dir)
+
+
+def test_binary_garbage_csv(kaggle_dir):
+    (kaggle_dir / LC).write_bytes(b"\x00\xff\x13garbage\n\x01,\x02\n\x03\n")
+    with pytest.raises(DataError, match="split_01/train_full_lightcurves.csv"):
+        load_dataset(kaggle_dir)
+
+
+def test_missing_light_curve_file(kaggle_dir):
+    (kaggle_dir / "split_02" / "test_full_lightcurves.csv").unlink()
+    with pytest.raises(DataError, match="missing file .*split_02/test_full_lightcurves.csv"):
+        load_dataset(kaggle_dir)
+
+
+def test_missing_log(kaggle_dir):
+    (kaggle_dir / "test_log.csv").unlink()
+    with pytest.raises(DataError, match="missing file .*test_log.csv"):
+        load_dataset(kaggle_dir)
+
+
+def test_missing_directory_says_how_to_get_data(tmp_path):
+    with pytest.raises(DataError, match="does not exist(.|\n)*DATA_DIR"):
+        find_data_dir(tmp_path / "nowhere")
+
+
+def test_directory_without_data(tmp_path):
+    with pytest.raises(DataError, match="has no train_log.csv"):
+        find_data_dir(tmp_path)
+
+
+def test_data_dir_search_order(kaggle_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(kaggle_dir))
+    assert find_data_dir() == kaggle_dir.resolve()
+    assert find_data_dir(kaggle_dir) == kaggle_dir.resolve()
+    monkeypatch.delenv("DATA_DIR")
+    fake_root = tmp_path / "project"
+    (fake_root / "data").mkdir(parents=True)
+    monkeypatch.setattr(data_module, "PROJECT_ROOT", fake_root)
+    monkeypatch.setattr(data_module, "KAGGLE_MOUNTS", (kaggle_dir,))
+    assert find_data_dir(download=False) == kaggle_dir  # data/ is empty: falls through to the mount
+    monkeypatch.setattr(data_module, "KAGGLE_MOUNTS", ())
+    monkeypatch.setattr(data_module, "kaggle_credentials_present", lambda: False)
+    with pytest.raises(DataError, match="no MALLORN data found(.|\n)*kaggle.json"):
+        find_data_dir()
+
+
+def test_bad_data_never_destroys_an_existing_cache(kaggle_dir, cache_dir):
+    good = load_dataset(kaggle_dir)
+    edit_csv(kaggle_dir / LC, lambda t: t.__setitem__("Filter", "q"))
+    with pytest.raises(DataError):
+        load_dataset(kaggle_dir)
+    assert (cache_dir / good.fingerprint / "train_lc.parquet").is_file()
+    assert [p.name for p in cache_dir.iterdir()] == [good.fingerprint]  # no half-written cache left
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "mallorn" / "train_log.csv").is_file(),
+                    reason="the shared MALLORN copy is not beside this checkout")
+def test_real_mallorn_data_loads_and_validates(cache_dir):
+    ds = load_dataset(Path(__file__).resolve().parents[2] / "shared" / "mallorn")
+    assert len(ds.train_log) > 2000 and len(ds.test_log) > 7000
+    assert set(ds.train_log["target"].unique()) == {0, 1}
+    assert ds.report["train"]["nan_flux_rows_dropped"] > 0  # the real data has NaN fluxes, counted
+    assert set(ds.train_lc["object_id"].unique()) == set(ds.train_log.index)
