@@ -202,3 +202,42 @@ def test_real_mallorn_data_loads_and_validates(cache_dir):
     assert set(ds.train_log["target"].unique()) == {0, 1}
     assert ds.report["train"]["nan_flux_rows_dropped"] > 0  # the real data has NaN fluxes, counted
     assert set(ds.train_lc["object_id"].unique()) == set(ds.train_log.index)
+
+
+def test_download_from_kaggle_unzips_the_competition(kaggle_dir, tmp_path, monkeypatch):
+    """The kaggle client is replaced by a fake that 'downloads' a zip of the tiny data set."""
+    import shutil
+    import sys
+    import types
+
+    archive = shutil.make_archive(str(tmp_path / "mallorn"), "zip", kaggle_dir)
+
+    class FakeApi:
+        def authenticate(self):
+            pass
+
+        def competition_download_files(self, competition, path, quiet):
+            assert competition == "mallorn-astronomical-classification-challenge"
+            shutil.copy(archive, Path(path) / "mallorn-astronomical-classification-challenge.zip")
+
+    module = types.ModuleType("kaggle.api.kaggle_api_extended")
+    module.KaggleApi = FakeApi
+    monkeypatch.setitem(sys.modules, "kaggle.api.kaggle_api_extended", module)
+    target = data_module.download_from_kaggle(tmp_path / "data")
+    assert (target / "train_log.csv").is_file() and not list(target.glob("*.zip"))
+    assert len(load_dataset(target).train_log) == 40
+
+
+def test_download_failure_says_how_to_get_the_data(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    class BrokenApi:
+        def authenticate(self):
+            raise OSError("could not find kaggle.json")
+
+    module = types.ModuleType("kaggle.api.kaggle_api_extended")
+    module.KaggleApi = BrokenApi
+    monkeypatch.setitem(sys.modules, "kaggle.api.kaggle_api_extended", module)
+    with pytest.raises(DataError, match="downloading .* failed: could not find kaggle.json(.|\n)*DATA_DIR"):
+        data_module.download_from_kaggle(tmp_path / "data")
