@@ -36,3 +36,25 @@ bench: $(STAMP)
 
 clean-cache:
 	rm -rf cache
+
+# Kaggle GPU kernel (utils/kaggle_kernel.py): build a self-contained notebook from the last commit,
+# push it, watch it, fetch its outputs into submissions/kaggle-<time>/, submit a file.
+# ALLOW_DIRTY=1 builds from uncommitted changes; FILE=... MESSAGE="..." for kaggle-submit.
+KAGGLE_DIR := build/kaggle
+
+.PHONY: kaggle kaggle-push kaggle-status kaggle-output kaggle-submit
+
+kaggle: $(STAMP)
+	$(PY) -m utils.kaggle_kernel build --out $(KAGGLE_DIR)
+
+kaggle-push: kaggle
+	$(PY) -m utils.kaggle_kernel push --dir $(KAGGLE_DIR)
+
+kaggle-status: $(STAMP)
+	$(PY) -m utils.kaggle_kernel status --dir $(KAGGLE_DIR)
+
+kaggle-output: $(STAMP)
+	$(PY) -m utils.kaggle_kernel output --dir $(KAGGLE_DIR)
+
+kaggle-submit: $(STAMP)
+	$(PY) -m utils.kaggle_kernel submit $(FILE) $(if $(MESSAGE),--message "$(MESSAGE)")
