@@ -79,3 +79,10 @@ def test_end_to_end_eda_and_preprocessing_on_a_tiny_data_set(kaggle_dir, tmp_pat
     figures = {p.name for p in (run_dir / "figures").iterdir()}
     assert {"01_class_balance.png", "01_example_lightcurves.png", "02_deextinction_examples.png"} <= figures
     assert (tmp_path / "runs" / "latest").resolve() == run_dir
+
+
+def test_commit_comes_from_the_bundle_where_there_is_no_git(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "PROJECT_ROOT", tmp_path)
+    assert pipeline.git_commit() is None
+    (tmp_path / "kernel_build.json").write_text(json.dumps({"commit": "abc1234"}))
+    assert pipeline.git_commit() == "abc1234"

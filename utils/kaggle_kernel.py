@@ -272,9 +272,8 @@ def run_stages(*, input_root: str | os.PathLike | None = None, working_root: str
     build_info = json.loads((PROJECT_ROOT / BUILD_INFO).read_text())
     runs = working / "runs"
     run_dir = run(data_dir=str(find_kaggle_data(input_root)), out_dir=runs, profile=profile, notebooks=notebooks,
-                  seed=seed, device=device, run_id=f"kaggle-{build_info['commit']}", progress=False)
-    # One run per kernel version: the `latest` link would only list every output twice.
-    (runs / "latest").unlink(missing_ok=True)
+                  seed=seed, device=device, run_id=f"kaggle-{build_info['commit']}", progress=False,
+                  log_output=True, link_latest=False)  # one run per kernel version: a `latest` link would list outputs twice
     (run_dir / BUILD_INFO).write_text(json.dumps(build_info, indent=2) + "\n")
     copied = [BUILD_INFO]
     shutil.copy2(run_dir / BUILD_INFO, working / BUILD_INFO)

@@ -53,11 +53,17 @@ def select_notebooks(notebooks: list[Path], selection: str | None) -> list[Path]
 
 
 def git_commit() -> str | None:
+    """The code's commit: from git, or from kernel_build.json where the code was bundled (Kaggle)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+        pass
+    build_info = PROJECT_ROOT / "kernel_build.json"
+    if build_info.is_file():
+        return json.loads(build_info.read_text()).get("commit")
+    return None
 
 
 def new_run_dir(out_dir: Path, run_id: str | None = None) -> Path:
@@ -95,7 +101,7 @@ def notebook_node(source: Path):
     return notebook
 
 
-def execute(source: Path, output: Path, parameters: dict, *, progress: bool = True) -> None:
+def execute(source: Path, output: Path, parameters: dict, *, progress: bool = True, log_output: bool = False) -> None:
     """Execute one notebook with papermill, from the project root so `import utils` works."""
     import nbformat
     import papermill
@@ -104,15 +110,19 @@ def execute(source: Path, output: Path, parameters: dict, *, progress: bool = Tr
     nbformat.write(notebook_node(source), staged)
     try:
         papermill.execute_notebook(str(staged), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-                                   cwd=str(PROJECT_ROOT), progress_bar=progress, log_output=False)
+                                   cwd=str(PROJECT_ROOT), progress_bar=progress, log_output=log_output)
     finally:
         staged.unlink(missing_ok=True)
 
 
 def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None, profile: str = "default",
         notebooks: str | None = None, seed: int = 42, device: str = "auto", run_id: str | None = None,
-        progress: bool = True) -> Path:
-    """Run the selected notebooks into a new run folder and return its path."""
+        progress: bool = True, log_output: bool = False, link_latest: bool = True) -> Path:
+    """Run the selected notebooks into a new run folder and return its path.
+
+    `log_output` streams each cell's output to this process (useful where only the log is visible, as
+    on Kaggle); `link_latest` points <out_dir>/latest at the new folder.
+    """
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
     chosen = select_notebooks(discover_notebooks(), notebooks)
@@ -125,13 +135,14 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
     config = {**parameters, "notebooks": [p.name for p in chosen], "commit": git_commit(),
               "python": platform.python_version(), "started": dt.datetime.now().isoformat(timespec="seconds")}
     save_config(config, run_dir / "config.json")
-    point_latest(root, run_dir)
+    if link_latest:
+        point_latest(root, run_dir)
     timings = {}
     for source in chosen:
         print(f"[{source.stem}] running …", flush=True)
         started = time.perf_counter()
         try:
-            execute(source, run_dir / f"{source.stem}.ipynb", parameters, progress=progress)
+            execute(source, run_dir / f"{source.stem}.ipynb", parameters, progress=progress, log_output=log_output)
         finally:
             timings[source.stem] = round(time.perf_counter() - started, 1)
             save_config({**config, "seconds": timings}, run_dir / "config.json")
@@ -151,12 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--run-id", default=None, help="run folder name (default: the current time)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bars")
+    parser.add_argument("--log-output", action="store_true", help="stream every cell's output to the terminal")
     args = parser.parse_args(argv)
     from .errors import DataError
 
     try:
         run(data_dir=args.data_dir, out_dir=args.out_dir, profile=args.profile, notebooks=args.notebooks,
-            seed=args.seed, device=args.device, run_id=args.run_id, progress=not args.no_progress)
+            seed=args.seed, device=args.device, run_id=args.run_id, progress=not args.no_progress,
+            log_output=args.log_output)
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
