@@ -1,0 +1,47 @@
+"""The deep models: per-band CNNs and Transformers over light curves, built from a flat settings dict.
+
+    model = build_model(settings, n_extra=len(feature_names))
+    out = model(batch)  # {"logit": (B,), "aux_logits": (B, 5) when settings["aux_weight"] > 0}
+
+| model         | layout | class                    | seed size          |
+|---------------|--------|--------------------------|--------------------|
+| cnn           | band   | LightCurveCNN (mean+max) | ~545K parameters   |
+| cnn_attn      | band   | LightCurveCNN (attention)| ~545K parameters   |
+| transformer   | band   | LightCurveTransformer    | ~175K parameters   |
+| transformer   | token  | TokenTransformer         | (new, small)       |
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from torch import nn
+
+from .cnn import LightCurveCNN
+from .layers import AUX_CLASSES
+from .transformer import LightCurveTransformer, TokenTransformer
+
+MODEL_NAMES = ("cnn", "cnn_attn", "transformer")
+
+
+def build_model(settings: Mapping[str, Any], n_extra: int = 0) -> nn.Module:
+    """The network that `settings` describes; `n_extra` physics features join the object vector."""
+    model, layout = settings["model"], settings["layout"]
+    n_aux = len(AUX_CLASSES) if settings.get("aux_weight", 0) > 0 else 0
+    if model in ("cnn", "cnn_attn"):
+        if layout != "band":
+            raise ValueError(f"model {model!r} reads the band layout, not {layout!r}")
+        return LightCurveCNN(settings, n_extra, n_aux, pooling="attention" if model == "cnn_attn" else "mean_max")
+    if model == "transformer":
+        cls = {"band": LightCurveTransformer, "token": TokenTransformer}[layout]
+        return cls(settings, n_extra, n_aux)
+    raise ValueError(f"unknown model {model!r}; choose one of {MODEL_NAMES}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = ["AUX_CLASSES", "MODEL_NAMES", "LightCurveCNN", "LightCurveTransformer", "TokenTransformer",
+           "build_model", "count_parameters"]

@@ -1,0 +1,61 @@
+"""Per-band 1D CNN: each band has its own 4-layer encoder (one grouped convolution for all six)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from .. import BANDS
+from .inputs import encode, object_channels, observation_channels
+from .layers import Head, masked_softmax_pool
+
+N_BANDS = len(BANDS)
+
+
+class LightCurveCNN(nn.Module):
+    """Per-band conv encoders -> global pooling per band -> concat with the object vector -> MLP.
+
+    `pooling="mean_max"` (model "cnn") or `"attention"` (model "cnn_attn"). Padded steps are zeroed
+    after every layer, so they never leak into observed ones (the padding sits at the end of each band).
+    """
+
+    def __init__(self, settings: Mapping[str, Any], n_extra: int = 0, n_aux: int = 0, pooling: str = "mean_max"):
+        super().__init__()
+        if pooling not in ("mean_max", "attention"):
+            raise ValueError(f"pooling must be 'mean_max' or 'attention', not {pooling!r}")
+        self.encoding = {key: settings[key] for key in ("flux_scaling", "rest_frame", "time_reference")}
+        self.pooling = pooling
+        widths = [observation_channels(settings["flux_scaling"]) + 1, *settings["cnn_channels"]]  # +1: mask channel
+        kernel = settings["kernel_size"]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(N_BANDS * c_in, N_BANDS * c_out, kernel, padding=kernel // 2, groups=N_BANDS)
+            for c_in, c_out in zip(widths[:-1], widths[1:])
+        )
+        self.activation = nn.GELU()
+        self.dropout = nn.Dropout(settings["dropout"])
+        channels = widths[-1]
+        if pooling == "attention":
+            self.score = nn.Conv1d(N_BANDS * channels, N_BANDS, 1, groups=N_BANDS)
+        pooled = channels * (2 if pooling == "mean_max" else 1)
+        self.head = Head(N_BANDS * pooled + object_channels(settings["flux_scaling"], n_extra),
+                         settings["head_hidden"], settings["dropout"], n_aux)
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        features, _, objects = encode(batch, **self.encoding)
+        mask = batch["mask"]  # (B, 6, L)
+        size, _, length = mask.shape
+        step_mask = mask.unsqueeze(2).to(features.dtype)  # (B, 6, 1, L)
+        x = torch.cat([features, mask.unsqueeze(-1).to(features.dtype)], dim=-1).transpose(2, 3)  # (B, 6, C, L)
+        for conv in self.convs:
+            x = self.activation(conv(x.reshape(size, -1, length))).view(size, N_BANDS, -1, length) * step_mask
+        if self.pooling == "mean_max":
+            count = step_mask.sum(-1).clamp(min=1.0)
+            maximum = x.masked_fill(~mask.unsqueeze(2), -torch.inf).amax(-1)
+            maximum = torch.where(torch.isfinite(maximum), maximum, torch.zeros_like(maximum))
+            pooled = torch.cat([x.sum(-1) / count, maximum], dim=-1)
+        else:
+            scores = self.score(x.reshape(size, -1, length))  # (B, 6, L)
+            pooled = masked_softmax_pool(x.transpose(2, 3), scores, mask, dim=2)
+        return self.head(self.dropout(pooled.flatten(1)), objects)

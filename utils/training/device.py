@@ -1,0 +1,24 @@
+"""Pick the accelerator and make CPU runs repeat bit for bit."""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import seed_everything
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """'auto' -> cuda if present, then mps, else cpu; any other name is taken as given."""
+    if device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def make_deterministic(seed: int) -> None:
+    """Seed everything and ask torch for deterministic kernels (exact on CPU; best effort on GPUs)."""
+    seed_everything(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)

@@ -1,0 +1,178 @@
+"""Train one network (epochs, oversampling, augmentation, early stopping) and a seed-bagged classifier."""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import StratifiedShuffleSplit
+from tqdm import tqdm
+
+from ..models import build_model
+from .arrays import FeatureScaler, LightCurveArrays
+from .augment import augment
+from .device import pick_device
+from .losses import make_loss
+
+PREDICT_BATCH = 512
+
+
+def epoch_rows(y: np.ndarray, oversample: float, generator: torch.Generator) -> torch.Tensor:
+    """Row order for one epoch of len(y) draws: a permutation, or, when `oversample` > 0, weighted
+    draws with replacement so that positives make up that fraction of the epoch on average."""
+    n = len(y)
+    if oversample <= 0:
+        return torch.randperm(n, generator=generator)
+    positive = torch.as_tensor(y, dtype=torch.bool)
+    n_pos = int(positive.sum())
+    weights = torch.where(positive, oversample / max(n_pos, 1), (1 - oversample) / max(n - n_pos, 1))
+    return torch.multinomial(weights.double(), n, replacement=True, generator=generator)
+
+
+def predict_logits(model: torch.nn.Module, arrays: LightCurveArrays, device: torch.device) -> np.ndarray:
+    """TDE logits for every object, in eval mode, in batches."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(arrays), PREDICT_BATCH):
+            rows = np.arange(start, min(start + PREDICT_BATCH, len(arrays)))
+            out.append(model(arrays.batch(rows, device))["logit"].float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def _lr_schedule(optimizer, epochs: int, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    # One-cycle: a short warm-up, then cosine decay; reaches ~0 at the last planned epoch.
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                               total_steps=max(epochs * steps, 1), pct_start=0.1)
+
+
+def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None,
+                  val: LightCurveArrays | None, y_val: np.ndarray | None, *, seed: int,
+                  progress: bool = False, description: str = "") -> tuple[torch.nn.Module, list[dict]]:
+    """Fit one network; with a validation set keep the epoch of best validation AP (early stopping).
+
+    Returns the network (best weights loaded, on the CPU) and the per-epoch history.
+    """
+    device = pick_device(settings["device"])
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = build_model(settings, n_extra=train.tensors["extra"].shape[1] if "extra" in train.tensors else 0).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
+    steps = int(np.ceil(len(train) / settings["batch_size"]))
+    schedule = _lr_schedule(optimizer, settings["epochs"], steps)
+    loss_fn = make_loss(settings)
+    targets = torch.as_tensor(y, dtype=torch.float32)
+    aux_targets = torch.as_tensor(aux, dtype=torch.long) if aux is not None else None
+    use_aux = settings["aux_weight"] > 0 and aux_targets is not None
+
+    history, best_ap, best_state, waited = [], -1.0, None, 0
+    bar = tqdm(range(settings["epochs"]), desc=description, disable=not progress, leave=False)
+    for epoch in bar:
+        started = time.perf_counter()
+        model.train()
+        rows = epoch_rows(y, settings["oversample"], generator)
+        total = 0.0
+        for start in range(0, len(rows), settings["batch_size"]):
+            index = rows[start:start + settings["batch_size"]]
+            batch = augment(train.batch(index, device), settings, generator)
+            out = model(batch)
+            loss = loss_fn(out["logit"], targets[index].to(device))
+            if use_aux:
+                loss = loss + settings["aux_weight"] * F.cross_entropy(out["aux_logits"], aux_targets[index].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(index)
+        record = {"epoch": epoch + 1, "loss": total / len(rows), "seconds": time.perf_counter() - started}
+        if val is not None:
+            record["val_ap"] = float(average_precision_score(y_val, predict_logits(model, val, device)))
+            if record["val_ap"] > best_ap:
+                best_ap, best_state, waited = record["val_ap"], copy.deepcopy(model.state_dict()), 0
+            else:
+                waited += 1
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.4f}", val_ap=f"{record.get('val_ap', float('nan')):.3f}")
+        if val is not None and waited >= settings["patience"]:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model.cpu(), history
+
+
+class DeepClassifier:
+    """sklearn-like: `fit` trains `n_seeds` networks (each with its own seed and inner validation split
+    for early stopping) and `predict_proba` averages their probabilities.
+
+    The flat settings dict travels with the weights in `save`/`load`, like LSSTDESC/parsnip's models.
+    """
+
+    def __init__(self, settings: Mapping[str, Any], scaler: FeatureScaler | None = None):
+        self.settings = dict(settings)
+        self.scaler = scaler
+        self.networks: list[torch.nn.Module] = []
+        self.histories: list[list[dict]] = []
+
+    def fit(self, arrays: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None, *, seed: int = 0,
+            progress: bool = False, description: str = "") -> "DeepClassifier":
+        y = np.asarray(y).astype(int)
+        self.networks, self.histories = [], []
+        for bag in range(self.settings["n_seeds"]):
+            bag_seed = seed + 1000 * bag
+            train_rows, val_rows = self._inner_split(y, bag_seed)
+            val = arrays.subset(val_rows) if len(val_rows) else None
+            network, history = train_network(
+                self.settings, arrays.subset(train_rows), y[train_rows],
+                aux[train_rows] if aux is not None else None, val, y[val_rows] if len(val_rows) else None,
+                seed=bag_seed, progress=progress, description=f"{description} seed {bag + 1}/{self.settings['n_seeds']}")
+            self.networks.append(network)
+            self.histories.append(history)
+        return self
+
+    def _inner_split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        fraction = self.settings["val_fraction"]
+        if fraction <= 0:
+            return np.arange(len(y)), np.arange(0)
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+        train_rows, val_rows = next(splitter.split(np.zeros(len(y)), y))
+        return np.sort(train_rows), np.sort(val_rows)
+
+    def predict_proba(self, arrays: LightCurveArrays) -> np.ndarray:
+        """P(TDE) per object: the mean over the bagged networks' probabilities."""
+        if not self.networks:
+            raise RuntimeError("fit or load the classifier before predicting")
+        device = pick_device(self.settings["device"])
+        probs = [1 / (1 + np.exp(-predict_logits(net.to(device), arrays, device))) for net in self.networks]
+        for net in self.networks:
+            net.cpu()
+        return np.mean(probs, axis=0)
+
+    def save(self, path: str | Path, **info: Any) -> Path:
+        """Weights of every bagged network, the settings, the feature scaler and `info` in one file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"settings": self.settings, "state_dicts": [net.state_dict() for net in self.networks],
+                    "scaler": self.scaler.to_dict() if self.scaler else None,
+                    "n_extra": len(self.scaler.names) if self.scaler else 0,
+                    "histories": self.histories, "info": info}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> "DeepClassifier":
+        stored = torch.load(path, map_location="cpu", weights_only=False)
+        settings = dict(stored["settings"], **({"device": device} if device else {}))
+        scaler = FeatureScaler.from_dict(stored["scaler"]) if stored["scaler"] else None
+        classifier = cls(settings, scaler)
+        for state in stored["state_dicts"]:
+            network = build_model(settings, n_extra=stored["n_extra"])
+            network.load_state_dict(state)
+            classifier.networks.append(network)
+        classifier.histories = stored["histories"]
+        return classifier

@@ -1,0 +1,54 @@
+"""From a loaded Dataset to the tensors, labels and optional physics features the networks train on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..preprocess import prepare_sequences
+from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences, spectype_group
+
+# Columns a feature table must never pass to a model (labels or label-derived).
+_LEAKY = {"target", "SpecType", "English Translation", "split"}
+
+
+@dataclass
+class DeepInputs:
+    train: LightCurveArrays
+    y: np.ndarray
+    aux: np.ndarray  # SpecType group per training object (AUX_CLASSES order)
+    test: LightCurveArrays
+    scaler: FeatureScaler | None
+
+
+def physics_features(dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Numeric physics features (train, test) from utils.features.feature_table, aligned on the logs."""
+    try:
+        from ..features import feature_table
+    except ImportError as error:
+        raise ImportError("use_features=True needs utils.features.feature_table (the features issue)") from error
+    tables = []
+    for kind in ("train", "test"):
+        table = feature_table(dataset, kind, n_jobs=-1)
+        table = table.drop(columns=[c for c in table.columns if c in _LEAKY]).select_dtypes("number")
+        tables.append(table.reindex(dataset.log(kind).index))
+    return tables[0], tables[1][tables[0].columns]
+
+
+def prepare_inputs(dataset, settings: Mapping[str, Any], features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
+    """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors."""
+    length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
+    if settings["use_features"] and features is None:
+        features = physics_features(dataset)
+    scaler = FeatureScaler.fit(features[0]) if settings["use_features"] else None
+    arrays = {}
+    for kind in ("train", "test"):
+        sequences = prepare_sequences(dataset, kind, layout=settings["layout"], length=length, rest_frame=False)
+        extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
+        arrays[kind] = arrays_from_sequences(sequences, dataset.log(kind), extra)
+    log = dataset.train_log.loc[arrays["train"].object_ids]
+    aux = np.array([spectype_group(s) for s in log["SpecType"]], dtype=np.int64)
+    return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler)

@@ -1,0 +1,75 @@
+"""Settings of notebooks 03 (CNN) and 04 (Transformer): one flat dict per profile, saved with the weights.
+
+`deep_settings(PROFILES, profile, variant, **overrides)`: the profile, then the named variant
+('tuned' = the profile as written, 'seed' = the seed's original design and inputs), then the
+non-None overrides. Unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..config import resolve
+
+VARIANTS = ("tuned", "seed")
+
+_TRAINING = {
+    "seed": 42, "device": "auto", "fold": None, "n_folds": 5,
+    "epochs": 40, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-2,
+    "loss": "focal", "focal_alpha": 0.75, "focal_gamma": 2.0, "bce_pos_weight": 5.0,
+    "oversample": 0.2,  # share of TDEs in each epoch's weighted draws; 0 = plain shuffling
+    "val_fraction": 0.15,  # inner split of the training folds for early stopping on AP
+    "patience": 10, "n_seeds": 2,
+    "aug_noise": 0.5, "aug_time": 0.5, "aug_drop": 0.5, "aug_redshift": 0.5,
+    "aux_weight": 0.3,
+    "use_features": False,
+    "flux_scaling": "asinh", "rest_frame": True, "time_reference": "peak",
+    "sequence_length": 64, "token_length": 128, "dropout": 0.3, "head_hidden": 32,
+}
+_CNN = {"model": "cnn", "layout": "band", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5,
+        # unused by the CNN, present so one settings schema serves both notebooks
+        "d_model": 32, "n_heads": 4, "n_layers": 2, "ff_dim": 64, "time_encoding": "time"}
+_TRANSFORMER = {"model": "transformer", "layout": "token", "d_model": 32, "n_heads": 2, "n_layers": 2,
+                "ff_dim": 64, "time_encoding": "time", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5}
+_QUICK = {"epochs": 2, "n_seeds": 1, "patience": 2, "sequence_length": 32, "token_length": 64}
+_KAGGLE = {"n_seeds": 5, "epochs": 60, "patience": 15}
+
+CNN_PROFILES = {
+    "quick": {**_TRAINING, **_CNN, **_QUICK},
+    "default": {**_TRAINING, **_CNN},
+    "kaggle": {**_TRAINING, **_CNN, **_KAGGLE},
+}
+TRANSFORMER_PROFILES = {
+    "quick": {**_TRAINING, **_TRANSFORMER, **_QUICK},
+    "default": {**_TRAINING, **_TRANSFORMER},
+    "kaggle": {**_TRAINING, **_TRANSFORMER, **_KAGGLE},
+}
+
+# The seed's designs: per-object normalised flux, time since first observation (observer frame),
+# Z and EBV only, no augmentation or auxiliary head, 200 steps per band; ~545K / ~175K parameters.
+_SEED_INPUTS = {"flux_scaling": "normalised", "rest_frame": False, "time_reference": "first",
+                "sequence_length": 200, "aug_noise": 0.0, "aug_time": 0.0, "aug_drop": 0.0, "aug_redshift": 0.0,
+                "aux_weight": 0.0, "use_features": False}
+SEED_DESIGNS = {
+    "cnn": {**_SEED_INPUTS, "cnn_channels": [32, 64, 128, 128], "kernel_size": 3, "head_hidden": 40},
+    # attention pooling gives half the pooled width of mean+max; a wider head keeps the same budget
+    "cnn_attn": {**_SEED_INPUTS, "cnn_channels": [32, 64, 128, 128], "kernel_size": 3, "head_hidden": 80},
+    "transformer": {**_SEED_INPUTS, "layout": "band", "d_model": 32, "n_heads": 4, "n_layers": 2, "ff_dim": 128,
+                    "time_encoding": "position", "head_hidden": 64},
+}
+
+
+def deep_settings(profiles: Mapping[str, Mapping[str, Any]], profile: str, variant: str = "tuned",
+                  **overrides: Any) -> dict[str, Any]:
+    """Profile settings, then the variant's design, then the non-None overrides (unknown keys raise)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+    settings = resolve(profiles, profile)
+    if variant == "seed":
+        model = overrides.get("model") or settings["model"]
+        if model not in SEED_DESIGNS:
+            raise ValueError(f"no seed design for model {model!r}; have {sorted(SEED_DESIGNS)}")
+        settings.update(SEED_DESIGNS[model])
+        if profile == "quick":  # keep the quick check quick
+            settings["sequence_length"] = profiles["quick"]["sequence_length"]
+    return resolve({profile: settings}, profile, **overrides)
