@@ -1,0 +1,118 @@
+"""Physics features, one module per group, each `extract(obj: ObjectLightCurve) -> dict[str, float]`.
+
+    from utils.features import feature_table
+    train_features = feature_table(dataset, "train")            # DataFrame indexed by object_id
+    test_features = feature_table(dataset, "test")
+
+Light curves are de-extinguished first. Tables are cached under <cache>/features/, keyed on the data
+fingerprint, FEATURES_VERSION, the groups and the redshift perturbation, so a second call costs a
+parquet read. Extraction runs in parallel with joblib over chunks of objects, with a progress bar.
+The meaning and unit of every column is in docs/features.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from ..data import DEFAULT_CACHE_DIR
+from ..preprocess import deextinct
+from . import gp, meta, parametric, photometry, powerlaw, timescales, variability
+from .lightcurve import ObjectLightCurve, iter_objects, make_object
+from .redshift import perturbed_redshift
+
+FEATURES_VERSION = "features-v1"  # bump whenever a feature's definition changes
+GROUPS: dict[str, Callable[[ObjectLightCurve], dict[str, float]]] = {
+    "meta": meta.extract,
+    "photometry": photometry.extract,
+    "timescales": timescales.extract,
+    "powerlaw": powerlaw.extract,
+    "parametric": parametric.extract,
+    "variability": variability.extract,
+    "gp": gp.extract,
+}
+GROUP_NAMES: dict[str, tuple[str, ...]] = {
+    "meta": meta.NAMES, "photometry": photometry.NAMES, "timescales": timescales.NAMES,
+    "powerlaw": powerlaw.NAMES, "parametric": parametric.NAMES, "variability": variability.NAMES, "gp": gp.NAMES,
+}
+
+__all__ = ["FEATURES_VERSION", "GROUPS", "GROUP_NAMES", "ObjectLightCurve", "extract_object", "feature_table",
+           "feature_group", "make_object", "perturbed_redshift"]
+
+
+def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = tuple(GROUPS)) -> dict[str, float]:
+    """All features of the chosen groups for one object (NaN where a feature is undefined)."""
+    features: dict[str, float] = {}
+    for group in groups:
+        features.update(GROUPS[group](obj))
+    return features
+
+
+def _extract_chunk(objects: list[ObjectLightCurve], groups: Sequence[str]) -> list[dict[str, float]]:
+    # One BLAS thread: the small matrices of the GP fits run ~10x slower with threads fighting over 2 cores.
+    # NaN/inf from empty or flat bands are expected and kept as NaN.
+    with threadpool_limits(1), np.errstate(all="ignore"):
+        return [extract_object(obj, groups) for obj in objects]
+
+
+def feature_group(column: str) -> str:
+    """The group that produces a feature column."""
+    for group, names in GROUP_NAMES.items():
+        if column in names:
+            return group
+    raise KeyError(f"no feature group makes column {column!r}")
+
+
+def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | None,
+                cache_dir: str | os.PathLike | None) -> Path:
+    key = hashlib.sha1(json.dumps([dataset.fingerprint, FEATURES_VERSION, kind, sorted(groups), redshift_seed])
+                       .encode()).hexdigest()[:16]
+    root = Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR) / "features"
+    return root / f"{kind}-{key}.parquet"
+
+
+def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.PathLike | None = None,
+                  groups: Iterable[str] | None = None, redshift_seed: int | None = None,
+                  progress: bool = True) -> pd.DataFrame:
+    """Features of every `kind` ('train' or 'test') object, indexed by object_id in log order.
+
+    `redshift_seed`: for 'train' only, replace Z by `perturbed_redshift(train, test, seed)` before
+    extraction, so rest-frame features carry the test's photometric-redshift noise.
+    """
+    if kind not in ("train", "test"):
+        raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
+    groups = list(GROUPS) if groups is None else list(groups)
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown:
+        raise ValueError(f"unknown feature group(s) {unknown}; known: {list(GROUPS)}")
+    if redshift_seed is not None and kind != "train":
+        raise ValueError("redshift_seed perturbs training redshifts only; the test's are already photometric")
+    path = _cache_path(dataset, kind, groups, redshift_seed, cache_dir)
+    if path.is_file():
+        return pd.read_parquet(path)
+
+    log = dataset.log(kind)
+    z = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed) if redshift_seed is not None else None
+    objects = list(iter_objects(deextinct(dataset.lightcurves(kind), log["EBV"]), log, z))
+    n_workers = os.cpu_count() if n_jobs == -1 else max(1, n_jobs)
+    chunks = [objects[i::n_workers * 8] for i in range(min(len(objects), n_workers * 8))]
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_extract_chunk)(chunk, groups) for chunk in chunks)
+    rows: dict[str, dict[str, float]] = {}
+    for chunk, features in zip(chunks, tqdm(results, total=len(chunks), desc=f"features {kind}", disable=not progress)):
+        rows.update({obj.object_id: f for obj, f in zip(chunk, features)})
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
+    table.index.name = "object_id"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    table.to_parquet(tmp)
+    tmp.replace(path)
+    return table

@@ -1,0 +1,104 @@
+"""One object's de-extinguished light curve and metadata: the input of every feature group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from .. import BANDS
+
+DETECTION_SNR = 3.0  # an observation counts as a detection above this flux / flux_err
+
+
+@dataclass(frozen=True)
+class BandCurve:
+    """One band's observations, time-sorted (observer-frame MJD, µJy)."""
+
+    time: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+@dataclass(frozen=True)
+class ObjectLightCurve:
+    """Time-sorted observations of one object; `band` holds indices into BANDS ('ugrizy')."""
+
+    object_id: str
+    time: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+    band: np.ndarray
+    z: float
+    ebv: float
+
+    @property
+    def dilation(self) -> float:
+        """1 + z: observer-frame durations divided by this are rest-frame durations."""
+        return 1.0 + max(self.z, 0.0)
+
+    @cached_property
+    def bands(self) -> dict[str, BandCurve]:
+        return {name: BandCurve(self.time[self.band == b], self.flux[self.band == b], self.flux_err[self.band == b])
+                for b, name in enumerate(BANDS)}
+
+    @cached_property
+    def snr(self) -> np.ndarray:
+        return self.flux / self.flux_err
+
+    @cached_property
+    def peak_time(self) -> float:
+        """Observer-frame time of the brightest detection (brightest point if none is significant)."""
+        if len(self.time) == 0:
+            return np.nan
+        detected = self.snr >= DETECTION_SNR
+        candidates = np.flatnonzero(detected) if detected.any() else np.arange(len(self.time))
+        return float(self.time[candidates[np.argmax(self.flux[candidates])]])
+
+    @cached_property
+    def flux_scale(self) -> float:
+        """Largest |flux|: divides fluxes so that features do not depend on distance."""
+        scale = float(np.max(np.abs(self.flux))) if len(self.flux) else 0.0
+        return scale if scale > 0 else 1.0
+
+
+def make_object(time, flux, flux_err, band, *, z: float = 0.0, ebv: float = 0.0,
+                object_id: str = "object") -> ObjectLightCurve:
+    """Build an object from arrays; `band` may be letters ('g') or indices; rows are sorted by time."""
+    band = np.asarray(band)
+    if band.dtype.kind in "USO":
+        band = np.array([BANDS.index(str(b)) for b in band], dtype=np.int64)
+    time = np.asarray(time, dtype=np.float64)
+    order = np.argsort(time, kind="stable")
+    return ObjectLightCurve(object_id, time[order], np.asarray(flux, dtype=np.float64)[order],
+                            np.asarray(flux_err, dtype=np.float64)[order], band.astype(np.int64)[order],
+                            float(z), float(ebv))
+
+
+def iter_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | None = None) -> Iterator[ObjectLightCurve]:
+    """Objects in log order; `z` overrides log['Z'] (e.g. a perturbed redshift)."""
+    redshift = (log["Z"] if z is None else z).reindex(log.index).to_numpy(dtype=np.float64)
+    ebv = log["EBV"].to_numpy(dtype=np.float64)
+    codes = pd.Categorical(lightcurves["object_id"], categories=log.index).codes
+    if (codes < 0).any():
+        raise KeyError("light curves hold object ids that the log lacks")
+    order = np.lexsort((lightcurves["time"].to_numpy(), codes))
+    codes = codes[order]
+    columns = {name: lightcurves[name].to_numpy(dtype=np.float64)[order] for name in ("time", "flux", "flux_err")}
+    band = pd.Categorical(lightcurves["band"], categories=list(BANDS)).codes.astype(np.int64)[order]
+    bounds = np.searchsorted(codes, np.arange(len(log) + 1))
+    for i, object_id in enumerate(log.index):
+        rows = slice(bounds[i], bounds[i + 1])
+        yield ObjectLightCurve(str(object_id), columns["time"][rows], columns["flux"][rows],
+                               columns["flux_err"][rows], band[rows], float(redshift[i]), float(ebv[i]))
+
+
+def empty_features(names) -> dict[str, float]:
+    """Every feature a group promises, as NaN, so each object returns the same columns."""
+    return dict.fromkeys(names, np.nan)
