@@ -83,3 +83,8 @@ def honest_summary(y_true: np.ndarray, prob: np.ndarray, seed: int = 0) -> dict[
         "f1_oof_optimised": f1_optimised, "threshold": threshold,
         "threshold_method": "nested 5-fold F1-optimal cut for scores; full-OOF F1-optimal cut for test",
     }
+
+
+def f1_by_threshold(y_true: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """F1 at each threshold (for F1-vs-threshold plots)."""
+    return np.array([f1_at(y_true, prob, t) for t in np.asarray(thresholds, dtype=float)])

@@ -1,0 +1,280 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Physics features, gradient boosting, ensemble and submission
+#
+# 1. **Features** (`utils.features`): ~190 physics features per object from the de-extinguished light
+#    curve: rest-frame timescales, a power-law decline fit, Bazin fits, a 2-D Gaussian process over
+#    (time, wavelength) giving colours and a blackbody temperature at and after peak, AGN variability,
+#    activity before and long after the peak, SNR summaries, redshift and a luminosity proxy.
+#    The table of names, meanings and units is `docs/features.md`. Cached: a second run reads parquet.
+# 2. **Redshift shift.** Train Z is spectroscopic, test Z photometric (with Z_err). The models train on
+#    features extracted with Z perturbed by the test's Z_err; an adversarial classifier (train vs test)
+#    measures how distinguishable the two sets are before and after.
+# 3. **LightGBM**, repeated stratified CV: binary, and multiclass over SpecType groups whose TDE column
+#    is the score. Test probabilities come from models refitted on all training objects.
+# 4. **Ensemble** of every model whose predictions are in the run folder (GBDT here; CNN and Transformer
+#    from notebooks 03/04 when they ran), blended in logit space with weights chosen inside CV.
+# 5. **Threshold.** The honest F1 cuts each fold at the F1-best threshold of the other folds (nested);
+#    the OOF-optimised F1 uses the single best threshold on all OOF rows and is optimistic. The test set
+#    is cut at that single threshold.
+# 6. **Outputs** in the run folder: `submission.csv` (validated against sample_submission.csv before it
+#    is written), `probabilities.csv`, `oof.csv`, `metrics.json`, and figures.
+
+# %% tags=["parameters"]
+data_dir = None  # folder holding train_log.csv; None: $DATA_DIR, then data/, then the Kaggle mount
+out_dir = None  # run folder; None: submissions/interactive
+profile = "default"  # quick | default | kaggle
+seed = 42
+device = "auto"  # unused here (LightGBM runs on the CPU); every notebook takes the same parameters
+n_repeats = None  # repeats of the stratified K-fold; None: the profile's
+blend_method = None  # mean | weights | logistic | auto (best CV average precision); None: the profile's
+pseudo_confidence = None  # pseudo-label test objects at this class probability (e.g. 0.97); None: the profile's
+
+# %%
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "utils" / "__init__.py").is_file())
+sys.path.insert(0, str(ROOT))
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve
+
+from utils.config import resolve, save_config, seed_everything
+from utils.data import load_dataset, load_sample_submission
+from utils.ensemble import METHODS, align_members, cross_validated_blend, fit_blender
+from utils.features import feature_group, feature_table
+from utils.gbdt import adversarial_auc, cross_validate
+from utils.metrics import f1_by_threshold, honest_summary
+from utils.runs import load_predictions, resolve_out_dir, save_figure, save_predictions
+from utils.submission import make_submission, write_submission
+
+PROFILES = {
+    "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
+              "blend_method": "weights", "pseudo_confidence": None, "adversarial_trees": 30},
+    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": 500, "feature_jobs": -1,
+                "modes": ["binary", "multiclass"], "blend_method": "weights", "pseudo_confidence": None,
+                "adversarial_trees": 200},
+    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": 500, "feature_jobs": -1,
+               "modes": ["binary", "multiclass"], "blend_method": "weights", "pseudo_confidence": None,
+               "adversarial_trees": 200},
+}
+cfg = resolve(PROFILES, profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence)
+if cfg["blend_method"] not in (*METHODS, "auto"):
+    raise ValueError(f"blend_method must be one of {(*METHODS, 'auto')}, not {cfg['blend_method']!r}")
+seed_everything(seed)
+out = resolve_out_dir(out_dir)
+save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},
+            out / "config_05_ensemble_and_submit.json")
+timings: dict[str, float] = {}
+notebook_started = time.perf_counter()
+
+# %%
+dataset = load_dataset(data_dir)
+train_log, test_log = dataset.train_log, dataset.test_log
+target = train_log["target"].astype(int)
+print(f"train {len(train_log):,} objects ({target.sum()} TDEs), test {len(test_log):,}")
+
+# %% [markdown]
+# ## Features
+# Train twice: with the spectroscopic Z (to measure the shift) and with Z perturbed by the test's
+# photometric errors (what the models train on). Cached: later runs take seconds.
+
+# %%
+started = time.perf_counter()
+features = {
+    "train_spec_z": feature_table(dataset, "train", n_jobs=cfg["feature_jobs"]),
+    "train": feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=seed),
+    "test": feature_table(dataset, "test", n_jobs=cfg["feature_jobs"]),
+}
+timings["features"] = time.perf_counter() - started
+groups = pd.Series([feature_group(c) for c in features["train"].columns]).value_counts()
+print(f"{features['train'].shape[1]} features in {timings['features']:.0f} s; per group: {groups.to_dict()}")
+features["train"].describe().T.head(12)
+
+# %% [markdown]
+# ## Redshift shift: adversarial validation
+# A classifier tries to tell training rows from test rows. AUC 0.5: indistinguishable. Z_err itself is
+# left out (train has none). "Before": train features with spectroscopic Z; "after": with perturbed Z.
+
+# %%
+started = time.perf_counter()
+adversarial = {}
+for name in ("train_spec_z", "train"):
+    auc, telling = adversarial_auc(features[name], features["test"], seed=seed,
+                                   params={"n_estimators": cfg["adversarial_trees"]})
+    adversarial[name] = {"auc": auc, "top_features": telling.head(5).round(4).to_dict()}
+timings["adversarial"] = time.perf_counter() - started
+pd.DataFrame({"train Z": ["spectroscopic (before)", "perturbed by test Z_err (after)"],
+              "adversarial AUC": [adversarial["train_spec_z"]["auc"], adversarial["train"]["auc"]],
+              "most telling features": [adversarial["train_spec_z"]["top_features"], adversarial["train"]["top_features"]]})
+
+# %% [markdown]
+# ## LightGBM: binary and multiclass-then-sum
+# Repeated stratified K-fold; OOF probabilities averaged over repeats; test probabilities from models
+# refitted on all training objects. `gbdt` (saved for the ensemble) is the multiclass model's P(TDE).
+
+# %%
+gbdt_results, model_metrics = {}, {}
+for mode in cfg["modes"]:
+    started = time.perf_counter()
+    result = cross_validate(features["train"], target, spec_type=train_log["SpecType"], mode=mode,
+                            test_features=features["test"], n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
+                            seed=seed, params={"n_estimators": cfg["n_estimators"]},
+                            pseudo_confidence=cfg["pseudo_confidence"])
+    name = "gbdt" if mode == "multiclass" else f"gbdt_{mode}"
+    gbdt_results[name] = result
+    summary = honest_summary(target, result.oof.to_numpy(), seed=seed)
+    model_metrics[name] = {**summary, "seconds": round(time.perf_counter() - started, 1), **result.settings}
+    oof_frame = pd.DataFrame({"object_id": result.oof.index, "target": target.to_numpy(), "prob": result.oof.to_numpy()})
+    test_frame = pd.DataFrame({"object_id": result.test.index, "prob": result.test.to_numpy()})
+    save_predictions(out, name, oof_frame, test_frame, model_metrics[name])
+    print(f"{name}: nested F1 {summary['f1']:.3f} (OOF-optimised {summary['f1_oof_optimised']:.3f}), "
+          f"AP {summary['average_precision']:.3f}, {model_metrics[name]['seconds']:.0f} s")
+timings["gbdt"] = sum(model_metrics[n]["seconds"] for n in gbdt_results)
+
+# %% [markdown]
+# ## Ensemble members
+# Every model with predictions in this run folder: the GBDTs above, and the CNN / Transformer when
+# notebooks 03 / 04 ran. Each member is scored the same way here.
+
+# %%
+saved = load_predictions(out)
+oof_members = align_members({name: p["oof"].set_index("object_id")["prob"] for name, p in saved.items()})
+test_members = align_members({name: p["test"].set_index("object_id")["prob"] for name, p in saved.items()})
+scored_target = target.reindex(oof_members.index)
+for name in oof_members.columns:
+    if name not in model_metrics:
+        model_metrics[name] = {**honest_summary(scored_target, oof_members[name].to_numpy(), seed=seed),
+                               "seconds": saved[name]["metrics"].get("seconds")}
+print(f"members: {list(oof_members.columns)} on {len(oof_members):,} training objects")
+oof_members.corr(method="spearman").round(3)
+
+# %% [markdown]
+# ## Blend, chosen inside CV
+# Each blender is fitted on K-1 folds of the OOF predictions and scores the K-th, so the blended OOF
+# never saw its own labels through the weights. With `blend_method="auto"` the method with the best
+# cross-validated average precision is used.
+
+# %%
+started = time.perf_counter()
+cv_blends = {method: cross_validated_blend(oof_members, scored_target, method, seed=seed) for method in METHODS}
+blend_scores = {method: honest_summary(scored_target, blended.to_numpy(), seed=seed) for method, blended in cv_blends.items()}
+method = (max(blend_scores, key=lambda m: blend_scores[m]["average_precision"]) if cfg["blend_method"] == "auto"
+          else cfg["blend_method"])
+blender = fit_blender(oof_members, scored_target, method)
+ensemble_oof = cv_blends[method]
+ensemble_summary = blend_scores[method]
+# The test cut is the F1-best threshold of the blender that scores the test set, applied to the OOF rows.
+ensemble_threshold = honest_summary(scored_target, blender.predict(oof_members).to_numpy(), seed=seed)["threshold"]
+ensemble_test = blender.predict(test_members)
+timings["ensemble"] = time.perf_counter() - started
+pd.DataFrame(blend_scores).T[["f1", "f1_oof_optimised", "precision", "recall", "average_precision"]].round(4)
+
+# %% [markdown]
+# ## Scores: honest (nested threshold) and OOF-optimised
+# `F1 (nested)` is the number to trust: each fold's threshold was chosen on the other folds.
+# `F1 (OOF-optimised)` uses the best single threshold on all OOF rows: it has seen the labels it scores.
+
+# %%
+model_metrics["ensemble"] = {**ensemble_summary, "threshold": ensemble_threshold, "seconds": round(timings["ensemble"], 1),
+                             "blend": blender.describe(), "members": list(oof_members.columns)}
+results = pd.DataFrame({
+    name: {"F1 (nested)": m["f1"], "F1 (OOF-optimised)": m["f1_oof_optimised"], "precision": m["precision"],
+           "recall": m["recall"], "AP": m["average_precision"], "threshold": m["threshold"],
+           "seconds": m.get("seconds")}
+    for name, m in model_metrics.items()}).T
+results.round(4)
+
+# %% [markdown]
+# ## Submission
+# Test objects with blended probability ≥ the threshold are TDEs. The file is validated against
+# sample_submission.csv (every id once, same order, 0/1 only) before it replaces anything.
+
+# %%
+sample = load_sample_submission(data_dir)
+labels = (ensemble_test >= ensemble_threshold).astype(int)
+submission = make_submission(labels, sample)
+write_submission(submission, sample, out / "submission.csv")
+expected_rate = scored_target.mean()
+print(f"submission.csv: {labels.sum():,} of {len(labels):,} test objects flagged as TDE "
+      f"({labels.mean():.1%}; the training set has {expected_rate:.1%} TDEs)")
+
+probabilities = test_members.assign(ensemble=ensemble_test).reindex(sample["object_id"].astype(str))
+probabilities.rename_axis("object_id").reset_index().to_csv(out / "probabilities.csv", index=False)
+oof_table = oof_members.assign(ensemble=ensemble_oof).rename_axis("object_id")
+oof_table.insert(0, "target", scored_target)
+oof_table.reset_index().to_csv(out / "oof.csv", index=False)
+
+# %%
+timings["notebook"] = time.perf_counter() - notebook_started
+threshold_method = {
+    "scores": "F1/precision/recall: nested 5-fold F1-optimal cut (each fold cut at the other folds' best threshold)",
+    "threshold": "single F1-optimal cut on all OOF rows (used for the test set); f1_oof_optimised is F1 at it",
+}
+metrics = {
+    "models": {name: {k: v for k, v in m.items() if k not in ("threshold_method",)} for name, m in model_metrics.items()},
+    "threshold_method": threshold_method,
+    "adversarial_auc": {"before (spectroscopic train Z)": adversarial["train_spec_z"],
+                        "after (train Z perturbed by test Z_err)": adversarial["train"]},
+    "blend_methods_cv": {m: {k: s[k] for k in ("f1", "f1_oof_optimised", "average_precision")} for m, s in blend_scores.items()},
+    "test_flagged": int(labels.sum()), "n_features": int(features["train"].shape[1]),
+    "seconds": {k: round(v, 1) for k, v in timings.items()}, "profile": profile, "seed": seed,
+}
+save_config(metrics, out / "metrics.json")
+print(json.dumps(metrics["seconds"]))
+
+# %% [markdown]
+# ## Report figures
+# Precision-recall per model, F1 against the threshold, which classes fool the ensemble, and the
+# features the multiclass GBDT leans on (gain, summed over folds).
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+for name in oof_table.columns.drop("target"):
+    precision, recall, _ = precision_recall_curve(scored_target, oof_table[name])
+    axes[0].plot(recall, precision, label=f"{name} (AP {model_metrics[name]['average_precision']:.3f})")
+axes[0].set(xlabel="recall", ylabel="precision", title="precision-recall (OOF)")
+axes[0].legend()
+grid = np.linspace(0.01, 0.99, 99)
+for name in oof_table.columns.drop("target"):
+    axes[1].plot(grid, f1_by_threshold(scored_target, oof_table[name], grid), label=name)
+axes[1].axvline(ensemble_threshold, color="k", ls="--", lw=0.8, label="ensemble test threshold")
+axes[1].set(xlabel="threshold", ylabel="F1", title="F1 against threshold (OOF)")
+axes[1].legend()
+save_figure(fig, out, "05_pr_and_f1_curves")
+
+# %%
+predicted = ensemble_oof >= ensemble_threshold
+spec = train_log["SpecType"].reindex(oof_table.index)
+fooled = pd.DataFrame({"false positives": spec[predicted & (scored_target == 0)].value_counts(),
+                       "objects": spec[scored_target == 0].value_counts()}).fillna(0).astype(int)
+fooled["FP rate"] = (fooled["false positives"] / fooled["objects"]).round(4)
+fooled = fooled.sort_values("false positives", ascending=False)
+fig, ax = plt.subplots(figsize=(7, 4))
+fooled["false positives"].head(10).plot.barh(ax=ax)
+ax.invert_yaxis()
+ax.set(xlabel="false positives (OOF, ensemble)", title=f"which classes fool us ({int(predicted.sum())} flagged, "
+       f"{int((predicted & (scored_target == 1)).sum())} true)")
+save_figure(fig, out, "05_false_positives_by_spectype")
+fooled.head(10)
+
+# %%
+importance = gbdt_results["gbdt"].importance if "gbdt" in gbdt_results else next(iter(gbdt_results.values())).importance
+fig, axes = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [2, 1]})
+importance.head(25).iloc[::-1].plot.barh(ax=axes[0])
+axes[0].set(xlabel="share of gain", title="top 25 features (multiclass GBDT)")
+importance.groupby(importance.index.map(feature_group)).sum().sort_values().plot.barh(ax=axes[1])
+axes[1].set(xlabel="share of gain", title="per feature group")
+save_figure(fig, out, "05_feature_importance")
