@@ -1,0 +1,55 @@
+"""feature_table on a small Kaggle-layout data set: shape, order, caching, argument checks."""
+
+import time
+
+import numpy as np
+import pytest
+
+from utils.data import load_dataset
+from utils.features import GROUP_NAMES, feature_table
+
+
+@pytest.fixture
+def dataset(kaggle_dir):
+    return load_dataset(kaggle_dir)
+
+
+def test_one_row_per_object_in_log_order_with_every_feature(dataset, cache_dir):
+    table = feature_table(dataset, "train", n_jobs=1, progress=False)
+    assert table.index.equals(dataset.train_log.index)
+    assert list(table.columns) == [n for names in GROUP_NAMES.values() for n in names]
+    assert table.dtypes.eq("float64").all()
+    assert table["z"].to_numpy() == pytest.approx(dataset.train_log["Z"].to_numpy())
+    assert list((cache_dir / "features").glob("train-*.parquet"))
+
+
+def test_a_cache_hit_returns_the_same_table_cheaply(dataset):
+    first = feature_table(dataset, "test", n_jobs=1, progress=False, groups=["meta", "photometry"])
+    started = time.perf_counter()
+    again = feature_table(dataset, "test", n_jobs=1, progress=False, groups=["meta", "photometry"])
+    assert time.perf_counter() - started < 0.5
+    assert again.equals(first)
+
+
+def test_parallel_and_serial_extraction_agree(dataset):
+    serial = feature_table(dataset, "train", n_jobs=1, progress=False, groups=["timescales"])
+    parallel = feature_table(dataset, "train", n_jobs=2, progress=False, groups=["timescales"], cache_dir=dataset.data_dir.parent / "other-cache")
+    assert parallel.equals(serial)
+
+
+def test_redshift_perturbation_changes_rest_frame_features_only(dataset):
+    exact = feature_table(dataset, "train", n_jobs=1, progress=False, groups=["meta", "timescales"])
+    noisy = feature_table(dataset, "train", n_jobs=1, progress=False, groups=["meta", "timescales"], redshift_seed=3)
+    assert not np.allclose(exact["z"], noisy["z"])
+    assert exact["ebv"].equals(noisy["ebv"])
+    assert np.allclose(exact["fwhm_r"] * (1 + exact["z"]), noisy["fwhm_r"] * (1 + noisy["z"]), equal_nan=True)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "validation"}, "kind must be"),
+    ({"kind": "train", "groups": ["colour magic"]}, "unknown feature group"),
+    ({"kind": "test", "redshift_seed": 1}, "training redshifts only"),
+])
+def test_bad_arguments_say_what_is_wrong(dataset, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        feature_table(dataset, progress=False, **kwargs)

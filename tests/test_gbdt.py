@@ -1,0 +1,87 @@
+"""LightGBM CV: OOF shapes and honesty, both modes, class weights, pseudo-labels, adversarial AUC."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils.errors import DataError
+from utils.gbdt import adversarial_auc, class_weights, cross_validate, spec_group
+
+FAST = {"n_estimators": 30, "min_child_samples": 3}
+
+
+def separable(n=120, seed=0):
+    """Two informative columns and one noise column; 25% positives among four SpecTypes."""
+    rng = np.random.default_rng(seed)
+    spec = pd.Series(np.array(["TDE", "AGN", "SN Ia", "SN II"])[np.arange(n) % 4],
+                     index=[f"o{i}" for i in range(n)])
+    target = (spec == "TDE").astype(int)
+    shift = spec.map({"TDE": 2.0, "AGN": -2.0, "SN Ia": 0.0, "SN II": 0.5}).to_numpy()
+    features = pd.DataFrame({"a": shift + rng.normal(0, 0.5, n), "b": -shift + rng.normal(0, 0.5, n),
+                             "noise": rng.normal(0, 1, n)}, index=spec.index)
+    return features, target, spec
+
+
+@pytest.mark.parametrize("mode", ["binary", "multiclass"])
+def test_cross_validation_returns_oof_and_test_probabilities(mode):
+    features, target, spec = separable()
+    result = cross_validate(features, target, spec_type=spec, mode=mode, test_features=features.iloc[:10],
+                            n_splits=3, n_repeats=2, params=FAST)
+    assert result.oof.index.equals(features.index) and result.oof.between(0, 1).all()
+    assert result.oof_by_repeat.shape == (2, len(features))
+    assert result.test.index.equals(features.index[:10])
+    assert result.oof[target == 1].mean() > result.oof[target == 0].mean() + 0.3
+    assert result.importance.sum() == pytest.approx(1.0)
+    assert result.importance.index[-1] == "noise"
+
+
+def test_oof_rows_never_train_their_own_model():
+    # Labels that are pure noise: honest OOF scores cannot beat chance by much.
+    rng = np.random.default_rng(1)
+    features = pd.DataFrame(rng.normal(size=(200, 5)), index=[f"o{i}" for i in range(200)])
+    target = pd.Series((rng.random(200) < 0.3).astype(int), index=features.index)
+    result = cross_validate(features, target, n_splits=4, n_repeats=1, params=FAST)
+    from sklearn.metrics import roc_auc_score
+    assert roc_auc_score(target, result.oof) < 0.65
+
+
+def test_pseudo_labelling_adds_confident_test_rows():
+    features, target, spec = separable()
+    result = cross_validate(features, target, spec_type=spec, mode="multiclass", test_features=features + 0.01,
+                            n_splits=3, n_repeats=1, params=FAST, pseudo_confidence=0.5)
+    assert result.settings["pseudo_labels_per_fold"] > 0
+    assert result.test.between(0, 1).all()
+
+
+def test_spec_group_and_class_weights():
+    spec = pd.Series(["TDE", "AGN", "SN Ia-91T-like", "SN IIn", "SLSN-I", "SN Ic", None])
+    assert spec_group(spec).tolist() == ["TDE", "AGN", "SN Ia", "SN II", "other", "other", "other"]
+    labels = np.array([1, 0, 0, 0])
+    assert class_weights(labels, "balanced") == pytest.approx([2.0, 2 / 3, 2 / 3, 2 / 3])
+    assert class_weights(labels, "sqrt") == pytest.approx(np.sqrt([2.0, 2 / 3, 2 / 3, 2 / 3]))
+    assert class_weights(labels, None) == pytest.approx(np.ones(4))
+    with pytest.raises(ValueError, match="class weight scheme"):
+        class_weights(labels, "inverse")
+
+
+def test_bad_input_is_refused_clearly():
+    features, target, spec = separable()
+    with pytest.raises(ValueError, match="mode must be"):
+        cross_validate(features, target, mode="regression")
+    with pytest.raises(ValueError, match="needs spec_type"):
+        cross_validate(features, target, mode="multiclass")
+    with pytest.raises(DataError, match="same object_id index"):
+        cross_validate(features, target.iloc[::-1])
+    with pytest.raises(DataError, match="single class"):
+        cross_validate(features, target * 0)
+
+
+def test_adversarial_auc_sees_a_shift_and_no_shift():
+    rng = np.random.default_rng(2)
+    train = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})
+    same = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})
+    shifted = same.assign(x=same["x"] + 3)
+    auc_same, _ = adversarial_auc(train, same, params=FAST)
+    auc_shifted, telling = adversarial_auc(train, shifted, params=FAST)
+    assert auc_same < 0.65 and auc_shifted > 0.95
+    assert telling.index[0] == "x"

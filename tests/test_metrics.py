@@ -1,0 +1,51 @@
+"""Thresholds: the nested choice never sees the fold it scores; F1 curves and summaries."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import StratifiedKFold
+
+from utils.metrics import best_threshold, f1_at, f1_by_threshold, honest_summary, nested_threshold_predictions
+
+
+def scores(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.1).astype(int)
+    return y, np.clip(0.2 + 0.5 * y + rng.normal(0, 0.2, n), 0, 1)
+
+
+def test_nested_threshold_of_a_fold_comes_from_the_other_folds_only():
+    y, prob = scores()
+    _, thresholds = nested_threshold_predictions(y, prob, n_splits=5, seed=3)
+    folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=3).split(prob, y))
+    for fit_rows, score_rows in folds:
+        expected, _ = best_threshold(y[fit_rows], prob[fit_rows])
+        assert thresholds[score_rows] == pytest.approx(expected)
+        # Scrambling the scored fold's scores leaves its threshold untouched.
+        scrambled = prob.copy()
+        scrambled[score_rows] = np.random.default_rng(0).random(len(score_rows))
+        _, again = nested_threshold_predictions(y, scrambled, n_splits=5, seed=3)
+        assert again[score_rows] == pytest.approx(thresholds[score_rows])
+
+
+def test_best_threshold_separates_separable_scores():
+    y = np.array([0, 0, 0, 1, 1])
+    prob = np.array([0.1, 0.2, 0.3, 0.7, 0.9])
+    threshold, f1 = best_threshold(y, prob)
+    assert f1 == 1.0 and 0.3 < threshold <= 0.7
+    assert f1_at(y, prob, threshold) == 1.0
+
+
+def test_f1_by_threshold_matches_f1_at():
+    y, prob = scores()
+    grid = np.linspace(0.05, 0.95, 10)
+    assert f1_by_threshold(y, prob, grid) == pytest.approx([f1_at(y, prob, t) for t in grid])
+
+
+def test_honest_summary_is_not_above_the_oof_optimised_f1_on_average():
+    nested, optimised = [], []
+    for seed in range(5):
+        y, prob = scores(seed=seed)
+        summary = honest_summary(y, prob, seed=seed)
+        nested.append(summary["f1"])
+        optimised.append(summary["f1_oof_optimised"])
+    assert np.mean(nested) <= np.mean(optimised)
