@@ -53,3 +53,26 @@ def test_redshift_perturbation_changes_rest_frame_features_only(dataset):
 def test_bad_arguments_say_what_is_wrong(dataset, kwargs, message):
     with pytest.raises(ValueError, match=message):
         feature_table(dataset, progress=False, **kwargs)
+
+
+def test_every_feature_is_documented_in_docs_features_md():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "features.md").read_text()
+    documented = set()
+    for cell in re.findall(r"^\| (`[^|]+) \|", doc, flags=re.M):
+        for name in re.findall(r"`([^`]+)`", cell):
+            documented |= expand(name)
+    features = {n for names in GROUP_NAMES.values() for n in names}
+    assert not features - documented, f"undocumented features: {sorted(features - documented)}"
+
+
+def expand(pattern: str) -> set[str]:
+    """`fwhm_{b}` -> fwhm_u ... fwhm_y; `x_{g,r}` -> x_g, x_r (several braces combine)."""
+    import itertools
+    import re
+
+    parts = re.split(r"\{([^}]*)\}", pattern)
+    choices = [[p] if i % 2 == 0 else (list("ugrizy") if p == "b" else p.split(",")) for i, p in enumerate(parts)]
+    return {"".join(c) for c in itertools.product(*choices)}
