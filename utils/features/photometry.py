@@ -9,12 +9,14 @@ from .lightcurve import DETECTION_SNR, ObjectLightCurve, empty_features
 
 PRE_PEAK_DAYS = 100.0  # rest-frame days before the peak beyond which a transient should be silent
 LATE_DAYS = 300.0  # rest-frame days after the peak beyond which a transient has faded
+SEASON_GAP_DAYS = 90.0  # observer-frame gap that separates two observing seasons
 COLOUR_PAIRS = ("ug", "gr", "ri", "iz")
 
 NAMES = (
     "n_obs", "snr_max", "snr_median", "snr_p90", "frac_det", "frac_det_5sigma", "frac_negative",
     "frac_negative_3sigma", "n_det", "det_duration_rest", "duty_cycle", "frac_det_pre_peak",
-    "frac_det_late", "late_flux_ratio", "pre_peak_flux_ratio",
+    "frac_det_late", "late_flux_ratio", "pre_peak_flux_ratio", "outside_chi2", "outside_max_ratio",
+    "outside_det_seasons",
     *[f"{kind}_{b}" for b in BANDS for kind in ("n_obs", "snr_max", "frac_det", "peak_flux_norm")],
     *[f"peak_colour_{pair}" for pair in COLOUR_PAIRS],
 )
@@ -57,10 +59,29 @@ def extract(obj: ObjectLightCurve) -> dict[str, float]:
 def _activity(obj: ObjectLightCurve, detected: np.ndarray) -> dict[str, float]:
     """Detections far before and far after the peak: transients have none, AGN plenty."""
     days = (obj.time - obj.peak_time) / obj.dilation
-    out = {}
+    out = _outside_window(obj, days, detected)
     peak_flux = obj.flux[np.argmin(np.abs(obj.time - obj.peak_time))]
     for name, window in (("pre_peak", days < -PRE_PEAK_DAYS), ("late", days > LATE_DAYS)):
         out[f"frac_det_{name}"] = float(detected[window].mean()) if window.any() else np.nan
         out[f"{name}_flux_ratio"] = (float(np.median(obj.flux[window])) / peak_flux
                                     if window.any() and peak_flux > 0 else np.nan)
     return out
+
+
+def _outside_window(obj: ObjectLightCurve, days: np.ndarray, detected: np.ndarray) -> dict[str, float]:
+    """Away from the peak a transient's difference flux is noise around 0; an AGN keeps varying.
+
+    χ² per point of the flux against 0, the brightest point relative to the peak, and the number of
+    other observing seasons holding at least two detections.
+    """
+    outside = (days < -PRE_PEAK_DAYS) | (days > LATE_DAYS)
+    if not outside.any():
+        return {"outside_chi2": np.nan, "outside_max_ratio": np.nan, "outside_det_seasons": np.nan}
+    peak_flux = obj.flux[np.argmin(np.abs(obj.time - obj.peak_time))]
+    season = np.cumsum(np.r_[0, np.diff(obj.time) > SEASON_GAP_DAYS])
+    seasons_with_detections = np.bincount(season[outside & detected], minlength=season.max() + 1)
+    return {
+        "outside_chi2": float(np.mean(obj.snr[outside] ** 2)),
+        "outside_max_ratio": float(obj.flux[outside].max() / peak_flux) if peak_flux > 0 else np.nan,
+        "outside_det_seasons": float(np.sum(seasons_with_detections >= 2)),
+    }
