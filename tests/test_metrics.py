@@ -49,3 +49,12 @@ def test_honest_summary_is_not_above_the_oof_optimised_f1_on_average():
         nested.append(summary["f1"])
         optimised.append(summary["f1_oof_optimised"])
     assert np.mean(nested) <= np.mean(optimised)
+
+
+def test_repeated_nested_f1_is_the_mean_over_split_seeds():
+    y, prob = scores()
+    single = [honest_summary(y, prob, seed=s)["f1"] for s in range(4)]
+    repeated = honest_summary(y, prob, seed=0, repeats=4)
+    assert repeated["f1"] == pytest.approx(np.mean(single))
+    assert repeated["f1_nested_std"] == pytest.approx(np.std(single))
+    assert isinstance(honest_summary(y, prob)["tp"], int)
