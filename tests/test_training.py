@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -135,3 +136,18 @@ def test_one_fold_runs_alone_and_saves_no_test_prediction(kaggle_dir):
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
     assert not result.complete and result.test_prob is None
     assert set(result.oof.fold) == {1} and len(result.folds) == 1
+
+
+def test_physics_features_join_the_object_vector(kaggle_dir, tmp_path):
+    dataset = load_dataset(kaggle_dir)
+    rng = np.random.default_rng(0)
+    tables = [pd.DataFrame({"a": rng.normal(size=len(dataset.log(kind))), "b": np.nan, "target": 1.0},
+                           index=dataset.log(kind).index) for kind in ("train", "test")]
+    settings = deep_settings(CNN_PROFILES, "quick", device="cpu", use_features=True, n_folds=2)
+    inputs = prepare_inputs(dataset, settings, features=(tables[0].drop(columns="target"), tables[1].drop(columns="target")))
+    assert inputs.train.tensors["extra"].shape == (40, 2) and inputs.test.tensors["extra"].shape == (20, 2)
+    assert inputs.scaler.names == ("a", "b") and (inputs.train.tensors["extra"][:, 1] == 0).all()
+    classifier = DeepClassifier(settings, inputs.scaler).fit(inputs.train, inputs.y, inputs.aux, seed=0)
+    reloaded = DeepClassifier.load(classifier.save(tmp_path / "model.pt"))
+    assert reloaded.scaler.names == ("a", "b")
+    assert np.array_equal(reloaded.predict_proba(inputs.test), classifier.predict_proba(inputs.test))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..models.layers import AUX_CLASSES
-from ..preprocess import Sequences
+
+if TYPE_CHECKING:  # utils.preprocess needs `extinction`; training itself does not
+    from ..preprocess import Sequences
 
 # SpecType -> auxiliary class (AUX_CLASSES): Ia-like, core-collapse and superluminous groups.
 _SPECTYPE_PREFIXES = (("SLSN", "SLSN"), ("SN Ia", "SN Ia"), ("SN I", "core-collapse SN"), ("SN II", "core-collapse SN"))
@@ -91,15 +95,17 @@ class FeatureScaler:
 
     @classmethod
     def fit(cls, table: pd.DataFrame) -> "FeatureScaler":
-        values = table.to_numpy(dtype=np.float64)
+        values = np.array(table, dtype=np.float64)  # a copy: pandas may hand out read-only views
         values[~np.isfinite(values)] = np.nan
-        median = np.nan_to_num(np.nanmedian(values, axis=0))
-        q75, q25 = np.nanpercentile(values, [75, 25], axis=0)
+        with warnings.catch_warnings():  # an all-NaN column is legitimate: it scales to zeros
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nan_to_num(np.nanmedian(values, axis=0))
+            q75, q25 = np.nanpercentile(values, [75, 25], axis=0)
         spread = np.nan_to_num(q75 - q25, nan=1.0)
         return cls(tuple(table.columns), median, np.where(spread > 0, spread, 1.0))
 
     def transform(self, table: pd.DataFrame) -> np.ndarray:
-        values = table.reindex(columns=list(self.names)).to_numpy(dtype=np.float64)
+        values = np.array(table.reindex(columns=list(self.names)), dtype=np.float64)
         values[~np.isfinite(values)] = np.nan
         scaled = np.clip((values - self.median) / self.spread, -5, 5)
         return np.nan_to_num(scaled, nan=0.0).astype(np.float32)

@@ -49,7 +49,7 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     """
     started = time.perf_counter()
     y = np.asarray(y).astype(int)
-    splits = fold_splits(y, settings["n_folds"], settings["seed"])
+    splits = fold_splits(y, settings["n_folds"], settings["cv_seed"])
     chosen = range(len(splits)) if settings["fold"] is None else [int(settings["fold"])]
     oof = np.full(len(y), np.nan)
     fold_of = np.full(len(y), -1)

@@ -8,7 +8,6 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..preprocess import prepare_sequences
 from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences, spectype_group
 
 # Columns a feature table must never pass to a model (labels or label-derived).
@@ -40,6 +39,8 @@ def physics_features(dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def prepare_inputs(dataset, settings: Mapping[str, Any], features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
     """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors."""
+    from ..preprocess import prepare_sequences  # here, so that training code imports without `extinction`
+
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
     if settings["use_features"] and features is None:
         features = physics_features(dataset)
