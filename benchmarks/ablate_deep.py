@@ -36,16 +36,26 @@ def export_bundle(data_dir: str, path: Path) -> None:
     from utils.data import load_dataset
     from utils.training import physics_features, prepare_inputs
 
+    from utils.training.prepare import training_log
+
     dataset = load_dataset(data_dir)
+    seed = CNN_PROFILES["default"]["cv_seed"]
     stored = {}
     for layout, length in BUNDLE_LAYOUTS:
-        settings = {"layout": layout, "sequence_length": length, "token_length": length, "use_features": False}
+        settings = {"layout": layout, "sequence_length": length, "token_length": length, "use_features": False,
+                    "perturb_train_z": False, "cv_seed": seed}
         inputs = prepare_inputs(dataset, settings)
         for key, value in inputs.train.tensors.items():
-            stored[f"{layout}{length}_{key}"] = value.numpy().astype(np.int8) if key == "band" else value.numpy()
-    stored.update(object_ids=inputs.train.object_ids, y=inputs.y, aux=inputs.aux)
-    features, _ = physics_features(dataset)
-    stored.update(features=features.to_numpy(dtype=np.float64), feature_names=np.array(features.columns, dtype=str))
+            if key != "z":
+                stored[f"{layout}{length}_{key}"] = value.numpy().astype(np.int8) if key == "band" else value.numpy()
+    ids = inputs.train.object_ids
+    stored.update(object_ids=ids, y=inputs.y, aux=inputs.aux)
+    for perturbed in (False, True):
+        name = "perturbed" if perturbed else "spectroscopic"
+        stored[f"z_{name}"] = training_log(dataset, {"perturb_train_z": perturbed, "cv_seed": seed}).loc[ids, "Z"].to_numpy(np.float32)
+        features, _ = physics_features(dataset, seed if perturbed else None)
+        stored[f"features_{name}"] = features.loc[ids].to_numpy(dtype=np.float64)
+    stored["feature_names"] = np.array(features.columns, dtype=str)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **stored)
 
@@ -59,9 +69,13 @@ def load_bundle(path: Path, settings: dict) -> DeepInputs:
                for key in stored.files if key.startswith(prefix)}
     if not tensors:
         raise SystemExit(f"{path} holds no {settings['layout']} arrays of length {length}")
+    if settings["cv_seed"] != CNN_PROFILES["default"]["cv_seed"] and settings["perturb_train_z"]:
+        raise SystemExit("the bundle's perturbed Z and features were drawn with the default cv_seed")
+    name = "perturbed" if settings["perturb_train_z"] else "spectroscopic"
+    tensors["z"] = torch.from_numpy(stored[f"z_{name}"])
     scaler = None
     if settings["use_features"]:
-        table = pd.DataFrame(stored["features"], columns=list(stored["feature_names"]))
+        table = pd.DataFrame(stored[f"features_{name}"], columns=list(stored["feature_names"]))
         scaler = FeatureScaler.fit(table)
         tensors["extra"] = torch.from_numpy(scaler.transform(table))
     train = LightCurveArrays(stored["object_ids"], tensors, settings["layout"])

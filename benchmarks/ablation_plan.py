@@ -26,6 +26,7 @@ COMMON = [
     ("default", []),
     ("no physics features", ["--set", "use_features=False"]),
     ("features only (light curves hidden)", ["--blind"]),
+    ("spectroscopic train Z", ["--set", "perturb_train_z=False"]),
     ("seed design", ["--variant", "seed"]),
     ("seed design + physics features", ["--variant", "seed", "--set", "use_features=True"]),
     ("no augmentation", ["--set", *NO_AUGMENTATION]),

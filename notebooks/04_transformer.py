@@ -56,7 +56,7 @@ from utils.training import (TRANSFORMER_PROFILES, cross_validate, deep_settings,
                             pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
 
 notebook_started = time.perf_counter()
-settings = deep_settings(TRANSFORMER_PROFILES, profile, variant, model=model, seed=seed, device=device, epochs=epochs,
+settings = deep_settings(TRANSFORMER_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device, epochs=epochs,
                          batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)
 make_deterministic(settings["seed"])
 out = resolve_out_dir(out_dir)

@@ -23,18 +23,32 @@ class DeepInputs:
     scaler: FeatureScaler | None
 
 
-def physics_features(dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Numeric physics features (train, test) from utils.features.feature_table, aligned on the logs."""
+def physics_features(dataset, redshift_seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Numeric physics features (train, test) from utils.features.feature_table, aligned on the logs.
+
+    `redshift_seed`: training features extracted with Z perturbed like the test's photometric Z
+    (the table notebook 05 uses too, so the cache serves both).
+    """
     try:
         from ..features import feature_table
     except ImportError as error:
         raise ImportError("use_features=True needs utils.features.feature_table (the features issue)") from error
     tables = []
     for kind in ("train", "test"):
-        table = feature_table(dataset, kind, n_jobs=-1)
+        table = feature_table(dataset, kind, n_jobs=-1, redshift_seed=redshift_seed if kind == "train" else None)
         table = table.drop(columns=[c for c in table.columns if c in _LEAKY]).select_dtypes("number")
         tables.append(table.reindex(dataset.log(kind).index))
     return tables[0], tables[1][tables[0].columns]
+
+
+def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
+    """The training log, with Z perturbed like the test's photometric redshifts when
+    settings['perturb_train_z'] (seeded by settings['cv_seed']): OOF scores then face test-like Z."""
+    if not settings["perturb_train_z"]:
+        return dataset.train_log
+    from ..features.redshift import perturbed_redshift
+
+    return dataset.train_log.assign(Z=perturbed_redshift(dataset.train_log, dataset.test_log, settings["cv_seed"]))
 
 
 def prepare_inputs(dataset, settings: Mapping[str, Any], features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
@@ -43,13 +57,14 @@ def prepare_inputs(dataset, settings: Mapping[str, Any], features: tuple[pd.Data
 
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
     if settings["use_features"] and features is None:
-        features = physics_features(dataset)
+        features = physics_features(dataset, settings["cv_seed"] if settings["perturb_train_z"] else None)
     scaler = FeatureScaler.fit(features[0]) if settings["use_features"] else None
+    logs = {"train": training_log(dataset, settings), "test": dataset.test_log}
     arrays = {}
     for kind in ("train", "test"):
         sequences = prepare_sequences(dataset, kind, layout=settings["layout"], length=length, rest_frame=False)
         extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
-        arrays[kind] = arrays_from_sequences(sequences, dataset.log(kind), extra)
+        arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra)
     log = dataset.train_log.loc[arrays["train"].object_ids]
     aux = np.array([spectype_group(s) for s in log["SpecType"]], dtype=np.int64)
     return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler)

@@ -15,7 +15,9 @@ VARIANTS = ("tuned", "seed")
 
 _TRAINING = {
     "seed": 42, "device": "auto", "fold": None, "n_folds": 5,
-    "cv_seed": 42,  # fold assignment, kept apart from `seed` so that seeds can be compared on the same folds
+    # folds and the training-Z perturbation; apart from `seed` (weights, sampling, augmentation) so that
+    # training seeds can be compared on the same folds and data
+    "cv_seed": 42,
     "epochs": 25, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-2,
     "loss": "focal", "focal_alpha": 0.75, "focal_gamma": 2.0, "bce_pos_weight": 5.0,
     "oversample": 0.2,  # share of TDEs in each epoch's weighted draws; 0 = plain shuffling
@@ -24,6 +26,7 @@ _TRAINING = {
     "aug_noise": 0.5, "aug_time": 0.5, "aug_drop": 0.5, "aug_redshift": 0.5,
     "aux_weight": 0.3,
     "use_features": True,  # physics features from utils.features join the object vector
+    "perturb_train_z": True,  # train Z + noise like the test's photometric Z_err (as notebook 05 does)
     "flux_scaling": "asinh", "rest_frame": True, "time_reference": "peak",
     "sequence_length": 64, "token_length": 128, "dropout": 0.3, "head_hidden": 32,
 }
