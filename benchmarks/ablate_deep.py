@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {key: parse_value(value) for key, value in overrides.items()}
     profiles = TRANSFORMER_PROFILES if args.model == "transformer" else CNN_PROFILES
     settings = deep_settings(profiles, args.profile, args.variant, model=args.model, **overrides)
-    make_deterministic(settings["seed"])
+    make_deterministic(settings["seed"], settings["threads"])
     started = time.perf_counter()
     if args.bundle:
         inputs = load_bundle(args.bundle, settings)

@@ -59,9 +59,9 @@ from utils.training import (CNN_PROFILES, cross_validate, deep_settings, make_de
                             pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
 
 notebook_started = time.perf_counter()
-settings = deep_settings(CNN_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device, epochs=epochs,
-                         batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)
-make_deterministic(settings["seed"])
+settings = deep_settings(CNN_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
+                         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)
+make_deterministic(settings["seed"], settings["threads"])
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "03_cnn", "data_dir": data_dir, "profile": profile, "variant": variant, **settings},
             out / "config_03_cnn.json")

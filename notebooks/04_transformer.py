@@ -52,16 +52,16 @@ from utils.config import save_config
 from utils.data import load_dataset
 from utils.models import build_model, count_parameters
 from utils.runs import resolve_out_dir, save_figure, save_predictions
-from utils.training import (TRANSFORMER_PROFILES, cross_validate, deep_settings, make_deterministic, metrics_record,
-                            pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
+from utils.training import (TRANSFORMER_PROFILES, cross_validate, deep_settings, make_deterministic,
+                            metrics_record, pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
 
 notebook_started = time.perf_counter()
-settings = deep_settings(TRANSFORMER_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device, epochs=epochs,
-                         batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)
-make_deterministic(settings["seed"])
+settings = deep_settings(TRANSFORMER_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
+                         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)
+make_deterministic(settings["seed"], settings["threads"])
 out = resolve_out_dir(out_dir)
-save_config({"notebook": "04_transformer", "data_dir": data_dir, "profile": profile, "variant": variant, **settings},
-            out / "config_04_transformer.json")
+save_config({"notebook": "04_transformer", "data_dir": data_dir, "profile": profile, "variant": variant,
+             **settings}, out / "config_04_transformer.json")
 print(f"device: {pick_device(settings['device'])}")
 pd.Series(settings, dtype=object).to_frame("setting").T
 
@@ -118,6 +118,7 @@ if result.complete:
     test = pd.DataFrame({"object_id": inputs.test.object_ids, "prob": result.test_prob})
     metrics = metrics_record(result, settings, count_parameters(network), time.perf_counter() - notebook_started)
     save_predictions(out, "transformer", result.oof, test, metrics)
-    print(f"saved predictions/oof_transformer.csv, test_transformer.csv, metrics_transformer.json ({metrics['seconds']:.0f} s)")
+    print(f"saved predictions/oof_transformer.csv, test_transformer.csv, metrics_transformer.json "
+          f"({metrics['seconds']:.0f} s)")
 else:
     print(f"fold {settings['fold']} only: no predictions saved")

@@ -100,6 +100,7 @@ def separable(tmp_path, cache_dir):
 @pytest.mark.parametrize("profiles", [CNN_PROFILES, TRANSFORMER_PROFILES], ids=["cnn", "transformer"])
 def test_short_training_separates_an_easy_set(separable, profiles, tmp_path):
     settings = deep_settings(profiles, "quick", epochs=20, batch_size=16, lr=5e-3, oversample=0.0, val_fraction=0.0,
+                             sequence_length=32, token_length=64,
                              device="cpu", **AUGMENTATIONS_OFF)
     make_deterministic(0)
     inputs = prepare_inputs(separable, settings)

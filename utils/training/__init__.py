@@ -2,7 +2,8 @@
 
     settings = deep_settings(CNN_PROFILES, "default", model="cnn")
     inputs = prepare_inputs(dataset, settings)
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler, out_dir=out)
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
+                            out_dir=out)
 """
 
 from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences, spectype_group
@@ -12,11 +13,13 @@ from .device import make_deterministic, pick_device
 from .fit import DeepClassifier, train_network
 from .losses import focal_loss, make_loss, weighted_bce
 from .prepare import DeepInputs, physics_features, prepare_inputs
-from .report import metrics_record, plot_pr_curve, plot_training_curves
 from .profiles import CNN_PROFILES, SEED_DESIGNS, TRANSFORMER_PROFILES, VARIANTS, deep_settings
+from .report import metrics_record, plot_pr_curve, plot_training_curves
 
-__all__ = ["AUGMENTATIONS", "CNN_PROFILES", "CVResult", "DeepClassifier", "DeepInputs", "FeatureScaler",
-           "LightCurveArrays", "SEED_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS", "arrays_from_sequences", "augment",
-           "checkpoint_path", "cross_validate", "deep_settings", "focal_loss", "fold_splits", "make_deterministic",
-           "make_loss", "metrics_record", "physics_features", "plot_pr_curve", "plot_training_curves", "pick_device", "prepare_inputs", "spectype_group", "train_network",
-           "weighted_bce"]
+__all__ = [
+    "AUGMENTATIONS", "CNN_PROFILES", "CVResult", "DeepClassifier", "DeepInputs", "FeatureScaler",
+    "LightCurveArrays", "SEED_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS", "arrays_from_sequences",
+    "augment", "checkpoint_path", "cross_validate", "deep_settings", "focal_loss", "fold_splits",
+    "make_deterministic", "make_loss", "metrics_record", "physics_features", "pick_device", "plot_pr_curve",
+    "plot_training_curves", "prepare_inputs", "spectype_group", "train_network", "weighted_bce",
+]

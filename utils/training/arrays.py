@@ -46,7 +46,8 @@ class LightCurveArrays:
 
     def subset(self, rows) -> "LightCurveArrays":
         rows = torch.as_tensor(rows, dtype=torch.long)
-        return LightCurveArrays(self.object_ids[rows.numpy()], {k: v[rows] for k, v in self.tensors.items()}, self.layout)
+        tensors = {key: value[rows] for key, value in self.tensors.items()}
+        return LightCurveArrays(self.object_ids[rows.numpy()], tensors, self.layout)
 
 
 def arrays_from_sequences(sequences: Sequences, log: pd.DataFrame, extra: np.ndarray | None = None) -> LightCurveArrays:

@@ -50,7 +50,8 @@ def compact(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def redshift(batch: dict[str, torch.Tensor], chosen: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+def redshift(batch: dict[str, torch.Tensor], chosen: torch.Tensor,
+             generator: torch.Generator) -> dict[str, torch.Tensor]:
     """The object seen from further away (see module doc); only rows where `chosen` is True change."""
     flux, flux_err, time, mask = batch["flux"], batch["flux_err"], batch["time"], batch["mask"]
     device = flux.device
@@ -75,7 +76,8 @@ def redshift(batch: dict[str, torch.Tensor], chosen: torch.Tensor, generator: to
     return out
 
 
-def augment(batch: Mapping[str, torch.Tensor], settings: Mapping[str, Any], generator: torch.Generator) -> dict[str, torch.Tensor]:
+def augment(batch: Mapping[str, torch.Tensor], settings: Mapping[str, Any],
+            generator: torch.Generator) -> dict[str, torch.Tensor]:
     """Apply the switched-on augmentations to a training batch (new dict; the input is not modified)."""
     out = dict(batch)
     size, device = out["flux"].shape[0], out["flux"].device

@@ -69,7 +69,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
             histories.append(pd.DataFrame(history).assign(fold=k, seed=bag))
     ran = fold_of >= 0
     complete = bool(ran.all())
-    oof_frame = pd.DataFrame({"object_id": train.object_ids[ran], "target": y[ran], "prob": oof[ran], "fold": fold_of[ran]})
+    oof_frame = pd.DataFrame({"object_id": train.object_ids[ran], "target": y[ran], "prob": oof[ran],
+                              "fold": fold_of[ran]})
     return CVResult(
         oof=oof_frame,
         test_prob=np.mean(test_probs, axis=0) if complete and test_probs else None,

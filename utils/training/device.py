@@ -18,7 +18,13 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def make_deterministic(seed: int) -> None:
-    """Seed everything and ask torch for deterministic kernels (exact on CPU; best effort on GPUs)."""
+def make_deterministic(seed: int, threads: int | None = None) -> None:
+    """Seed everything and ask torch for deterministic kernels (exact on CPU; best effort on GPUs).
+
+    `threads`: torch CPU threads (None keeps torch's choice, one per core). On a CPU shared with other
+    busy processes one thread can be several times faster than two fighting for the same core.
+    """
     seed_everything(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads:
+        torch.set_num_threads(threads)

@@ -131,7 +131,8 @@ class DeepClassifier:
             network, history = train_network(
                 self.settings, arrays.subset(train_rows), y[train_rows],
                 aux[train_rows] if aux is not None else None, val, y[val_rows] if len(val_rows) else None,
-                seed=bag_seed, progress=progress, description=f"{description} seed {bag + 1}/{self.settings['n_seeds']}")
+                seed=bag_seed, progress=progress,
+                description=f"{description} seed {bag + 1}/{self.settings['n_seeds']}")
             self.networks.append(network)
             self.histories.append(history)
         return self

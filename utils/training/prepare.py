@@ -51,7 +51,8 @@ def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
     return dataset.train_log.assign(Z=perturbed_redshift(dataset.train_log, dataset.test_log, settings["cv_seed"]))
 
 
-def prepare_inputs(dataset, settings: Mapping[str, Any], features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
+def prepare_inputs(dataset, settings: Mapping[str, Any],
+                   features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
     """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors."""
     from ..preprocess import prepare_sequences  # here, so that training code imports without `extinction`
 
