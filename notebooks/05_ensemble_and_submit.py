@@ -15,8 +15,8 @@
 #    activity before and long after the peak, SNR summaries, redshift and a luminosity proxy.
 #    The table of names, meanings and units is `docs/features.md`. Cached: a second run reads parquet.
 # 2. **Redshift shift.** Train Z is spectroscopic, test Z photometric (with Z_err). The models train on
-#    features extracted with Z perturbed by the test's Z_err; an adversarial classifier (train vs test)
-#    measures how distinguishable the two sets are before and after.
+#    features extracted with Z perturbed by the test's Z_err, a fresh draw for each CV repeat; an
+#    adversarial classifier (train vs test) measures how distinguishable the two sets are before and after.
 # 3. **LightGBM**, repeated stratified CV: binary, and multiclass over SpecType groups whose TDE column
 #    is the score. Test probabilities come from models refitted on all training objects.
 # 4. **Ensemble** of every model whose predictions are in the run folder (GBDT here; CNN and Transformer
@@ -88,16 +88,20 @@ print(f"train {len(train_log):,} objects ({target.sum()} TDEs), test {len(test_l
 
 # %% [markdown]
 # ## Features
-# Train twice: with the spectroscopic Z (to measure the shift) and with Z perturbed by the test's
-# photometric errors (what the models train on). Cached: later runs take seconds.
+# Train with the spectroscopic Z (to measure the shift), and once per CV repeat with Z perturbed by
+# the test's photometric errors (what the models train on, one draw per repeat). Cached: later runs
+# take seconds.
 
 # %%
 started = time.perf_counter()
 features = {
     "train_spec_z": feature_table(dataset, "train", n_jobs=cfg["feature_jobs"]),
-    "train": feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=seed),
     "test": feature_table(dataset, "test", n_jobs=cfg["feature_jobs"]),
 }
+# One redshift draw per CV repeat: the models average over the photometric-redshift error.
+redshift_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=seed + draw)
+                  for draw in range(cfg["n_repeats"])]
+features["train"] = redshift_draws[0]
 timings["features"] = time.perf_counter() - started
 groups = pd.Series([feature_group(c) for c in features["train"].columns]).value_counts()
 print(f"{features['train'].shape[1]} features in {timings['features']:.0f} s; per group: {groups.to_dict()}")
@@ -106,7 +110,8 @@ features["train"].describe().T.head(12)
 # %% [markdown]
 # ## Redshift shift: adversarial validation
 # A classifier tries to tell training rows from test rows. AUC 0.5: indistinguishable. Z_err itself is
-# left out (train has none). "Before": train features with spectroscopic Z; "after": with perturbed Z.
+# left out (train has none). "Before": train features with spectroscopic Z; "after": with perturbed Z
+# (the first draw).
 
 # %%
 started = time.perf_counter()
@@ -129,7 +134,7 @@ pd.DataFrame({"train Z": ["spectroscopic (before)", "perturbed by test Z_err (af
 gbdt_results, model_metrics = {}, {}
 for mode in cfg["modes"]:
     started = time.perf_counter()
-    result = cross_validate(features["train"], target, spec_type=train_log["SpecType"], mode=mode,
+    result = cross_validate(redshift_draws, target, spec_type=train_log["SpecType"], mode=mode,
                             test_features=features["test"], n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
                             seed=seed, params={"n_estimators": cfg["n_estimators"]},
                             pseudo_confidence=cfg["pseudo_confidence"])

@@ -85,3 +85,15 @@ def test_adversarial_auc_sees_a_shift_and_no_shift():
     auc_shifted, telling = adversarial_auc(train, shifted, params=FAST)
     assert auc_same < 0.65 and auc_shifted > 0.95
     assert telling.index[0] == "x"
+
+
+def test_one_feature_table_per_repeat():
+    features, target, spec = separable()
+    shifted = features + 0.01
+    result = cross_validate([features, shifted], target, n_splits=3, n_repeats=2, params=FAST,
+                            test_features=features.iloc[:5])
+    assert result.settings["feature_tables"] == 2
+    single = cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST)
+    assert result.oof_by_repeat[0] == pytest.approx(single.oof_by_repeat[0])
+    with pytest.raises(DataError, match="same object_id index and columns"):
+        cross_validate([features, features.iloc[::-1]], target, n_repeats=2)

@@ -2,6 +2,8 @@
 
 * `cross_validate`: OOF probabilities (averaged over repeats), test probabilities from models refitted
   on all training rows (one per repeat seed), gain importances, and run time.
+* Redshift: pass one training table per repeat, each extracted under its own draw of the
+  photometric-redshift perturbation; predictions then average over the redshift error.
 * Multiclass-then-sum: learn AGN / SN Ia / SN II / other SN / TDE, report P(TDE) as the score. The
   extra labels teach the trees what the look-alikes are; the TDE column is the one that is scored.
 * Pseudo-labelling (optional): each model is refitted with the test objects it labels with class
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -102,14 +105,25 @@ def _tde_probability(model: lgb.LGBMClassifier, features: pd.DataFrame, positive
     return model.predict_proba(features)[:, list(model.classes_).index(positive)]
 
 
-def cross_validate(features: pd.DataFrame, target: pd.Series, *, spec_type: pd.Series | None = None,
+def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.Series, *,
+                   spec_type: pd.Series | None = None,
                    mode: str = "binary", test_features: pd.DataFrame | None = None, n_splits: int = 5,
                    n_repeats: int = 3, seed: int = 0, class_weight: str | None = "sqrt",
                    params: dict | None = None, pseudo_confidence: float | None = None) -> CVResult:
     """Repeated stratified CV of a LightGBM model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
+    `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
+    features under independent draws of the redshift perturbation, so the OOF and test probabilities
+    average over the photometric-redshift error instead of betting on one draw.
     `pseudo_confidence` (needs test_features): pseudo-label test objects at or above this class probability.
     """
+    tables = [features] if isinstance(features, pd.DataFrame) else list(features)
+    if not tables:
+        raise DataError("cross_validate needs at least one feature table")
+    features = tables[0]
+    for other in tables[1:]:
+        if not (other.index.equals(features.index) and other.columns.equals(features.columns)):
+            raise DataError("every feature table must have the same object_id index and columns, in the same order")
     if mode not in ("binary", "multiclass"):
         raise ValueError(f"mode must be 'binary' or 'multiclass', not {mode!r}")
     if not features.index.equals(target.index):
@@ -135,22 +149,24 @@ def cross_validate(features: pd.DataFrame, target: pd.Series, *, spec_type: pd.S
         test_features = test_features[features.columns]
     pseudo_counts = []
     for repeat, fit_rows, score_rows in repeated_folds(labels, n_splits, n_repeats, seed):
-        model, n_pseudo = _fit_with_pseudo_labels(features.iloc[fit_rows], labels[fit_rows], weight[fit_rows], params,
+        table = tables[repeat % len(tables)]
+        model, n_pseudo = _fit_with_pseudo_labels(table.iloc[fit_rows], labels[fit_rows], weight[fit_rows], params,
                                                   mode == "multiclass", seed + repeat, test_features, pseudo_confidence)
-        oof[repeat, score_rows] = _tde_probability(model, features.iloc[score_rows], positive)
+        oof[repeat, score_rows] = _tde_probability(model, table.iloc[score_rows], positive)
         gains += model.booster_.feature_importance("gain")
         pseudo_counts.append(n_pseudo)
     test = None
     if test_features is not None:
         test_prob = np.zeros(len(test_features))
         for repeat in range(n_repeats):
-            model, _ = _fit_with_pseudo_labels(features, labels, weight, params, mode == "multiclass", seed + repeat,
-                                               test_features, pseudo_confidence)
+            model, _ = _fit_with_pseudo_labels(tables[repeat % len(tables)], labels, weight, params,
+                                               mode == "multiclass", seed + repeat, test_features, pseudo_confidence)
             test_prob += _tde_probability(model, test_features, positive) / n_repeats
         test = pd.Series(test_prob, index=test_features.index, name="prob")
     settings = {"mode": mode, "n_splits": n_splits, "n_repeats": n_repeats, "seed": seed,
                 "class_weight": class_weight, "params": params, "n_features": features.shape[1],
-                "pseudo_confidence": pseudo_confidence, "pseudo_labels_per_fold": float(np.mean(pseudo_counts))}
+                "pseudo_confidence": pseudo_confidence, "pseudo_labels_per_fold": float(np.mean(pseudo_counts)),
+                "feature_tables": len(tables)}
     return CVResult(pd.Series(oof.mean(axis=0), index=features.index, name="prob"), test,
                     (gains / gains.sum()).sort_values(ascending=False), oof, time.perf_counter() - started, settings)
 
