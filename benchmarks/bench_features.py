@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from joblib.externals.loky import get_reusable_executor  # noqa: E402
+
 from utils.data import load_dataset  # noqa: E402
 from utils.features import GROUPS, feature_table  # noqa: E402
 
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{kind}: {len(table):,} objects x {table.shape[1]} features in {seconds:.1f} s "
                   f"({1000 * seconds / len(table):.1f} ms/object)", flush=True)
     seconds = time.perf_counter() - started_all
+    # joblib keeps its workers alive for reuse; shut them down so the OS reports their peak memory.
+    get_reusable_executor().shutdown(wait=True)
     own, workers = peak_memory_mb()
     print(f"all: {total_objects:,} objects in {seconds:.1f} s; peak memory {own:.0f} MB (main), {workers:.0f} MB (largest worker)")
     return 0
