@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import extinction
 import numpy as np
@@ -116,15 +116,28 @@ def _window_positions(group: np.ndarray, flux: np.ndarray, length: int) -> tuple
     return slot, keep
 
 
+class _Columns(NamedTuple):
+    obj: np.ndarray  # row -> object index in the log
+    band: np.ndarray  # row -> band index in BANDS
+    time: np.ndarray  # days since the object's first observation
+    flux: np.ndarray
+    flux_err: np.ndarray
+    scale: np.ndarray  # per object: max |flux|
+
+
+def _columns(lightcurves: pd.DataFrame, log: pd.DataFrame, rest_frame: bool) -> _Columns:
+    """The per-row arrays both sequence layouts are built from."""
+    obj = _object_codes(lightcurves, log)
+    flux = lightcurves["flux"].to_numpy(dtype=np.float64)
+    return _Columns(obj, pd.Categorical(lightcurves["band"], categories=list(BANDS)).codes.astype(np.int64),
+                    _relative_time(lightcurves, log, obj, rest_frame), flux,
+                    lightcurves["flux_err"].to_numpy(dtype=np.float64), _object_scale(flux, obj, len(log)))
+
+
 def build_band_sequences(lightcurves: pd.DataFrame, log: pd.DataFrame, length: int = 200,
                          rest_frame: bool = False) -> Sequences:
     """Per-band padded sequences: values (N, 6, length, 3) of (flux, flux_err, time), mask (N, 6, length)."""
-    obj = _object_codes(lightcurves, log)
-    band = pd.Categorical(lightcurves["band"], categories=list(BANDS)).codes.astype(np.int64)
-    time = _relative_time(lightcurves, log, obj, rest_frame)
-    flux = lightcurves["flux"].to_numpy(dtype=np.float64)
-    flux_err = lightcurves["flux_err"].to_numpy(dtype=np.float64)
-    scale = _object_scale(flux, obj, len(log))
+    obj, band, time, flux, flux_err, scale = _columns(lightcurves, log, rest_frame)
 
     order = np.lexsort((time, band, obj))
     group = obj[order] * len(BANDS) + band[order]
@@ -142,12 +155,7 @@ def build_band_sequences(lightcurves: pd.DataFrame, log: pd.DataFrame, length: i
 def build_token_sequences(lightcurves: pd.DataFrame, log: pd.DataFrame, length: int = 256,
                           rest_frame: bool = False) -> Sequences:
     """One multi-band sequence per object: values (N, length, 4) of (time, band, flux, flux_err)."""
-    obj = _object_codes(lightcurves, log)
-    band = pd.Categorical(lightcurves["band"], categories=list(BANDS)).codes.astype(np.float64)
-    time = _relative_time(lightcurves, log, obj, rest_frame)
-    flux = lightcurves["flux"].to_numpy(dtype=np.float64)
-    flux_err = lightcurves["flux_err"].to_numpy(dtype=np.float64)
-    scale = _object_scale(flux, obj, len(log))
+    obj, band, time, flux, flux_err, scale = _columns(lightcurves, log, rest_frame)
 
     order = np.lexsort((band, time, obj))
     slot, keep = _window_positions(obj[order], flux[order] / scale[obj[order]], length)
