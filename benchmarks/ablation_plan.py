@@ -2,6 +2,8 @@
 
     python benchmarks/ablation_plan.py --list                            # the commands, one a line
     python benchmarks/ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores
+    python benchmarks/ablation_plan.py --set n_seeds=1 use_features=False --tag-prefix "sequence only: " \
+        --only default "no augmentation" "no flux noise" ...   # what each switch does without the features
     python benchmarks/ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12
 
 Each row is one `benchmarks/ablate_deep.py` run: the default profile with one change. Rows run
@@ -81,7 +83,8 @@ def command(model: str, tag: str, args: list[str], options: argparse.Namespace) 
         sets, args = sets + args[position + 1:], args[:position]
     if options.device:
         sets.append(f"device='{options.device}'")
-    return [sys.executable, str(ROOT / "benchmarks" / "ablate_deep.py"), "--model", model, "--tag", tag,
+    return [sys.executable, str(ROOT / "benchmarks" / "ablate_deep.py"), "--model", model,
+            "--tag", options.tag_prefix + tag,
             "--results", str(options.results), *extra, *args, *(["--set", *sets] if sets else [])]
 
 
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, default=None, help="folder for one log per run")
     parser.add_argument("--only", nargs="*", default=None, help="run only rows with these tags")
     parser.add_argument("--set", nargs="*", default=[], help="key=value settings for every row, e.g. n_seeds=1")
+    parser.add_argument("--tag-prefix", default="", help="prefix for every row's tag, e.g. 'sequence only: '")
     parser.add_argument("--list", action="store_true")
     options = parser.parse_args(argv)
     rows = [r for r in plan(options.models) if options.only is None or r[1] in options.only]

@@ -58,6 +58,8 @@ from utils.runs import resolve_out_dir, save_figure, save_predictions
 from utils.training import (CNN_PROFILES, cross_validate, deep_settings, make_deterministic, metrics_record,
                             pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
 
+if model not in ("cnn", "cnn_attn"):
+    raise ValueError(f"notebook 03 trains model 'cnn' or 'cnn_attn', not {model!r} (the Transformer is notebook 04)")
 notebook_started = time.perf_counter()
 settings = deep_settings(CNN_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
                          epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)

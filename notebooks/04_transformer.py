@@ -55,6 +55,8 @@ from utils.runs import resolve_out_dir, save_figure, save_predictions
 from utils.training import (TRANSFORMER_PROFILES, cross_validate, deep_settings, make_deterministic,
                             metrics_record, pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
 
+if model != "transformer":
+    raise ValueError(f"notebook 04 trains model 'transformer', not {model!r} (the CNNs are notebook 03)")
 notebook_started = time.perf_counter()
 settings = deep_settings(TRANSFORMER_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
                          epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)

@@ -26,9 +26,11 @@ def random_batch(layout: str, size: int = 4, length: int = 16, n_extra: int = 0,
     mask = torch.arange(length) < observed.unsqueeze(-1)
     time = torch.sort(torch.rand(shape, generator=g) * 300, dim=-1).values
     batch = {
-        "flux": torch.randn(shape, generator=g) * 20 * mask, "flux_err": torch.where(mask, torch.rand(shape, generator=g) + 0.5, 1.0),
+        "flux": torch.randn(shape, generator=g) * 20 * mask,
+        "flux_err": torch.where(mask, torch.rand(shape, generator=g) + 0.5, 1.0),
         "time": time * mask, "mask": mask,
-        "band": (torch.arange(6)[None, :, None].expand(shape) if layout == "band" else torch.randint(0, 6, shape, generator=g)),
+        "band": (torch.arange(6)[None, :, None].expand(shape) if layout == "band"
+                 else torch.randint(0, 6, shape, generator=g)),
         "z": torch.rand(size, generator=g), "ebv": torch.rand(size, generator=g) * 0.1,
     }
     if n_extra:

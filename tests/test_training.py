@@ -10,13 +10,13 @@ import torch
 from synthetic import write_kaggle_dataset
 from utils.data import load_dataset
 from utils.metrics import best_threshold, f1_at
-from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment, cross_validate,
+from utils.training import (AUGMENTATIONS, CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment, cross_validate,
                             deep_settings, focal_loss, make_deterministic, pick_device, prepare_inputs,
                             spectype_group, weighted_bce)
 from utils.training.fit import epoch_rows
 
 torch.set_num_threads(1)
-AUGMENTATIONS_OFF = {"aug_noise": 0.0, "aug_time": 0.0, "aug_drop": 0.0, "aug_redshift": 0.0}
+AUGMENTATIONS_OFF = dict.fromkeys(AUGMENTATIONS, 0.0)
 
 
 def test_focal_loss_matches_hand_computation():
@@ -36,8 +36,9 @@ def test_focal_loss_with_gamma_zero_is_weighted_bce():
 
 
 def test_spectype_groups():
-    assert [spectype_group(s) for s in ("AGN", "SN Ia", "SN Ia-91bg-like", "SN Iax[02cx-like]", "SN II", "SN IIn",
-                                        "SN Ic-BL", "SN Ib", "SLSN-I", "SLSN-II", "TDE")] == [0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4]
+    names = ("AGN", "SN Ia", "SN Ia-91bg-like", "SN Iax[02cx-like]", "SN II", "SN IIn", "SN Ic-BL", "SN Ib",
+             "SLSN-I", "SLSN-II", "TDE")
+    assert [spectype_group(s) for s in names] == [0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4]
     with pytest.raises(ValueError):
         spectype_group("Kilonova")
 
@@ -66,7 +67,7 @@ def test_augmentation_off_changes_nothing(batch):
         assert torch.equal(out[key], batch[key])
 
 
-@pytest.mark.parametrize("name", ["aug_noise", "aug_time", "aug_drop", "aug_redshift"])
+@pytest.mark.parametrize("name", AUGMENTATIONS)
 def test_each_augmentation_keeps_shapes_and_a_contiguous_mask(batch, name):
     out = augment(batch, {**AUGMENTATIONS_OFF, name: 1.0}, torch.Generator().manual_seed(1))
     assert all(out[key].shape == batch[key].shape for key in batch)
@@ -145,7 +146,8 @@ def test_physics_features_join_the_object_vector(kaggle_dir, tmp_path):
     tables = [pd.DataFrame({"a": rng.normal(size=len(dataset.log(kind))), "b": np.nan, "target": 1.0},
                            index=dataset.log(kind).index) for kind in ("train", "test")]
     settings = deep_settings(CNN_PROFILES, "quick", device="cpu", use_features=True, n_folds=2)
-    inputs = prepare_inputs(dataset, settings, features=(tables[0].drop(columns="target"), tables[1].drop(columns="target")))
+    features = tuple(table.drop(columns="target") for table in tables)  # a label column never reaches a model
+    inputs = prepare_inputs(dataset, settings, features=features)
     assert inputs.train.tensors["extra"].shape == (40, 2) and inputs.test.tensors["extra"].shape == (20, 2)
     assert inputs.scaler.names == ("a", "b") and (inputs.train.tensors["extra"][:, 1] == 0).all()
     classifier = DeepClassifier(settings, inputs.scaler).fit(inputs.train, inputs.y, inputs.aux, seed=0)
