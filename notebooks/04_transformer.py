@@ -45,26 +45,18 @@ from pathlib import Path
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "utils" / "__init__.py").is_file())
 sys.path.insert(0, str(ROOT))
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from utils.config import save_config
 from utils.data import load_dataset
 from utils.models import build_model, count_parameters
-from utils.runs import resolve_out_dir, save_figure, save_predictions
-from utils.training import (TRANSFORMER_PROFILES, cross_validate, deep_settings, make_deterministic,
-                            metrics_record, pick_device, plot_pr_curve, plot_training_curves, prepare_inputs)
+from utils.runs import save_figure
+from utils.training import (cross_validate, plot_pr_curve, plot_training_curves, prepare_inputs, save_for_ensemble,
+                            score_lines, start_deep_notebook)
 
-if model != "transformer":
-    raise ValueError(f"notebook 04 trains model 'transformer', not {model!r} (the CNNs are notebook 03)")
 notebook_started = time.perf_counter()
-settings = deep_settings(TRANSFORMER_PROFILES, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
-                         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, fold=fold, use_features=use_features)
-make_deterministic(settings["seed"], settings["threads"])
-out = resolve_out_dir(out_dir)
-save_config({"notebook": "04_transformer", "data_dir": data_dir, "profile": profile, "variant": variant,
-             **settings}, out / "config_04_transformer.json")
-print(f"device: {pick_device(settings['device'])}")
+settings, out = start_deep_notebook("04_transformer", data_dir=data_dir, out_dir=out_dir, profile=profile, variant=variant,
+                                    model=model, seed=seed, device=device, epochs=epochs, batch_size=batch_size,
+                                    lr=lr, loss=loss, fold=fold, use_features=use_features)
 pd.Series(settings, dtype=object).to_frame("setting").T
 
 # %% [markdown]
@@ -105,22 +97,12 @@ result.folds.round(3)
 # %%
 fig = plot_pr_curve(result.oof, result.summary, settings["model"])
 save_figure(fig, out, f"04_{settings['model']}_pr_curve")
-if result.complete:
-    print("OOF (nested threshold, honest): " + ", ".join(
-        f"{k} {result.summary[k]:.3f}" for k in ("f1", "precision", "recall", "average_precision")))
-    print(f"OOF F1 at the single best threshold (optimistic): {result.summary['f1_oof_optimised']:.3f}; "
-          f"test threshold {result.summary['threshold']:.3f}")
+print(score_lines(result))
 
 # %% [markdown]
 # ## Predictions for the ensemble
 # Saved only when every fold ran: OOF probabilities for train, the fold-averaged probability for test.
 
 # %%
-if result.complete:
-    test = pd.DataFrame({"object_id": inputs.test.object_ids, "prob": result.test_prob})
-    metrics = metrics_record(result, settings, count_parameters(network), time.perf_counter() - notebook_started)
-    save_predictions(out, "transformer", result.oof, test, metrics)
-    print(f"saved predictions/oof_transformer.csv, test_transformer.csv, metrics_transformer.json "
-          f"({metrics['seconds']:.0f} s)")
-else:
-    print(f"fold {settings['fold']} only: no predictions saved")
+metrics = save_for_ensemble(out, "transformer", result, inputs.test.object_ids, settings, count_parameters(network),
+                            notebook_started)

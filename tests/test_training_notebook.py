@@ -1,0 +1,59 @@
+"""The shared steps of notebooks 03 and 04: model check, settings and config, scores text, saved predictions."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from utils.data import load_dataset
+from utils.runs import load_predictions
+from utils.training import (cross_validate, prepare_inputs, save_for_ensemble, score_lines, start_deep_notebook)
+
+torch.set_num_threads(1)
+COMMON = dict(data_dir=None, profile="quick", variant="tuned", seed=3, device="cpu")
+
+
+@pytest.mark.parametrize("notebook, model, message", [
+    ("03_cnn", "transformer", "notebook 03_cnn trains model 'cnn' or 'cnn_attn', not 'transformer' "
+                              "('transformer' is notebook 04_transformer)"),
+    ("04_transformer", "cnn_attn", "notebook 04_transformer trains model 'transformer', not 'cnn_attn' "
+                                   "('cnn_attn' is notebook 03_cnn)"),
+    ("04_transformer", "lstm", "notebook 04_transformer trains model 'transformer', not 'lstm'"),
+])
+def test_a_notebook_rejects_models_it_does_not_train(tmp_path, notebook, model, message):
+    with pytest.raises(ValueError) as error:
+        start_deep_notebook(notebook, out_dir=tmp_path, model=model, **COMMON)
+    assert str(error.value) == message
+    assert not list(tmp_path.iterdir())  # nothing written before the check
+
+
+def test_settings_take_the_parameters_and_the_config_is_saved(tmp_path):
+    settings, out = start_deep_notebook("03_cnn", out_dir=tmp_path, model="cnn_attn", epochs=3, lr=None, **COMMON)
+    assert out == tmp_path
+    assert settings["model"] == "cnn_attn" and settings["epochs"] == 3
+    assert settings["seed"] == settings["cv_seed"] == 3
+    saved = json.loads((tmp_path / "config_03_cnn.json").read_text())
+    assert saved["notebook"] == "03_cnn" and saved["profile"] == "quick" and saved["epochs"] == 3
+    with pytest.raises(ValueError, match="unknown deep-model notebook"):
+        start_deep_notebook("05_ensemble", out_dir=tmp_path, model="cnn", **COMMON)
+
+
+def test_scores_are_saved_for_the_ensemble_only_when_every_fold_ran(kaggle_dir, tmp_path):
+    settings, out = start_deep_notebook("04_transformer", out_dir=tmp_path, model="transformer", n_folds=2,
+                                        **COMMON)
+    inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
+    text = score_lines(result)
+    assert text.startswith("OOF (nested threshold, honest): f1 ") and "(optimistic)" in text
+    metrics = save_for_ensemble(out, "transformer", result, inputs.test.object_ids, settings, 1234, 0.0)
+    assert metrics["n_parameters"] == 1234 and metrics["f1"] == result.summary["f1"]
+    saved = load_predictions(out)["transformer"]
+    assert np.allclose(saved["test"].prob, result.test_prob)
+    assert list(saved["test"].object_id) == list(inputs.test.object_ids)
+
+    one_fold = {**settings, "fold": 0}
+    partial = cross_validate(one_fold, inputs.train, inputs.y, inputs.aux, inputs.test)
+    assert score_lines(partial) == "one fold only: no OOF scores over all objects"
+    assert save_for_ensemble(tmp_path / "other", "transformer", partial, inputs.test.object_ids, one_fold, 1, 0.0) is None
+    assert not (tmp_path / "other").exists()
