@@ -1,0 +1,49 @@
+"""The ensemble checks script: its blend table on a made-up run folder, and its errors on bad input."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils.data import load_dataset
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "ensemble_checks.py"
+
+
+@pytest.fixture
+def ensemble_checks():
+    spec = importlib.util.spec_from_file_location("ensemble_checks", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_oof(run: Path, log: pd.DataFrame) -> None:
+    rng = np.random.default_rng(0)
+    target = log["target"].astype(int).to_numpy()
+    good = np.clip(0.75 * target + rng.uniform(0, 0.3, len(target)), 0.01, 0.99)  # separates the classes
+    noise = rng.uniform(0.01, 0.99, len(target))
+    run.mkdir(parents=True)
+    pd.DataFrame({"object_id": log.index, "target": target, "gbdt": good, "cnn": noise, "ensemble": good}).to_csv(
+        run / "oof.csv", index=False)
+
+
+def test_blend_table_scores_each_member_and_method(ensemble_checks, kaggle_dir, tmp_path, capsys):
+    write_oof(tmp_path / "run", load_dataset(kaggle_dir).train_log)
+    assert ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"),
+                                 "--experiment", "blend"]) == 0
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in capsys.readouterr().out.splitlines()}
+    assert rows["gbdt alone"].split(" | ")[1].startswith("1.000")  # a perfect ranking scores F1 1 every seed
+    assert float(rows["cnn alone"].split(" | ")[1].split()[0]) < 0.9
+    assert {"blend `mean` of gbdt, cnn", "blend `weights` of gbdt, cnn", "blend `logistic` of gbdt, cnn"} <= set(rows)
+
+
+def test_bad_run_folders_are_named(ensemble_checks, kaggle_dir, tmp_path):
+    with pytest.raises(SystemExit, match=r"oof.csv not found: give the folder of a run of all notebooks"):
+        ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path), "--experiment", "blend"])
+    log = load_dataset(kaggle_dir).train_log
+    write_oof(tmp_path / "run", log.iloc[1:])
+    with pytest.raises(SystemExit, match=rf"lacks 1 training objects of this data set, e.g. {log.index[0]}"):
+        ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"), "--experiment", "blend"])
