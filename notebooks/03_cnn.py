@@ -107,5 +107,5 @@ print(score_lines(result))
 # Saved only when every fold ran: OOF probabilities for train, the fold-averaged probability for test.
 
 # %%
-metrics = save_for_ensemble(out, "cnn", result, inputs.test.object_ids, settings, count_parameters(network),
-                            notebook_started)
+metrics = save_for_ensemble(out, settings["model"], result, inputs.test.object_ids, settings,
+                            count_parameters(network), notebook_started)

@@ -3,7 +3,7 @@
     settings, out = start_deep_notebook("03_cnn", profile="default", model="cnn", seed=42, ...)
     ...
     print(score_lines(result))
-    save_for_ensemble(out, "cnn", result, inputs.test.object_ids, settings, n_parameters, started)
+    save_for_ensemble(out, settings["model"], result, inputs.test.object_ids, settings, n_parameters, started)
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from .device import make_deterministic, pick_device
 from .profiles import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings
 from .report import metrics_record
 
-# notebook -> (its profiles, the models it may train, the ensemble member its predictions are saved as)
+# notebook -> (its profiles, the models it may train)
 DEEP_NOTEBOOKS = {
-    "03_cnn": (CNN_PROFILES, ("cnn", "cnn_attn"), "cnn"),
-    "04_transformer": (TRANSFORMER_PROFILES, ("transformer",), "transformer"),
+    "03_cnn": (CNN_PROFILES, ("cnn", "cnn_attn")),
+    "04_transformer": (TRANSFORMER_PROFILES, ("transformer",)),
 }
 
 
@@ -39,9 +39,9 @@ def start_deep_notebook(notebook: str, *, data_dir: str | os.PathLike | None, ou
     """
     if notebook not in DEEP_NOTEBOOKS:
         raise ValueError(f"unknown deep-model notebook {notebook!r}; have {sorted(DEEP_NOTEBOOKS)}")
-    profiles, models, _ = DEEP_NOTEBOOKS[notebook]
+    profiles, models = DEEP_NOTEBOOKS[notebook]
     if model not in models:
-        others = [name for name, (_, its_models, _) in DEEP_NOTEBOOKS.items() if model in its_models]
+        others = [name for name, (_, its_models) in DEEP_NOTEBOOKS.items() if model in its_models]
         hint = f" ({model!r} is notebook {others[0]})" if others else ""
         raise ValueError(f"notebook {notebook} trains model {' or '.join(map(repr, models))}, not {model!r}{hint}")
     settings = deep_settings(profiles, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
@@ -67,7 +67,10 @@ def score_lines(result: CVResult) -> str:
 
 def save_for_ensemble(out: Path, member: str, result: CVResult, test_ids, settings: dict[str, Any],
                       n_parameters: int, started: float) -> dict[str, Any] | None:
-    """OOF and test probabilities plus metrics under `predictions/`, for notebook 05; None after one fold."""
+    """OOF and test probabilities plus metrics under `predictions/`, for notebook 05; None after one fold.
+
+    `member` names the model in the ensemble (the notebooks pass the model's name: cnn, cnn_attn, transformer).
+    """
     if not result.complete:
         print(f"fold {settings['fold']} only: no predictions saved")
         return None
