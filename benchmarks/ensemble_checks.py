@@ -1,7 +1,7 @@
 """How much of the ensemble's and the GBDT's F1 is noise, and whether other ways to combine beat the blend.
 
     .venv/bin/python benchmarks/ensemble_checks.py --data-dir ../shared/mallorn --run submissions/latest \
-        --experiment blend|stack|catboost|spectype
+        --experiment blend|stack|catboost|spectype|repeats
 
 `--run` is a run folder of all five notebooks (its `oof.csv` holds every member's OOF probabilities).
 Every F1 is the nested (honest) one, averaged over 10 seeds of the threshold splits (3 splits each), so
@@ -12,6 +12,8 @@ one lucky split does not decide a row:
             OOF logits as two extra features, at CV seeds 42, 0, 1, 2 (the fold-shuffle spread).
 * catboost: a CatBoost multiclass model (needs `pip install catboost`), alone and blended with the GBDT.
 * spectype: the multiclass GBDT with SN IIn and/or SLSN as classes of their own.
+* repeats:  the multiclass GBDT with 5 redshift draws and 5 CV repeats at CV seeds 42, 0, 1: each repeat
+            alone, and the average of the first 3 (the default) against all 5.
 """
 
 from __future__ import annotations
@@ -36,39 +38,29 @@ SEED = 42  # the notebooks' default: the redshift draws notebook 05 trains on ar
 N_SEEDS = 10
 
 
-def mean_nested_f1(y: np.ndarray, prob_for_seed) -> tuple[float, float]:
-    """Mean and spread of the nested F1 over N_SEEDS seeds; `prob_for_seed(s)` may depend on the seed."""
-    scores = [honest_summary(y, np.asarray(prob_for_seed(s)), seed=s, repeats=3)["f1"] for s in range(N_SEEDS)]
-    return float(np.mean(scores)), float(np.std(scores))
-
-
 def row(name: str, y: np.ndarray, prob_for_seed, started: float) -> str:
-    mean, spread = mean_nested_f1(y, prob_for_seed)
-    one = np.asarray(prob_for_seed(0))
-    summary = honest_summary(y, one, seed=0)
-    return (f"| {name} | {mean:.3f} ± {spread:.3f} | {summary['f1_oof_optimised']:.3f} | "
+    """One table row: nested F1 mean ± spread over N_SEEDS seeds (`prob_for_seed(s)` may depend on the
+    seed, e.g. a blend fitted on seed-s folds), and OOF-optimised F1 and AP of the seed-0 probabilities."""
+    probs = [np.asarray(prob_for_seed(s)) for s in range(N_SEEDS)]
+    scores = [honest_summary(y, prob, seed=s, repeats=3)["f1"] for s, prob in enumerate(probs)]
+    summary = honest_summary(y, probs[0], seed=0)
+    return (f"| {name} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {summary['f1_oof_optimised']:.3f} | "
             f"{summary['average_precision']:.3f} | {time.perf_counter() - started:.0f} |")
 
 
-def multiclass_oof(tables, dataset, seed: int, spec_group=None) -> np.ndarray:
-    """OOF P(TDE) of the default multiclass GBDT (3 repeats, one redshift draw each)."""
+def multiclass_cv(tables, dataset, seed: int, n_repeats: int = 3, groups=None) -> gbdt.CVResult:
+    """The default multiclass GBDT (one redshift draw per repeat), optionally with other class groups."""
     log = dataset.train_log
-    original = gbdt.spec_group
-    if spec_group is not None:
-        gbdt.spec_group = spec_group
-    try:
-        result = gbdt.cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"],
-                                     mode="multiclass", n_repeats=3, seed=seed)
-    finally:
-        gbdt.spec_group = original
-    return result.oof.to_numpy()
+    return gbdt.cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
+                               n_repeats=n_repeats, seed=seed, groups=groups)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--run", required=True, help="run folder of all notebooks (holds oof.csv)")
-    parser.add_argument("--experiment", choices=("blend", "stack", "catboost", "spectype"), required=True)
+    parser.add_argument("--experiment", choices=("blend", "stack", "catboost", "spectype", "repeats"),
+                        required=True)
     args = parser.parse_args(argv)
     oof_path = Path(args.run) / "oof.csv"
     if not oof_path.is_file():
@@ -83,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     y = oof["target"].to_numpy().astype(int)
     members = [c for c in oof.columns if c not in ("target", "ensemble")]
     if args.experiment != "blend":  # the blend needs only the OOF; the others retrain on the features
-        tables = [feature_table(dataset, "train", redshift_seed=SEED + draw) for draw in range(3)]
+        n_draws = 5 if args.experiment == "repeats" else 3
+        tables = [feature_table(dataset, "train", redshift_seed=SEED + draw) for draw in range(n_draws)]
 
     print("| variant | F1 nested (mean ± sd over 10 seeds) | F1 OOF-optimised | AP | seconds |")
     print("| --- | --- | --- | --- | --- |")
@@ -105,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         for cv_seed in (SEED, 0, 1, 2):
             for name, features in (("GBDT", tables), (f"GBDT + {' + '.join(deep)} OOF as features", stacked)):
                 started = time.perf_counter()
-                prob = multiclass_oof(features, dataset, cv_seed)
+                prob = multiclass_cv(features, dataset, cv_seed).oof.to_numpy()
                 print(row(f"{name}, CV seed {cv_seed}", y, lambda s: prob, started), flush=True)
     elif args.experiment == "catboost":
         prob = catboost_oof(tables, dataset)
@@ -116,23 +109,30 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             print(row(f"blend `{method}` of GBDT and CatBoost", y,
                       lambda s, m=method: cross_validated_blend(both, target, m, seed=s), started), flush=True)
+    elif args.experiment == "repeats":
+        for cv_seed in (SEED, 0, 1):
+            started = time.perf_counter()
+            by_repeat = multiclass_cv(tables, dataset, cv_seed, n_repeats=5).oof_by_repeat
+            for repeat, prob in enumerate(by_repeat):
+                print(row(f"CV seed {cv_seed}, repeat {repeat} alone", y, lambda s, p=prob: p, started), flush=True)
+            for k in (3, 5):
+                print(row(f"CV seed {cv_seed}, mean of {k} repeats", y, lambda s, p=by_repeat[:k].mean(0): p,
+                          started), flush=True)
     else:
         for own_iin, own_slsn in ((False, False), (True, False), (False, True), (True, True)):
             started = time.perf_counter()
             name = {(False, False): "default groups (TDE, AGN, SN Ia, SN II, other)",
                     (True, False): "SN IIn its own class", (False, True): "SLSN its own class",
                     (True, True): "SN IIn and SLSN their own classes"}[own_iin, own_slsn]
-            prob = multiclass_oof(tables, dataset, SEED, spec_group_variant(own_iin, own_slsn))
+            prob = multiclass_cv(tables, dataset, SEED, groups=spec_group_variant(own_iin, own_slsn)).oof.to_numpy()
             print(row(name, y, lambda s: prob, started), flush=True)
     return 0
 
 
 def spec_group_variant(own_iin: bool, own_slsn: bool):
     """The default SpecType groups, with SN IIn and/or SLSN split out."""
-    default = gbdt.spec_group
-
     def spec_group(spec_type: pd.Series) -> pd.Series:
-        group = default(spec_type).copy()
+        group = gbdt.spec_group(spec_type).copy()
         text = spec_type.astype("string").fillna("")
         if own_iin:
             group[text == "SN IIn"] = "SN IIn"

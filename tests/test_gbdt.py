@@ -97,3 +97,14 @@ def test_one_feature_table_per_repeat():
     assert result.oof_by_repeat[0] == pytest.approx(single.oof_by_repeat[0])
     with pytest.raises(DataError, match="same object_id index and columns"):
         cross_validate([features, features.iloc[::-1]], target, n_repeats=2)
+
+
+def test_custom_class_groups_change_what_the_multiclass_model_learns():
+    features, target, spec = separable()
+    default = cross_validate(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST)
+    merged = cross_validate(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST,
+                            groups=lambda s: s.where(s.isin(["TDE", "AGN"]), "SN"))
+    assert not np.allclose(default.oof, merged.oof)  # 3 classes instead of 4: other trees, other scores
+    with pytest.raises(DataError, match="no 'TDE' class"):
+        cross_validate(features, target, spec_type=spec, mode="multiclass", params=FAST,
+                       groups=lambda s: s.replace("TDE", "flare"))

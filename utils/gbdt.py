@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -109,13 +109,15 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
                    spec_type: pd.Series | None = None,
                    mode: str = "binary", test_features: pd.DataFrame | None = None, n_splits: int = 5,
                    n_repeats: int = 3, seed: int = 0, class_weight: str | None = "sqrt",
-                   params: dict | None = None, pseudo_confidence: float | None = None) -> CVResult:
+                   params: dict | None = None, pseudo_confidence: float | None = None,
+                   groups: Callable[[pd.Series], pd.Series] | None = None) -> CVResult:
     """Repeated stratified CV of a LightGBM model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
     `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
     features under independent draws of the redshift perturbation, so the OOF and test probabilities
     average over the photometric-redshift error instead of betting on one draw.
     `pseudo_confidence` (needs test_features): pseudo-label test objects at or above this class probability.
+    `groups`: multiclass only, SpecType -> the class each row learns (default `spec_group`); must keep "TDE".
     """
     tables = [features] if isinstance(features, pd.DataFrame) else list(features)
     if not tables:
@@ -131,8 +133,10 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     if mode == "multiclass":
         if spec_type is None:
             raise ValueError("multiclass mode needs spec_type (the SpecType column of the training log)")
-        labels = spec_group(spec_type.reindex(features.index)).to_numpy()
+        labels = (groups or spec_group)(spec_type.reindex(features.index)).to_numpy()
         positive = TDE
+        if not (labels == TDE).any():
+            raise DataError(f"the multiclass labels hold no {TDE!r} class: `groups` must map TDEs to {TDE!r}")
     else:
         labels, positive = target.to_numpy().astype(int), 1
     if len(np.unique(labels)) < 2:
