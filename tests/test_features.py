@@ -89,6 +89,27 @@ def test_blackbody_temperature_recovers_a_blackbody():
     assert np.isnan(gp.blackbody_temperature(wave, -flux, flux))
 
 
+def test_sed_shape_of_a_blackbody_is_flat_and_a_blanketed_u_band_shows_up():
+    wave = np.array([3641.0, 4704.0, 6155.0, 7504.0, 8695.0, 10056.0])
+    temperature = gp.TEMPERATURE_GRID[100]
+    flux = 1e20 * wave ** -3 / np.expm1(gp.HC_OVER_K_ANGSTROM_K / (wave * temperature))
+    shape = gp.sed_shape(wave, flux, flux * 0.01)
+    assert shape["bb_chi2"] == pytest.approx(0.0, abs=1e-9)
+    assert shape["bb_temp_griz"] == pytest.approx(temperature)
+    assert shape["bb_u_excess"] == pytest.approx(0.0, abs=1e-9)
+    assert all(shape[f"bb_resid_{b}"] == pytest.approx(0.0, abs=1e-9) for b in "ugrizy")
+    blanketed = flux * np.array([10 ** (-0.4 * 0.5), 1, 1, 1, 1, 1])  # u band 0.5 mag fainter
+    shape = gp.sed_shape(wave, blanketed, blanketed * 0.01)
+    assert shape["bb_u_excess"] == pytest.approx(0.5, abs=1e-9)
+    assert shape["bb_chi2"] > 1 and shape["bb_resid_u"] > 0.1
+
+
+def test_sed_shape_needs_three_positive_bands():
+    wave = np.array([3641.0, 4704.0, 6155.0, 7504.0, 8695.0, 10056.0])
+    flux = np.array([-1.0, -1.0, 2.0, -1.0, 1.0, -1.0])
+    assert all(np.isnan(v) for v in gp.sed_shape(wave, flux, np.ones(6)).values())
+
+
 def test_gp_on_a_grey_gaussian_bump():
     """Same bump in every band: colours 0, GP peak at the bump, rise ≈ decline ≈ half the FWHM."""
     sigma = 15.0

@@ -30,7 +30,7 @@ from . import gp, meta, parametric, photometry, powerlaw, timescales, variabilit
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
-FEATURES_VERSION = "features-v2"  # bump whenever a feature's definition changes
+FEATURES_VERSION = "features-v3"  # bump whenever a feature's definition changes
 GROUPS: dict[str, Callable[[ObjectLightCurve], dict[str, float]]] = {
     "meta": meta.extract,
     "photometry": photometry.extract,

@@ -8,6 +8,11 @@ From the GP's mean curves in each observed band we read what sparse, noisy point
 directly: the multi-band peak, smooth rise and decline times, colours at the peak and at +30/+60/+100
 rest-frame days and how fast they change (TDEs stay blue, supernovae redden), and a blackbody
 temperature (TDEs stay hot, ~2-4·10⁴ K; supernovae cool).
+
+How far the SED is from a blackbody at the peak and at +30 days: a TDE's continuum is close to one,
+while supernova spectra are blanketed by metal lines in the blue and UV. Reported as the fit's χ² per
+degree of freedom, each band's residual in magnitudes, and the u band against the blackbody that the
+g, r, i, z fluxes alone predict (u-band excess).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ GRID_DAYS = np.arange(WINDOW_DAYS[0], WINDOW_DAYS[1] + 1.0, 1.0)
 PEAK_SEARCH_DAYS = (-50.0, 100.0)
 COLOUR_EPOCHS = (0, 30, 60, 100)  # rest-frame days after the GP peak
 COLOURS = ("ug", "gr", "ri", "iz")
+SED_EPOCHS = (0, 30)  # rest-frame days after the GP peak where the SED is compared with a blackbody
+SED_FLOOR = 0.03  # relative error added in quadrature to the GP's: the blackbody is only an approximation
+UV_FREE_BANDS = np.array([1, 2, 3, 4])  # g, r, i, z: the blackbody the u band is compared against
 MIN_POINTS = 5
 MAX_POINTS = 300  # beyond this the O(n³) fit gets slow; keep the highest-SNR points
 SQRT3 = np.sqrt(3.0)
@@ -41,6 +49,8 @@ NAMES = (
     *[f"gp_colour_{c}_slope" for c in COLOURS], "gp_colour_gr_std", "gp_colour_ug_std",
     *[f"gp_peak_flux_{b}" for b in BANDS],
     "bb_temp_0", "bb_temp_30", "bb_temp_60", "bb_temp_100", "bb_temp_slope",
+    *[f"{kind}_{e}" for e in SED_EPOCHS for kind in ("bb_chi2", *[f"bb_resid_{b}" for b in BANDS], "bb_u_excess",
+                                                     "bb_temp_griz")],
 )
 
 
@@ -91,16 +101,54 @@ def predict(params: np.ndarray, x: np.ndarray, y: np.ndarray, noise: np.ndarray,
     return mean, np.sqrt(np.clip(var, 1e-12, None))
 
 
-def blackbody_temperature(rest_wavelength: np.ndarray, flux: np.ndarray, flux_std: np.ndarray) -> float:
-    """Temperature (K) of the blackbody F_ν ∝ B_ν(T) that best fits these fluxes; NaN if < 3 bands are positive."""
+def _planck_shape(wave: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+    """B_ν(T) up to a constant, at rest wavelengths `wave` (Å): one row per temperature."""
+    return wave[None, :] ** -3 / np.expm1(HC_OVER_K_ANGSTROM_K / (wave[None, :] * np.atleast_1d(temperature)[:, None]))
+
+
+def fit_blackbody(rest_wavelength: np.ndarray, flux: np.ndarray, flux_std: np.ndarray) -> tuple[float, float, float]:
+    """(temperature K, amplitude, χ²) of the blackbody F_ν = a·B_ν(T) that best fits the positive fluxes.
+
+    The amplitude multiplies `_planck_shape`; NaNs if fewer than 3 fluxes are positive.
+    """
     good = (flux > 0) & np.isfinite(flux)
     if good.sum() < 3:
-        return np.nan
+        return np.nan, np.nan, np.nan
     wave, f, w = rest_wavelength[good], flux[good], 1 / flux_std[good] ** 2
-    shape = wave[None, :] ** -3 / np.expm1(HC_OVER_K_ANGSTROM_K / (wave[None, :] * TEMPERATURE_GRID[:, None]))
+    shape = _planck_shape(wave, TEMPERATURE_GRID)
     amplitude = np.sum(w * f * shape, axis=1) / np.sum(w * shape ** 2, axis=1)
     chi2 = np.sum(w * (f - amplitude[:, None] * shape) ** 2, axis=1)
-    return float(TEMPERATURE_GRID[np.argmin(chi2)])
+    best = int(np.argmin(chi2))
+    return float(TEMPERATURE_GRID[best]), float(amplitude[best]), float(chi2[best])
+
+
+def blackbody_temperature(rest_wavelength: np.ndarray, flux: np.ndarray, flux_std: np.ndarray) -> float:
+    """Temperature (K) of the blackbody F_ν ∝ B_ν(T) that best fits these fluxes; NaN if < 3 bands are positive."""
+    return fit_blackbody(rest_wavelength, flux, flux_std)[0]
+
+
+def sed_shape(rest_wavelength: np.ndarray, flux: np.ndarray, flux_std: np.ndarray) -> dict[str, float]:
+    """How one epoch's six band fluxes (ugrizy order) depart from a blackbody.
+
+    bb_chi2: χ² per degree of freedom of the best blackbody; bb_resid_<band>: −2.5 log10(flux / model)
+    (NaN where the flux is not positive); bb_temp_griz: the blackbody of g, r, i, z alone; bb_u_excess:
+    the u band against that blackbody, in magnitudes (> 0: u fainter than a blackbody, as in blanketed SNe).
+    """
+    std = np.sqrt(flux_std ** 2 + (SED_FLOOR * flux) ** 2)
+    out = {"bb_chi2": np.nan, **{f"bb_resid_{b}": np.nan for b in BANDS}, "bb_u_excess": np.nan, "bb_temp_griz": np.nan}
+    temperature, amplitude, chi2 = fit_blackbody(rest_wavelength, flux, std)
+    if np.isfinite(temperature):
+        good = flux > 0
+        out["bb_chi2"] = chi2 / max(good.sum() - 2, 1)
+        model = amplitude * _planck_shape(rest_wavelength, temperature)[0]
+        for i, band in enumerate(BANDS):
+            if good[i]:
+                out[f"bb_resid_{band}"] = float(-2.5 * np.log10(flux[i] / model[i]))
+    temperature, amplitude, _ = fit_blackbody(rest_wavelength[UV_FREE_BANDS], flux[UV_FREE_BANDS], std[UV_FREE_BANDS])
+    if np.isfinite(temperature) and flux[0] > 0:
+        out["bb_temp_griz"] = temperature
+        out["bb_u_excess"] = float(-2.5 * np.log10(flux[0] / (amplitude * _planck_shape(rest_wavelength[:1], temperature)[0, 0])))
+    return out
 
 
 def _colour(blue: np.ndarray, red: np.ndarray) -> np.ndarray:
@@ -163,12 +211,15 @@ def extract(obj: ObjectLightCurve) -> dict[str, float]:
         if pair in ("gr", "ug") and np.isfinite(colour[::10]).sum() >= 3:
             features[f"gp_colour_{pair}_std"] = float(np.nanstd(colour[::10]))
 
-    epochs = np.array(COLOUR_EPOCHS, dtype=float)
+    epochs = np.array(sorted(set(COLOUR_EPOCHS) | set(SED_EPOCHS)), dtype=float)
     epoch_x = np.column_stack([np.repeat(GRID_DAYS[peak] + epochs, len(BANDS)), np.tile(rest_wave, len(epochs))])
     mean, std = predict(params, x, y, noise, epoch_x, return_std=True)
-    for i, epoch in enumerate(COLOUR_EPOCHS):
+    for i, epoch in enumerate(epochs.astype(int)):
         rows = slice(i * len(BANDS), (i + 1) * len(BANDS))
-        features[f"bb_temp_{epoch}"] = blackbody_temperature(rest_wave, mean[rows], std[rows])
+        if epoch in COLOUR_EPOCHS:
+            features[f"bb_temp_{epoch}"] = blackbody_temperature(rest_wave, mean[rows], std[rows])
+        if epoch in SED_EPOCHS:
+            features.update({f"{name}_{epoch}": value for name, value in sed_shape(rest_wave, mean[rows], std[rows]).items()})
     if np.isfinite([features["bb_temp_0"], features["bb_temp_60"]]).all():
         features["bb_temp_slope"] = (features["bb_temp_60"] - features["bb_temp_0"]) / 60
     return features
