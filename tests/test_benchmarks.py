@@ -47,3 +47,18 @@ def test_bad_run_folders_are_named(ensemble_checks, kaggle_dir, tmp_path):
     write_oof(tmp_path / "run", log.iloc[1:])
     with pytest.raises(SystemExit, match=rf"lacks 1 training objects of this data set, e.g. {log.index[0]}"):
         ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"), "--experiment", "blend"])
+
+
+def test_gbdt_tuning_table_has_one_cell_per_cv_seed(kaggle_dir, capsys):
+    spec = importlib.util.spec_from_file_location("ablate_gbdt", SCRIPT.parent / "ablate_gbdt.py")
+    ablate_gbdt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablate_gbdt)
+    assert ablate_gbdt.main(["--data-dir", str(kaggle_dir), "--experiment", "tuning", "--cv-seeds", "0,1",
+                             "--rows", "0,2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| variant | F1 nested at CV seeds 0 / 1 |")
+    names = [line.split(" | ")[0].lstrip("| ") for line in lines[2:]]
+    assert names == [ablate_gbdt.TUNING_ROWS[0][0], ablate_gbdt.TUNING_ROWS[2][0]]
+    for line in lines[2:]:
+        per_seed = [float(v) for v in line.split(" | ")[1].split(" / ")]
+        assert len(per_seed) == 2 and all(0 <= v <= 1 for v in per_seed)
