@@ -55,7 +55,7 @@ from utils.config import resolve, save_config, seed_everything
 from utils.data import load_dataset, load_sample_submission
 from utils.ensemble import METHODS, align_members, cross_validated_blend, fit_blender
 from utils.features import feature_group, feature_table
-from utils.gbdt import adversarial_auc, cross_validate
+from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate
 from utils.metrics import best_threshold, f1_by_threshold, honest_summary
 from utils.runs import load_predictions, resolve_out_dir, save_figure, save_predictions
 from utils.submission import make_submission, write_submission
@@ -63,10 +63,10 @@ from utils.submission import make_submission, write_submission
 PROFILES = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
               "blend_method": "weights", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2},
-    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": 800, "feature_jobs": -1,
+    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                 "modes": ["binary", "multiclass"], "blend_method": "weights", "pseudo_confidence": None,
                 "adversarial_trees": 200, "nested_repeats": 10},
-    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": 800, "feature_jobs": -1,
+    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "weights", "pseudo_confidence": None,
                "adversarial_trees": 200, "nested_repeats": 10},
 }
