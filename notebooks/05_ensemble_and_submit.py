@@ -34,7 +34,7 @@ profile = "default"  # quick | default | kaggle
 seed = 42
 device = "auto"  # unused here (LightGBM runs on the CPU); every notebook takes the same parameters
 n_repeats = None  # repeats of the stratified K-fold; None: the profile's
-blend_method = None  # mean | weights | logistic | auto (best CV average precision); None: the profile's
+blend_method = None  # f1 | weights (by AP) | mean | logistic | auto (best CV average precision); None: the profile's
 pseudo_confidence = None  # pseudo-label test objects at this class probability (e.g. 0.97); None: the profile's
 
 # %%
@@ -62,12 +62,12 @@ from utils.submission import make_submission, write_submission
 
 PROFILES = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
-              "blend_method": "weights", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2},
+              "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2},
     "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
-                "modes": ["binary", "multiclass"], "blend_method": "weights", "pseudo_confidence": None,
+                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                 "adversarial_trees": 200, "nested_repeats": 10},
     "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
-               "modes": ["binary", "multiclass"], "blend_method": "weights", "pseudo_confidence": None,
+               "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                "adversarial_trees": 200, "nested_repeats": 10},
 }
 cfg = resolve(PROFILES, profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence)

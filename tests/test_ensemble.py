@@ -3,10 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
 
 from utils.ensemble import METHODS, align_members, cross_validated_blend, fit_blender, logit, weight_grid
 from utils.errors import DataError
+from utils.metrics import best_threshold
 
 
 def members(n=300, seed=0):
@@ -35,10 +37,28 @@ def test_a_single_member_passes_through_unchanged():
     assert blender.predict(probabilities).to_numpy() == pytest.approx(probabilities["cnn"].to_numpy())
 
 
-def test_weights_favour_the_informative_member():
+@pytest.mark.parametrize("method", ["weights", "f1"])
+def test_weights_favour_the_informative_member(method):
     probabilities, target = members()
-    weights = fit_blender(probabilities, target, "weights").describe()["weights"]
+    weights = fit_blender(probabilities, target, method).describe()["weights"]
     assert weights["gbdt"] >= 0.6 and weights["transformer"] <= 0.1
+
+
+def test_each_weights_method_maximises_its_own_score():
+    """`top` ranks 9 of 10 positives first and 1 last (best F1); `broad` ranks 8 positives, 2 negatives,
+    then 2 positives (best AP). The 'f1' blend must reach at least the F1 of the 'weights' blend and
+    vice versa for AP, and here they disagree."""
+    n = 100
+    target = pd.Series(np.r_[np.ones(10), np.zeros(n - 10)].astype(int), index=[f"o{i}" for i in range(n)])
+    top_order = [*range(9), *range(10, n), 9]  # object 9, a positive, ranked last
+    broad_order = [*range(8), 10, 11, 8, 9, *range(12, n)]
+    rank_score = lambda order: pd.Series(np.linspace(0.99, 0.01, n), index=target.index[order])
+    probabilities = pd.DataFrame({"top": rank_score(top_order), "broad": rank_score(broad_order)}).reindex(target.index)
+    by_f1, by_ap = (fit_blender(probabilities, target, m) for m in ("f1", "weights"))
+    f1_of = lambda blender: best_threshold(target, blender.predict(probabilities))[1]
+    ap_of = lambda blender: average_precision_score(target, blender.predict(probabilities))
+    assert f1_of(by_f1) >= f1_of(by_ap) and ap_of(by_ap) >= ap_of(by_f1)
+    assert by_f1.describe()["weights"] != by_ap.describe()["weights"]
 
 
 def test_each_fold_is_blended_by_a_blender_that_never_saw_it():
