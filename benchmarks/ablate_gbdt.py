@@ -30,13 +30,11 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 
 from utils.data import load_dataset  # noqa: E402
 from utils.features import GROUP_NAMES, feature_table  # noqa: E402
-from utils.features.gp import SED_EPOCHS  # noqa: E402
+from utils.features.gp import SED_NAMES  # noqa: E402
 from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate  # noqa: E402
 from utils.metrics import honest_summary  # noqa: E402
 
 REDSHIFT_SEED = 42  # the notebooks' default seed: the same perturbed table notebook 05 trains on
-SED_SHAPE = [f"{kind}_{e}" for e in SED_EPOCHS
-             for kind in ("bb_chi2", *[f"bb_resid_{b}" for b in "ugrizy"], "bb_u_excess", "bb_temp_griz")]
 PREVIOUS_PARAMS = {"n_estimators": 800, "colsample_bytree": 0.3, "extra_trees": False}  # defaults before this table
 TUNING_ROWS = (  # (name, drop the SED-shape features?, LightGBM settings over utils.gbdt.LGBM_PARAMS)
     ("previous defaults: no SED-shape features, 800 trees", True, PREVIOUS_PARAMS),
@@ -93,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| --- | --- | --- | --- | --- |")
         for r in rows:
             name, drop_sed, params = TUNING_ROWS[r]
-            tables = [t.drop(columns=SED_SHAPE) for t in draws] if drop_sed else draws
+            tables = [t.drop(columns=list(SED_NAMES)) for t in draws] if drop_sed else draws
             print(tuning_row(name, tables, dataset, {**LGBM_PARAMS, **params}, cv_seeds), flush=True)
         return 0
     spec_z = feature_table(dataset, "train")

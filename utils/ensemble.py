@@ -8,7 +8,7 @@ space, where models with different calibrations add up sensibly:
               is smooth in the scores, but rewards ranking over the whole PR curve).
 * 'f1':       the same grid, picked to maximise F1 at the best threshold: the quantity the submission is
               judged by. On MALLORN the AP-picked blend leaned on the CNN, ranked better overall and
-              scored lower F1 than the GBDT alone (README, "Blend methods").
+              scored lower F1 than the GBDT alone (README, Results: the blend-methods table).
 * 'logistic': a logistic-regression stacker on the members' logits.
 
 `cross_validated_blend` fits the blender on K-1 folds and applies it to the K-th, so the blended OOF

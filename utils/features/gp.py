@@ -41,6 +41,8 @@ TEMPERATURE_GRID = np.geomspace(2_000.0, 100_000.0, 160)
 _WAVE = np.array([LSST_WAVELENGTHS[b] for b in BANDS])
 _BOUNDS = [(np.log(1e-2), np.log(10.0)), (np.log(1.0), np.log(1000.0)), (np.log(300.0), np.log(30_000.0))]
 
+SED_NAMES = tuple(f"{kind}_{e}" for e in SED_EPOCHS
+                  for kind in ("bb_chi2", *[f"bb_resid_{b}" for b in BANDS], "bb_u_excess", "bb_temp_griz"))
 NAMES = (
     "gp_log_amplitude", "gp_log_length_time", "gp_log_length_wave", "gp_reduced_chi2", "gp_peak_offset",
     "gp_rise_half", "gp_decline_half", "gp_fwhm", "gp_pre30_ratio", "gp_post30_ratio", "gp_post60_ratio",
@@ -48,9 +50,7 @@ NAMES = (
     *[f"gp_colour_{c}_{e}" for c in COLOURS for e in COLOUR_EPOCHS],
     *[f"gp_colour_{c}_slope" for c in COLOURS], "gp_colour_gr_std", "gp_colour_ug_std",
     *[f"gp_peak_flux_{b}" for b in BANDS],
-    "bb_temp_0", "bb_temp_30", "bb_temp_60", "bb_temp_100", "bb_temp_slope",
-    *[f"{kind}_{e}" for e in SED_EPOCHS for kind in ("bb_chi2", *[f"bb_resid_{b}" for b in BANDS], "bb_u_excess",
-                                                     "bb_temp_griz")],
+    "bb_temp_0", "bb_temp_30", "bb_temp_60", "bb_temp_100", "bb_temp_slope", *SED_NAMES,
 )
 
 
