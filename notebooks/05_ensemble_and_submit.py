@@ -62,13 +62,14 @@ from utils.submission import make_submission, write_submission
 
 PROFILES = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
-              "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2},
+              "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
+              "blend_repeats": 1},
     "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                 "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-                "adversarial_trees": 200, "nested_repeats": 10},
+                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5},
     "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-               "adversarial_trees": 200, "nested_repeats": 10},
+               "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5},
 }
 cfg = resolve(PROFILES, profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence)
 if cfg["blend_method"] not in (*METHODS, "auto"):
@@ -170,12 +171,15 @@ oof_members.corr(method="spearman").round(3)
 # %% [markdown]
 # ## Blend, chosen inside CV
 # Each blender is fitted on K-1 folds of the OOF predictions and scores the K-th, so the blended OOF
-# never saw its own labels through the weights. With `blend_method="auto"` the method with the best
+# never saw its own labels through the weights; each object's blended score is the mean (in logits) over
+# `blend_repeats` fold splits, because one split can coincide with the deep models' own CV folds and
+# swing the score (README, Results). With `blend_method="auto"` the method with the best
 # cross-validated average precision is used.
 
 # %%
 started = time.perf_counter()
-cv_blends = {method: cross_validated_blend(oof_members, scored_target, method, seed=seed) for method in METHODS}
+cv_blends = {method: cross_validated_blend(oof_members, scored_target, method, seed=seed,
+                                           n_repeats=cfg["blend_repeats"]) for method in METHODS}
 blend_scores = {method: honest_summary(scored_target, blended.to_numpy(), seed=seed, repeats=cfg["nested_repeats"])
                 for method, blended in cv_blends.items()}
 method = (max(blend_scores, key=lambda m: blend_scores[m]["average_precision"]) if cfg["blend_method"] == "auto"

@@ -37,7 +37,9 @@ def test_blend_table_scores_each_member_and_method(ensemble_checks, kaggle_dir, 
     rows = {line.split(" | ")[0].lstrip("| "): line for line in capsys.readouterr().out.splitlines()}
     assert rows["gbdt alone"].split(" | ")[1].startswith("1.000")  # a perfect ranking scores F1 1 every seed
     assert float(rows["cnn alone"].split(" | ")[1].split()[0]) < 0.9
-    assert {"blend `mean` of gbdt, cnn", "blend `weights` of gbdt, cnn", "blend `logistic` of gbdt, cnn"} <= set(rows)
+    assert {f"blend `{method}` of gbdt, cnn, {repeats} blender split(s)"
+            for method in ("mean", "weights", "f1", "logistic") for repeats in (1, 5)} <= set(rows)
+    assert rows["gbdt alone"].split(" | ")[2] == "1.000"  # the nested F1 at the notebooks' seed
 
 
 def test_bad_run_folders_are_named(ensemble_checks, kaggle_dir, tmp_path):

@@ -72,6 +72,19 @@ def test_each_fold_is_blended_by_a_blender_that_never_saw_it():
             outside.predict(probabilities.iloc[score_rows]).to_numpy())
 
 
+def test_repeated_splits_average_blenders_that_never_saw_the_object():
+    probabilities, target = members()
+    blended = cross_validated_blend(probabilities, target, "f1", n_splits=5, seed=3, n_repeats=3)
+    expected = np.zeros(len(target))
+    for seed in (3, 4, 5):
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed).split(np.zeros(len(target)), target)
+        for fit_rows, score_rows in folds:
+            outside = fit_blender(probabilities.iloc[fit_rows], target.iloc[fit_rows], "f1")
+            expected[score_rows] += outside.blended_logits(probabilities.iloc[score_rows]) / 3
+    assert logit(blended.to_numpy()) == pytest.approx(expected)
+    assert not np.allclose(blended, cross_validated_blend(probabilities, target, "f1", n_splits=5, seed=3))
+
+
 def test_weight_grid_and_logit():
     grid = weight_grid(3, 0.5)
     assert grid.sum(axis=1) == pytest.approx(np.ones(len(grid))) and len(grid) == 6
