@@ -77,6 +77,9 @@ print(f"{settings['model']} ({variant}): {count_parameters(network):,} parameter
 # ## Cross-validation
 # Stratified 5-fold; each fold trains `n_seeds` networks, each early-stopped on its own inner
 # validation split, and averages them. Checkpoints: `models/<model>/fold<k>/best_model.pt`.
+# The five fold networks rank alike but score on different scales; with `align_folds` (the default)
+# each one's scores are mapped onto their common scale, learned from the test objects all of them
+# scored (no labels), before the OOF rows are pooled and the test predictions averaged.
 
 # %%
 result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,

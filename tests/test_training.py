@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.metrics import average_precision_score
 
 from synthetic import write_kaggle_dataset
 from utils.data import load_dataset
@@ -13,6 +14,7 @@ from utils.metrics import best_threshold, f1_at
 from utils.training import (AUGMENTATIONS, CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment, cross_validate,
                             deep_settings, focal_loss, make_deterministic, pick_device, prepare_inputs,
                             spectype_group, weighted_bce)
+from utils.training.calibration import align_fold_scores
 from utils.training.fit import epoch_rows
 
 torch.set_num_threads(1)
@@ -130,6 +132,23 @@ def test_same_seed_same_oof_on_cpu(kaggle_dir, tmp_path):
     assert np.array_equal(runs[0].test_prob, runs[1].test_prob)
     assert runs[0].complete and len(runs[0].folds) == 3
     assert (tmp_path / "models" / "cnn" / "fold2" / "best_model.pt").is_file()
+
+
+def test_fold_alignment_uses_each_fold_networks_test_scores(kaggle_dir, tmp_path):
+    settings = deep_settings(CNN_PROFILES, "quick", device="cpu", n_folds=3, align_folds=False)
+    inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
+    make_deterministic(settings["seed"])
+    raw = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
+    make_deterministic(settings["seed"])
+    aligned = cross_validate({**settings, "align_folds": True}, inputs.train, inputs.y, inputs.aux, inputs.test)
+    test_by_fold = np.array([DeepClassifier.load(tmp_path / "models" / "cnn" / f"fold{k}" / "best_model.pt")
+                             .predict_proba(inputs.test) for k in range(3)])
+    assert raw.test_prob == pytest.approx(test_by_fold.mean(axis=0))
+    expected_oof, expected_test = align_fold_scores(raw.oof.prob.to_numpy(), raw.oof.fold.to_numpy(), test_by_fold)
+    assert aligned.oof.prob.to_numpy() == pytest.approx(expected_oof)
+    assert aligned.test_prob == pytest.approx(expected_test)
+    assert aligned.summary["average_precision"] == pytest.approx(
+        average_precision_score(inputs.y, expected_oof))
 
 
 def test_one_fold_runs_alone_and_saves_no_test_prediction(kaggle_dir):

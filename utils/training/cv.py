@@ -1,4 +1,8 @@
-"""Stratified K-fold training: out-of-fold probabilities, a fold-averaged test prediction, checkpoints."""
+"""Stratified K-fold training: out-of-fold probabilities, a fold-averaged test prediction, checkpoints.
+
+With settings['align_folds'] the fold networks' scores are put on one scale (calibration.py) before the
+OOF rows are pooled and the test predictions averaged.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,14 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..metrics import best_threshold, binary_summary, honest_summary
 from .arrays import FeatureScaler, LightCurveArrays
+from .calibration import align_fold_scores
 from .fit import DeepClassifier
 
 
 @dataclass
 class CVResult:
     oof: pd.DataFrame  # object_id, target, prob, fold (rows of the folds that ran)
-    test_prob: np.ndarray | None  # mean over folds, only when every fold ran
+    test_prob: np.ndarray | None  # mean over folds (aligned ones with settings['align_folds']), when every fold ran
     folds: pd.DataFrame  # per fold: F1, precision, recall, AP, threshold (never chosen on that fold)
     history: pd.DataFrame  # fold, seed, epoch, loss, val_ap, seconds
     summary: dict | None  # honest_summary of the OOF probabilities when every fold ran
@@ -69,11 +74,14 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
             histories.append(pd.DataFrame(history).assign(fold=k, seed=bag))
     ran = fold_of >= 0
     complete = bool(ran.all())
+    test_prob = np.mean(test_probs, axis=0) if complete and test_probs else None
+    if test_prob is not None and settings["align_folds"]:
+        oof, test_prob = align_fold_scores(oof, fold_of, np.array(test_probs))
     oof_frame = pd.DataFrame({"object_id": train.object_ids[ran], "target": y[ran], "prob": oof[ran],
                               "fold": fold_of[ran]})
     return CVResult(
         oof=oof_frame,
-        test_prob=np.mean(test_probs, axis=0) if complete and test_probs else None,
+        test_prob=test_prob,
         folds=fold_table(oof_frame),
         history=pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(),
         summary=honest_summary(y, oof) if complete else None,

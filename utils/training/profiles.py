@@ -23,6 +23,7 @@ _TRAINING = {
     "oversample": 0.2,  # share of TDEs in each epoch's weighted draws; 0 = plain shuffling
     "val_fraction": 0.15,  # inner split of the training folds for early stopping on AP
     "patience": 10, "n_seeds": 2,
+    "align_folds": True,  # one score scale for the fold networks, from their test scores (calibration.py)
     "aug_noise": 0.5, "aug_time": 0.5, "aug_drop": 0.5, "aug_redshift": 0.5,
     "aux_weight": 0.3,
     "use_features": True,  # physics features from utils.features join the object vector
