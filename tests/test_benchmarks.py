@@ -1,4 +1,4 @@
-"""The ensemble checks script: its blend table on a made-up run folder, and its errors on bad input."""
+"""Benchmark scripts on made-up run folders: their tables, and their errors on bad input."""
 
 import importlib.util
 from pathlib import Path
@@ -7,17 +7,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils.data import load_dataset
+from sklearn.metrics import average_precision_score
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "ensemble_checks.py"
+from utils.data import load_dataset
+from utils.training import CNN_PROFILES, cross_validate, deep_settings, make_deterministic, prepare_inputs
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
 def ensemble_checks():
-    spec = importlib.util.spec_from_file_location("ensemble_checks", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ensemble_checks")
 
 
 def write_oof(run: Path, log: pd.DataFrame) -> None:
@@ -52,9 +59,7 @@ def test_bad_run_folders_are_named(ensemble_checks, kaggle_dir, tmp_path):
 
 
 def test_gbdt_tuning_table_has_one_cell_per_cv_seed(kaggle_dir, capsys):
-    spec = importlib.util.spec_from_file_location("ablate_gbdt", SCRIPT.parent / "ablate_gbdt.py")
-    ablate_gbdt = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ablate_gbdt)
+    ablate_gbdt = load_script("ablate_gbdt")
     assert ablate_gbdt.main(["--data-dir", str(kaggle_dir), "--experiment", "tuning", "--cv-seeds", "0,1",
                              "--rows", "0,2"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -64,3 +69,26 @@ def test_gbdt_tuning_table_has_one_cell_per_cv_seed(kaggle_dir, capsys):
     for line in lines[2:]:
         per_seed = [float(v) for v in line.split(" | ")[1].split(" / ")]
         assert len(per_seed) == 2 and all(0 <= v <= 1 for v in per_seed)
+
+
+def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path, capsys):
+    settings = deep_settings(CNN_PROFILES, "quick", device="cpu", n_folds=3)
+    inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
+    make_deterministic(settings["seed"])
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
+    (tmp_path / "predictions").mkdir()
+    result.oof[["object_id", "prob"]].to_csv(tmp_path / "predictions" / "oof_cnn.csv", index=False)
+
+    assert load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    fold_rows = [line.split(" | ")[0] for line in lines if line.startswith(("| 0 ", "| 1 ", "| 2 "))]
+    assert fold_rows == ["| 0", "| 1", "| 2"]
+    aligned = next(line for line in lines if line.startswith("| aligned"))
+    assert aligned.endswith("| this |")  # the run aligned its folds, and the script recomputes that exactly
+    assert float(aligned.split(" | ")[3]) == pytest.approx(
+        average_precision_score(inputs.y, result.oof.prob), abs=5e-4)
+
+
+def test_fold_alignment_names_a_folder_without_checkpoints(kaggle_dir, tmp_path):
+    with pytest.raises(SystemExit, match="no deep-model checkpoints under"):
+        load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)])

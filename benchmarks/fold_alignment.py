@@ -1,0 +1,85 @@
+"""How far apart the deep models' fold networks score, and what aligning them (align_folds) changes.
+
+    .venv/bin/python benchmarks/fold_alignment.py --data-dir ../shared/mallorn --run submissions/latest
+
+`--run` is a run folder of notebooks 03 and/or 04 (their checkpoints under models/<model>/fold<k>/). Each
+fold network is reloaded with the settings saved in its checkpoint and scores its own held-out fold and
+the whole test set. Prints, per model: each fold network's median and 95th-percentile test logit, then the
+pooled OOF scores without and with the alignment (nested F1 at seed 42 over 10 threshold splits, as the
+notebooks compute it; OOF-optimised F1; AP), and which of the two the run saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from utils.data import load_dataset  # noqa: E402
+from utils.ensemble import logit  # noqa: E402
+from utils.metrics import honest_summary  # noqa: E402
+from utils.training import prepare_inputs  # noqa: E402
+from utils.training.calibration import align_fold_scores  # noqa: E402
+from utils.training.cv import checkpoint_path, fold_splits  # noqa: E402
+from utils.training.fit import DeepClassifier  # noqa: E402
+
+SEED = 42  # the notebooks' default: their nested thresholds use splits 42..51
+
+
+def fold_scores(run: Path, model: str, dataset) -> tuple[np.ndarray, ...]:
+    """y, raw OOF probabilities, fold of each OOF row, test probabilities by fold (from the checkpoints)
+    and the OOF probabilities the run saved."""
+    first = DeepClassifier.load(checkpoint_path(run, model, 0), device="cpu")
+    settings = first.settings
+    inputs = prepare_inputs(dataset, settings)
+    splits = fold_splits(inputs.y, settings["n_folds"], settings["cv_seed"])
+    oof, fold_of, test_by_fold = np.full(len(inputs.y), np.nan), np.full(len(inputs.y), -1), []
+    for k, (_, held_out) in enumerate(splits):
+        path = checkpoint_path(run, model, k)
+        if not path.is_file():
+            raise SystemExit(f"{path} not found: the run trained only some folds of {model}")
+        classifier = first if k == 0 else DeepClassifier.load(path, device="cpu")
+        oof[held_out] = classifier.predict_proba(inputs.train.subset(held_out))
+        fold_of[held_out] = k
+        test_by_fold.append(classifier.predict_proba(inputs.test))
+    saved = pd.read_csv(run / "predictions" / f"oof_{model}.csv").set_index("object_id")["prob"]
+    return inputs.y, oof, fold_of, np.array(test_by_fold), saved.reindex(inputs.train.object_ids).to_numpy()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--run", required=True, help="run folder of notebook 03 and/or 04")
+    args = parser.parse_args(argv)
+    run = Path(args.run)
+    models = sorted(p.name for p in (run / "models").glob("*") if (p / "fold0" / "best_model.pt").is_file())
+    if not models:
+        raise SystemExit(f"no deep-model checkpoints under {run / 'models'}: "
+                         "give the folder of a run of notebook 03 or 04")
+    dataset = load_dataset(args.data_dir)
+    for model in models:
+        y, raw_oof, fold_of, test_by_fold, saved = fold_scores(run, model, dataset)
+        test_logits = logit(test_by_fold)
+        print(f"\n{model}: fold networks on the {test_by_fold.shape[1]:,} test objects\n")
+        print("| fold | median test logit | 95th percentile test logit |")
+        print("| --- | --- | --- |")
+        for k, logits in enumerate(test_logits):
+            print(f"| {k} | {np.median(logits):.2f} | {np.quantile(logits, 0.95):.2f} |")
+        aligned_oof, _ = align_fold_scores(raw_oof, fold_of, test_by_fold)
+        print(f"\n| {model} OOF | F1 nested (seed {SEED}, 10 splits) | F1 OOF-optimised | AP | what the run saved |")
+        print("| --- | --- | --- | --- | --- |")
+        for name, prob in (("fold networks as trained", raw_oof), ("aligned (align_folds)", aligned_oof)):
+            summary = honest_summary(y, prob, seed=SEED, repeats=10)
+            is_saved = "this" if np.allclose(prob, saved, atol=1e-9) else ""
+            print(f"| {name} | {summary['f1']:.3f} | {summary['f1_oof_optimised']:.3f} | "
+                  f"{summary['average_precision']:.3f} | {is_saved} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
