@@ -108,8 +108,9 @@ def cross_validated_blend(probabilities: pd.DataFrame, target: pd.Series, method
     """
     y = target.reindex(probabilities.index).to_numpy().astype(int)
     n_splits = max(2, min(n_splits, int(y.sum()), int((1 - y).sum())))
-    blended_logits = np.zeros((max(1, n_repeats), len(y)))
-    for repeat in range(max(1, n_repeats)):
+    n_repeats = max(1, n_repeats)
+    blended_logits = np.zeros((n_repeats, len(y)))
+    for repeat in range(n_repeats):
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
         for fit_rows, score_rows in folds.split(np.zeros(len(y)), y):
             blender = fit_blender(probabilities.iloc[fit_rows], target, method)

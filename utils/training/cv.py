@@ -74,9 +74,11 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
             histories.append(pd.DataFrame(history).assign(fold=k, seed=bag))
     ran = fold_of >= 0
     complete = bool(ran.all())
-    test_prob = np.mean(test_probs, axis=0) if complete and test_probs else None
-    if test_prob is not None and settings["align_folds"]:
+    test_prob = None
+    if complete and test_probs and settings["align_folds"]:
         oof, test_prob = align_fold_scores(oof, fold_of, np.array(test_probs))
+    elif complete and test_probs:
+        test_prob = np.mean(test_probs, axis=0)
     oof_frame = pd.DataFrame({"object_id": train.object_ids[ran], "target": y[ran], "prob": oof[ran],
                               "fold": fold_of[ran]})
     return CVResult(
