@@ -1,7 +1,7 @@
 """Measure one deep-model configuration with 5-fold CV on the real data; append the scores to a JSONL file.
 
     python benchmarks/ablate_deep.py --model cnn --set aug_redshift=0 --tag no-redshift
-    python benchmarks/ablate_deep.py --model transformer --variant seed --tag seed
+    python benchmarks/ablate_deep.py --model transformer --variant starter --tag starter
     python benchmarks/ablate_deep.py --model cnn --blind --tag features-only   # the MLP without light curves
 
 Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like.

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CASES = [("cnn", "tuned"), ("cnn_attn", "tuned"), ("transformer", "tuned"),
-         ("cnn", "seed"), ("cnn_attn", "seed"), ("transformer", "seed")]
+         ("cnn", "starter"), ("cnn_attn", "starter"), ("transformer", "starter")]
 
 
 def measure(model: str, variant: str, device_name: str, samples: int, epochs: int) -> dict:

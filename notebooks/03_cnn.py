@@ -23,7 +23,7 @@
 # * focal loss, oversampled TDEs, an auxiliary SpecType-group head, early stopping on the AP of an
 #   inner validation split (never the fold being scored), and averaging several seeds.
 #
-# `variant="seed"` runs the seed's original design (~545K parameters, normalised flux only).
+# `variant="starter"` runs the starter project's original design (~545K parameters, normalised flux only).
 
 # %% tags=["parameters"]
 data_dir = None  # folder holding train_log.csv; None: $DATA_DIR, then data/, then the Kaggle mount
@@ -32,7 +32,7 @@ profile = "default"  # quick | default | kaggle
 seed = 42
 device = "auto"  # auto | cpu | cuda | mps
 model = "cnn"  # cnn | cnn_attn
-variant = "tuned"  # tuned | seed (the seed's original ~545K-parameter design)
+variant = "tuned"  # tuned | starter (the starter project's ~545K-parameter design)
 epochs = None  # None: the profile's value
 batch_size = None
 lr = None

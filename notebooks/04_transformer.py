@@ -19,7 +19,7 @@
 # dropped points, redshifting), an auxiliary SpecType-group head, early stopping on an inner
 # validation split, several seeds averaged.
 #
-# `variant="seed"` runs the seed's design: a Transformer encoder per band with position encodings,
+# `variant="starter"` runs the starter project's design: a Transformer encoder per band with position encodings,
 # then attention across the six bands (~175K parameters), on per-object normalised flux.
 
 # %% tags=["parameters"]
@@ -29,7 +29,7 @@ profile = "default"  # quick | default | kaggle
 seed = 42
 device = "auto"  # auto | cpu | cuda | mps
 model = "transformer"  # transformer
-variant = "tuned"  # tuned | seed (the seed's per-band ~175K-parameter design)
+variant = "tuned"  # tuned | starter (the starter project's per-band ~175K-parameter design)
 epochs = None  # None: the profile's value
 batch_size = None
 lr = None
@@ -48,7 +48,7 @@ from utils.training import cross_validate_run, prepare_deep_run
 
 # %% [markdown]
 # ## Settings and inputs
-# Multi-band token sequences (or per-band sequences for the seed design) from notebook 02's cache, in the
+# Multi-band token sequences (or per-band sequences for the starter design) from notebook 02's cache, in the
 # observer frame: the model moves time to the rest frame and to the peak itself, after augmentation.
 # The settings (profile, variant, then the parameters above) are saved as `config_04_transformer.json`.
 

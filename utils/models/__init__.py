@@ -3,7 +3,7 @@
     model = build_model(settings, n_extra=len(feature_names))
     out = model(batch)  # {"logit": (B,), "aux_logits": (B, 5) when settings["aux_weight"] > 0}
 
-| model         | layout | class                    | seed size          |
+| model         | layout | class                    | starter size       |
 |---------------|--------|--------------------------|--------------------|
 | cnn           | band   | LightCurveCNN (mean+max) | ~545K parameters   |
 | cnn_attn      | band   | LightCurveCNN (attention)| ~545K parameters   |

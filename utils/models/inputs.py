@@ -10,7 +10,7 @@ physical quantities first):
 `encode` returns per-observation channels, the time axis the time embeddings use, and an object vector.
 Two input styles are kept selectable:
 
-* ``flux_scaling="normalised"`` (the seed's): flux and error divided by the object's max |flux|; the
+* ``flux_scaling="normalised"`` (the starter design's): flux and error divided by the object's max |flux|; the
   object vector is (Z, EBV) only. Per-object normalisation throws away how bright the object is.
 * ``flux_scaling="asinh"``: adds asinh of the raw flux, error and S/N per observation, and the object's
   log peak flux and a log-luminosity proxy (peak flux x d_L(z)^2), which carry the absolute scale.

@@ -29,7 +29,7 @@ class ContinuousTimeEmbedding(nn.Module):
 
 
 def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
-    """The classic fixed position encoding (length, d_model): the seed's choice, blind to time gaps."""
+    """The classic fixed position encoding (length, d_model): the starter design's choice, blind to time gaps."""
     position = torch.arange(length, dtype=torch.float32)[:, None]
     rate = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
     table = torch.zeros(length, d_model)
