@@ -7,9 +7,6 @@ import math
 import torch
 from torch import nn
 
-# SpecType groups of the auxiliary head, in output order.
-AUX_CLASSES = ("AGN", "SN Ia", "core-collapse SN", "SLSN", "TDE")
-
 
 class ContinuousTimeEmbedding(nn.Module):
     """Sin/cos of time (days) at log-spaced periods from 1 to 1000 days, then a linear map.

@@ -8,7 +8,7 @@
 A notebook does all of this in two calls: prepare_deep_run, then cross_validate_run (notebook.py).
 """
 
-from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences, spectype_group
+from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences
 from .augment import AUGMENTATIONS, augment
 from .cv import CVResult, checkpoint_path, cross_validate, fold_splits
 from .device import make_deterministic, pick_device
@@ -26,6 +26,6 @@ __all__ = [
     "LightCurveArrays", "STARTER_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS", "arrays_from_sequences",
     "augment", "checkpoint_path", "cross_validate", "cross_validate_run", "deep_settings", "focal_loss", "fold_splits",
     "make_deterministic", "make_loss", "metrics_record", "physics_features", "pick_device", "plot_pr_curve",
-    "plot_training_curves", "prepare_deep_run", "prepare_inputs", "save_for_ensemble", "score_lines", "spectype_group",
+    "plot_training_curves", "prepare_deep_run", "prepare_inputs", "save_for_ensemble", "score_lines",
     "start_deep_notebook", "train_network", "weighted_bce",
 ]
