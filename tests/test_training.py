@@ -1,6 +1,7 @@
 """Training: losses, sampling, augmentation, learning a separable set, checkpoints, repeatability."""
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,16 @@ def test_pick_device():
 @pytest.fixture
 def separable(tmp_path, cache_dir):
     return load_dataset(write_kaggle_dataset(tmp_path / "easy", n_train=120, n_test=6, seed=3))
+
+
+def test_deterministic_mode_fixes_the_cublas_workspace(monkeypatch):
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # restored (unset) after the test
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    make_deterministic(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"  # what deterministic cuBLAS needs
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    make_deterministic(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"  # a value already set is kept
 
 
 @pytest.mark.parametrize("profiles", [CNN_PROFILES, TRANSFORMER_PROFILES], ids=["cnn", "transformer"])
