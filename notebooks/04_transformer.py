@@ -60,14 +60,9 @@ run.settings_table()
 
 # %% [markdown]
 # ## Cross-validation
-# Stratified 5-fold; each fold trains `n_seeds` networks, each early-stopped on its own inner
-# validation split, and averages them. Checkpoints: `models/<model>/fold<k>/best_model.pt`.
-# The five fold networks rank alike but score on different scales; with `align_folds` (the default)
-# each one's scores are mapped onto their common scale, learned from the test objects all of them
-# scored (no labels), before the OOF rows are pooled and the test predictions averaged.
-#
-# When every fold ran, the predictions for the ensemble go to `predictions/`: OOF probabilities for
-# train, the fold-averaged probability for test, and the metrics (notebook 05 reads them).
+# As in notebook 03: stratified 5-fold, `n_seeds` early-stopped networks per fold, fold scores put on
+# one scale (`align_folds`), checkpoints under `models/transformer/`, and, when every fold ran, the
+# OOF and test probabilities and metrics under `predictions/` for notebook 05.
 
 # %%
 report = cross_validate_run(run)

@@ -22,11 +22,10 @@ it installs exist, and the `kaggle` client is imported only once credentials are
 """
 
 
-from .build import BUILD_DIR, BUILD_INFO, SIZE_LIMIT, KaggleKernelError, build, bundle_files, kernel_notebook
+from .build import BUILD_INFO, SIZE_LIMIT, KaggleKernelError, build
 from .cli import main
-from .client import download_output, kaggle_call, push, status, submit
+from .client import download_output, push, status, submit
 from .runtime import ensure_packages, find_kaggle_data, run_stages
 
-__all__ = ["BUILD_DIR", "BUILD_INFO", "SIZE_LIMIT", "KaggleKernelError", "build", "bundle_files", "download_output",
-           "ensure_packages", "find_kaggle_data", "kaggle_call", "kernel_notebook", "main", "push", "run_stages",
-           "status", "submit"]
+__all__ = ["BUILD_INFO", "SIZE_LIMIT", "KaggleKernelError", "build", "download_output", "ensure_packages",
+           "find_kaggle_data", "main", "push", "run_stages", "status", "submit"]

@@ -41,12 +41,6 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Ten
     return (values * weights).sum(dim) / weights.sum(dim).clamp(min=1.0)
 
 
-def masked_max(values: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
-    """Max over `dim` where mask is True; 0 where nothing is observed."""
-    filled = values.masked_fill(~mask.unsqueeze(-1), -math.inf).amax(dim)
-    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
-
-
 def masked_softmax_pool(values: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
     """Attention pooling: softmax of scores (...) over observed steps, weighted sum of values (..., C)."""
     scores = scores.masked_fill(~mask, -math.inf)
