@@ -1,7 +1,7 @@
 """Measure one deep-model configuration with 5-fold CV on the real data; append the scores to a JSONL file.
 
     python benchmarks/ablate_deep.py --model cnn --set aug_redshift=0 --tag no-redshift
-    python benchmarks/ablate_deep.py --model transformer --variant seed --tag seed
+    python benchmarks/ablate_deep.py --model transformer --variant starter --tag starter
     python benchmarks/ablate_deep.py --model cnn --blind --tag features-only   # the MLP without light curves
 
 Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like.
@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from utils.classes import CLASS_GROUPS  # noqa: E402
 from utils.models import build_model, count_parameters  # noqa: E402
 from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepInputs, FeatureScaler,  # noqa: E402
                             LightCurveArrays, cross_validate, deep_settings, make_deterministic)
@@ -49,7 +50,7 @@ def export_bundle(data_dir: str, path: Path) -> None:
             if key != "z":
                 stored[f"{layout}{length}_{key}"] = value.numpy().astype(np.int8) if key == "band" else value.numpy()
     ids = inputs.train.object_ids
-    stored.update(object_ids=ids, y=inputs.y, aux=inputs.aux)
+    stored.update(object_ids=ids, y=inputs.y, aux=inputs.aux, aux_classes=np.array(CLASS_GROUPS))
     for perturbed in (False, True):
         name = "perturbed" if perturbed else "spectroscopic"
         stored[f"z_{name}"] = training_log(dataset, {"perturb_train_z": perturbed, "cv_seed": seed}).loc[ids, "Z"].to_numpy(np.float32)
@@ -69,6 +70,9 @@ def load_bundle(path: Path, settings: dict) -> DeepInputs:
                for key in stored.files if key.startswith(prefix)}
     if not tensors:
         raise SystemExit(f"{path} holds no {settings['layout']} arrays of length {length}")
+    if "aux_classes" not in stored.files or tuple(stored["aux_classes"]) != CLASS_GROUPS:
+        raise SystemExit(f"{path} holds auxiliary labels of another class grouping than {CLASS_GROUPS}: "
+                         "export it again with --export-bundle")
     if settings["cv_seed"] != CNN_PROFILES["default"]["cv_seed"] and settings["perturb_train_z"]:
         raise SystemExit("the bundle's perturbed Z and features were drawn with the default cv_seed")
     name = "perturbed" if settings["perturb_train_z"] else "spectroscopic"

@@ -21,8 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CASES = [("cnn", "tuned"), ("cnn_attn", "tuned"), ("transformer", "tuned"),
-         ("cnn", "seed"), ("cnn_attn", "seed"), ("transformer", "seed")]
+from utils.models import MODEL_NAMES  # noqa: E402
+from utils.training.profiles import VARIANTS  # noqa: E402
+
+CASES = [(model, variant) for variant in VARIANTS for model in MODEL_NAMES]
 
 
 def measure(model: str, variant: str, device_name: str, samples: int, epochs: int) -> dict:

@@ -30,6 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import utils.gbdt as gbdt  # noqa: E402
+from utils.classes import class_group  # noqa: E402
 from utils.data import load_dataset  # noqa: E402
 from utils.ensemble import METHODS, cross_validated_blend, logit  # noqa: E402
 from utils.features import feature_table  # noqa: E402
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 def spec_group_variant(own_iin: bool, own_slsn: bool):
     """The default SpecType groups, with SN IIn and/or SLSN split out."""
     def spec_group(spec_type: pd.Series) -> pd.Series:
-        group = gbdt.spec_group(spec_type).copy()
+        group = class_group(spec_type).copy()
         text = spec_type.astype("string").fillna("")
         if own_iin:
             group[text == "SN IIn"] = "SN IIn"
@@ -157,7 +158,7 @@ def catboost_oof(tables, dataset) -> np.ndarray:
     except ImportError:
         raise SystemExit("the catboost experiment needs catboost: .venv/bin/pip install catboost") from None
     log = dataset.train_log
-    labels = gbdt.spec_group(log["SpecType"]).to_numpy()
+    labels = class_group(log["SpecType"]).to_numpy()
     weight = gbdt.class_weights(labels, "sqrt")
     oof = np.zeros((3, len(labels)))
     for repeat, fit_rows, score_rows in gbdt.repeated_folds(labels, 5, 3, SEED):

@@ -92,3 +92,16 @@ def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path
 def test_fold_alignment_names_a_folder_without_checkpoints(kaggle_dir, tmp_path):
     with pytest.raises(SystemExit, match="no deep-model checkpoints under"):
         load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)])
+
+
+def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
+    ablate_deep = load_script("ablate_deep")
+    settings = deep_settings(CNN_PROFILES, "default", sequence_length=64)
+    arrays = {"band64_flux": np.zeros((2, 6, 64), np.float32), "object_ids": np.array(["a", "b"]),
+              "y": np.array([0, 1]), "aux": np.array([0, 4])}
+    np.savez(tmp_path / "old.npz", **arrays)  # exported before utils.classes: no aux_classes
+    with pytest.raises(SystemExit, match="export it again"):
+        ablate_deep.load_bundle(tmp_path / "old.npz", settings)
+    np.savez(tmp_path / "other.npz", **arrays, aux_classes=np.array(["AGN", "SN Ia", "core-collapse SN", "SLSN", "TDE"]))
+    with pytest.raises(SystemExit, match="another class grouping"):
+        ablate_deep.load_bundle(tmp_path / "other.npz", settings)

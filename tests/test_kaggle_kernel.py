@@ -34,6 +34,18 @@ def no_credentials(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def kaggle_api(tmp_path, monkeypatch):
+    """The KaggleApi class, imported with made-up credentials: kaggle 2.0.x authenticates, and exits without
+    credentials, when imported. Nothing here reaches the network."""
+    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
+    monkeypatch.setenv("KAGGLE_KEY", "not-a-real-key")
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
+    from kaggle.api.kaggle_api_extended import KaggleApi
+
+    return KaggleApi
+
+
+@pytest.fixture
 def kernel(tmp_path, monkeypatch) -> Path:
     """The kernel built from the working tree (uncommitted changes allowed) for user `tester`."""
     monkeypatch.setenv("KAGGLE_USERNAME", "tester")
@@ -45,8 +57,7 @@ def bundle_of(notebook) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(base64.b64decode(re.search(r'BUNDLE = "([^"]+)"', source).group(1))))
 
 
-def test_metadata_is_what_the_kaggle_cli_accepts(kernel):
-    from kaggle.api.kaggle_api_extended import KaggleApi
+def test_metadata_is_what_the_kaggle_cli_accepts(kernel, kaggle_api):
     from slugify import slugify
 
     metadata = json.loads((kernel.parent / "kernel-metadata.json").read_text())
@@ -54,7 +65,7 @@ def test_metadata_is_what_the_kaggle_cli_accepts(kernel):
     assert metadata["id"] == "tester/mallorn-tde-pipeline"
     assert slugify(metadata["title"]) == "mallorn-tde-pipeline"  # the CLI warns when title and slug differ
     assert metadata["code_file"] == kernel.name
-    assert metadata["language"] in KaggleApi.valid_push_language_types
+    assert metadata["language"] in kaggle_api.valid_push_language_types
     assert metadata["kernel_type"] == "notebook"
     assert metadata["enable_gpu"] is True and metadata["enable_internet"] is True
     assert metadata["competition_sources"] == [COMPETITION]
@@ -66,7 +77,7 @@ def test_metadata_is_what_the_kaggle_cli_accepts(kernel):
         raise Connecting
 
     # The CLI's own checks of the folder all pass: the push gets as far as opening a connection.
-    api = KaggleApi()
+    api = kaggle_api()
     api.build_kaggle_client = no_network
     with pytest.raises(Connecting):
         api.kernels_push(str(kernel.parent))
@@ -81,7 +92,8 @@ def test_notebook_carries_every_stage_and_the_utils_package(kernel):
     names = set(bundle_of(notebook).namelist())
     expected = {p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "notebooks").glob("*.py")}
     assert expected <= names
-    assert {"utils/__init__.py", "utils/pipeline.py", "utils/kaggle_kernel.py", "requirements.txt", BUILD_INFO} <= names
+    assert {"utils/__init__.py", "utils/pipeline.py", "utils/kaggle_kernel/runtime.py", "requirements.txt",
+            BUILD_INFO} <= names
     assert not [n for n in names if "__pycache__" in n or not n.endswith((".py", ".txt", ".json"))]
 
 
@@ -177,8 +189,7 @@ def test_kernel_runs_offline_against_a_fake_kaggle_input(kernel, tmp_path, monke
     assert (working / "metrics.json").is_file()
 
 
-def test_cli_wrappers_against_a_fake_kaggle_api(kernel, tmp_path, monkeypatch, capsys):
-    from kaggle.api.kaggle_api_extended import KaggleApi
+def test_cli_wrappers_against_a_fake_kaggle_api(kernel, kaggle_api, tmp_path, monkeypatch, capsys):
     from kagglesdk.competitions.types.competition_api_service import ApiCreateSubmissionResponse
     from kagglesdk.kernels.types.kernels_api_service import ApiGetKernelSessionStatusResponse, ApiSaveKernelResponse
     from kagglesdk.kernels.types.kernels_enums import KernelWorkerStatus
@@ -202,12 +213,11 @@ def test_cli_wrappers_against_a_fake_kaggle_api(kernel, tmp_path, monkeypatch, c
         (Path(path) / "submission.csv").write_text("object_id,prediction\nte_0000,1\n")
         return [str(Path(path) / "submission.csv")], None
 
-    monkeypatch.setenv("KAGGLE_KEY", "not-a-real-key")
-    monkeypatch.setattr(KaggleApi, "authenticate", lambda api: None)
-    monkeypatch.setattr(KaggleApi, "kernels_push", answer("push", saved))
-    monkeypatch.setattr(KaggleApi, "kernels_status", answer("status", state))
-    monkeypatch.setattr(KaggleApi, "kernels_output", output)
-    monkeypatch.setattr(KaggleApi, "competition_submit", answer("submit", submitted))
+    monkeypatch.setattr(kaggle_api, "authenticate", lambda api: None)
+    monkeypatch.setattr(kaggle_api, "kernels_push", answer("push", saved))
+    monkeypatch.setattr(kaggle_api, "kernels_status", answer("status", state))
+    monkeypatch.setattr(kaggle_api, "kernels_output", output)
+    monkeypatch.setattr(kaggle_api, "competition_submit", answer("submit", submitted))
 
     assert main(["push", "--dir", str(kernel.parent)]) == 0
     assert "as version 3" in capsys.readouterr().out

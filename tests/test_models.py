@@ -9,7 +9,7 @@ from utils.models.inputs import encode, luminosity_distance_mpc, peak_time
 from utils.training import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings
 
 torch.set_num_threads(1)
-VARIANTS = [("cnn", "seed"), ("cnn_attn", "seed"), ("transformer", "seed"),
+VARIANTS = [("cnn", "starter"), ("cnn_attn", "starter"), ("transformer", "starter"),
             ("cnn", "tuned"), ("cnn_attn", "tuned"), ("transformer", "tuned")]
 
 
@@ -49,10 +49,15 @@ def test_output_shapes(model, variant):
 
 
 @pytest.mark.parametrize("model,variant,expected", [
-    ("cnn", "seed", 545_000), ("cnn_attn", "seed", 545_000), ("transformer", "seed", 175_000)])
-def test_seed_designs_keep_their_parameter_budget(model, variant, expected):
+    ("cnn", "starter", 545_000), ("cnn_attn", "starter", 545_000), ("transformer", "starter", 175_000)])
+def test_starter_designs_keep_their_parameter_budget(model, variant, expected):
     count = count_parameters(build_model(settings_for(model, variant)))
     assert abs(count - expected) / expected < 0.03, count
+
+
+def test_the_variant_is_named_apart_from_the_random_seed():
+    with pytest.raises(ValueError, match=r"unknown variant 'seed'; choose one of \('tuned', 'starter'\)"):
+        settings_for("cnn", "seed")
 
 
 @pytest.mark.parametrize("model,expected", [("cnn", 93_510), ("cnn_attn", 87_564), ("transformer", 21_095)])

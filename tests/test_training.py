@@ -1,6 +1,7 @@
 """Training: losses, sampling, augmentation, learning a separable set, checkpoints, repeatability."""
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,7 @@ from synthetic import write_kaggle_dataset
 from utils.data import load_dataset
 from utils.metrics import best_threshold, f1_at
 from utils.training import (AUGMENTATIONS, CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment, cross_validate,
-                            deep_settings, focal_loss, make_deterministic, pick_device, prepare_inputs,
-                            spectype_group, weighted_bce)
+                            deep_settings, focal_loss, make_deterministic, pick_device, prepare_inputs, weighted_bce)
 from utils.training.calibration import align_fold_scores
 from utils.training.fit import epoch_rows
 
@@ -35,14 +35,6 @@ def test_focal_loss_with_gamma_zero_is_weighted_bce():
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
     assert focal_loss(logits, y, alpha=0.5, gamma=0.0).item() == pytest.approx(0.5 * bce.mean().item(), rel=1e-6)
     assert weighted_bce(logits, y, pos_weight=1.0).item() == pytest.approx(bce.mean().item(), rel=1e-6)
-
-
-def test_spectype_groups():
-    names = ("AGN", "SN Ia", "SN Ia-91bg-like", "SN Iax[02cx-like]", "SN II", "SN IIn", "SN Ic-BL", "SN Ib",
-             "SLSN-I", "SLSN-II", "TDE")
-    assert [spectype_group(s) for s in names] == [0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4]
-    with pytest.raises(ValueError):
-        spectype_group("Kilonova")
 
 
 def test_oversampling_reaches_the_asked_share():
@@ -98,6 +90,16 @@ def test_pick_device():
 @pytest.fixture
 def separable(tmp_path, cache_dir):
     return load_dataset(write_kaggle_dataset(tmp_path / "easy", n_train=120, n_test=6, seed=3))
+
+
+def test_deterministic_mode_fixes_the_cublas_workspace(monkeypatch):
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # restored (unset) after the test
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    make_deterministic(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"  # what deterministic cuBLAS needs
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    make_deterministic(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"  # a value already set is kept
 
 
 @pytest.mark.parametrize("profiles", [CNN_PROFILES, TRANSFORMER_PROFILES], ids=["cnn", "transformer"])

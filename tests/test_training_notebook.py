@@ -57,3 +57,19 @@ def test_scores_are_saved_for_the_ensemble_only_when_every_fold_ran(kaggle_dir, 
     assert score_lines(partial) == "one fold only: no OOF scores over all objects"
     assert save_for_ensemble(tmp_path / "other", "transformer", partial, inputs.test.object_ids, one_fold, 1, 0.0) is None
     assert not (tmp_path / "other").exists()
+
+
+def test_a_notebook_run_saves_its_figures_and_hands_them_back(kaggle_dir, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from utils.training import cross_validate_run, prepare_deep_run
+
+    run = prepare_deep_run("04_transformer", out_dir=tmp_path, model="transformer", n_folds=2,
+                           **{**COMMON, "data_dir": str(kaggle_dir)})
+    assert run.settings_table().loc["setting", "model"] == "transformer"
+    report = cross_validate_run(run, progress=False)
+    assert set(report.figures) == {"training_curves", "pr_curve"}
+    assert all((tmp_path / "figures" / f"04_transformer_{name}.png").is_file() for name in report.figures)
+    assert not plt.get_fignums()  # closed here, so a notebook shows each one once, where it asks for it
+    assert report.metrics["n_parameters"] == run.n_parameters and report.scores == score_lines(report.cv)
+    assert set(load_predictions(tmp_path)) == {"transformer"}

@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from .classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
 from .errors import DataError
 
 TDE = "TDE"
@@ -37,15 +38,6 @@ LGBM_PARAMS = {
     "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.3, "reg_lambda": 1.0,
     "verbose": -1, "n_jobs": 1,  # OpenMP threads spin and crawl when other work shares the 2 cores
 }
-
-
-def spec_group(spec_type: pd.Series) -> pd.Series:
-    """Collapse SpecType into the classes the multiclass model learns: TDE, AGN, SN Ia, SN II, other."""
-    text = spec_type.astype("string").fillna("")
-    group = np.select(
-        [text == TDE, text == "AGN", text.str.startswith("SN Ia"), text.str.match(r"SN II")],
-        [TDE, "AGN", "SN Ia", "SN II"], default="other")
-    return pd.Series(group, index=spec_type.index, name="group")
 
 
 def class_weights(labels: np.ndarray, scheme: str | None) -> np.ndarray:

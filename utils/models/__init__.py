@@ -3,7 +3,9 @@
     model = build_model(settings, n_extra=len(feature_names))
     out = model(batch)  # {"logit": (B,), "aux_logits": (B, 5) when settings["aux_weight"] > 0}
 
-| model         | layout | class                    | seed size          |
+The auxiliary head predicts the SpecType group (utils.classes.CLASS_GROUPS, in that order).
+
+| model         | layout | class                    | starter size       |
 |---------------|--------|--------------------------|--------------------|
 | cnn           | band   | LightCurveCNN (mean+max) | ~545K parameters   |
 | cnn_attn      | band   | LightCurveCNN (attention)| ~545K parameters   |
@@ -17,8 +19,9 @@ from typing import Any, Mapping
 
 from torch import nn
 
+from ..classes import CLASS_GROUPS
+
 from .cnn import LightCurveCNN
-from .layers import AUX_CLASSES
 from .transformer import LightCurveTransformer, TokenTransformer
 
 MODEL_NAMES = ("cnn", "cnn_attn", "transformer")
@@ -27,7 +30,7 @@ MODEL_NAMES = ("cnn", "cnn_attn", "transformer")
 def build_model(settings: Mapping[str, Any], n_extra: int = 0) -> nn.Module:
     """The network that `settings` describes; `n_extra` physics features join the object vector."""
     model, layout = settings["model"], settings["layout"]
-    n_aux = len(AUX_CLASSES) if settings.get("aux_weight", 0) > 0 else 0
+    n_aux = len(CLASS_GROUPS) if settings.get("aux_weight", 0) > 0 else 0
     if model in ("cnn", "cnn_attn"):
         if layout != "band":
             raise ValueError(f"model {model!r} reads the band layout, not {layout!r}")
@@ -43,5 +46,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["AUX_CLASSES", "MODEL_NAMES", "LightCurveCNN", "LightCurveTransformer", "TokenTransformer",
+__all__ = ["MODEL_NAMES", "LightCurveCNN", "LightCurveTransformer", "TokenTransformer",
            "build_model", "count_parameters"]

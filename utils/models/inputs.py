@@ -10,7 +10,7 @@ physical quantities first):
 `encode` returns per-observation channels, the time axis the time embeddings use, and an object vector.
 Two input styles are kept selectable:
 
-* ``flux_scaling="normalised"`` (the seed's): flux and error divided by the object's max |flux|; the
+* ``flux_scaling="normalised"`` (the starter design's): flux and error divided by the object's max |flux|; the
   object vector is (Z, EBV) only. Per-object normalisation throws away how bright the object is.
 * ``flux_scaling="asinh"``: adds asinh of the raw flux, error and S/N per observation, and the object's
   log peak flux and a log-luminosity proxy (peak flux x d_L(z)^2), which carry the absolute scale.
@@ -23,12 +23,12 @@ from typing import Mapping
 
 import torch
 
+from ..cosmology import HUBBLE_DISTANCE_MPC, OMEGA_MATTER
+
 FLUX_SCALINGS = ("normalised", "asinh")
 TIME_REFERENCES = ("first", "peak")
 # Time channels are divided by these so they sit near unit scale.
 TIME_UNIT_DAYS = {"first": 1000.0, "peak": 100.0}
-HUBBLE_DISTANCE_MPC = 299792.458 / 70.0  # c / H0 for H0 = 70 km/s/Mpc
-OMEGA_MATTER = 0.3
 
 
 def observation_channels(flux_scaling: str) -> int:
@@ -42,7 +42,7 @@ def object_channels(flux_scaling: str, n_extra: int = 0) -> int:
 
 
 def luminosity_distance_mpc(z: torch.Tensor, steps: int = 32) -> torch.Tensor:
-    """Flat LCDM (H0 = 70, Omega_m = 0.3) luminosity distance by the trapezoid rule; z clipped at 1e-3."""
+    """Luminosity distance in utils.cosmology's flat ΛCDM by the trapezoid rule, in torch; z clipped at 1e-3."""
     z = z.clamp(min=1e-3)
     grid = z[:, None] * torch.linspace(0.0, 1.0, steps + 1, device=z.device, dtype=z.dtype)
     inverse_e = 1.0 / torch.sqrt(OMEGA_MATTER * (1 + grid) ** 3 + (1 - OMEGA_MATTER))

@@ -7,9 +7,6 @@ import math
 import torch
 from torch import nn
 
-# SpecType groups of the auxiliary head, in output order.
-AUX_CLASSES = ("AGN", "SN Ia", "core-collapse SN", "SLSN", "TDE")
-
 
 class ContinuousTimeEmbedding(nn.Module):
     """Sin/cos of time (days) at log-spaced periods from 1 to 1000 days, then a linear map.
@@ -29,7 +26,7 @@ class ContinuousTimeEmbedding(nn.Module):
 
 
 def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
-    """The classic fixed position encoding (length, d_model): the seed's choice, blind to time gaps."""
+    """The classic fixed position encoding (length, d_model): the starter design's choice, blind to time gaps."""
     position = torch.arange(length, dtype=torch.float32)[:, None]
     rate = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
     table = torch.zeros(length, d_model)
@@ -42,12 +39,6 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Ten
     """Mean over `dim` of values (..., C) where mask (...) is True; 0 where nothing is observed."""
     weights = mask.unsqueeze(-1).to(values.dtype)
     return (values * weights).sum(dim) / weights.sum(dim).clamp(min=1.0)
-
-
-def masked_max(values: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
-    """Max over `dim` where mask is True; 0 where nothing is observed."""
-    filled = values.masked_fill(~mask.unsqueeze(-1), -math.inf).amax(dim)
-    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
 
 
 def masked_softmax_pool(values: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Transformers over observations: the seed's per-band encoders with cross-band attention, and one
+"""Transformers over observations: the starter design's per-band encoders with cross-band attention, and one
 multi-band token sequence with continuous time embeddings."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def attendable(mask: torch.Tensor) -> torch.Tensor:
 
 
 class _TimeOrPosition(nn.Module):
-    """Adds either continuous time embeddings or the seed's fixed position encodings."""
+    """Adds either continuous time embeddings or the starter design's fixed position encodings."""
 
     def __init__(self, d_model: int, time_encoding: str, max_length: int = 4096):
         super().__init__()
@@ -89,7 +89,7 @@ class _TimeOrPosition(nn.Module):
 
 
 class LightCurveTransformer(nn.Module):
-    """The seed's design: a Transformer encoder per band, pooled, then attention across the six bands."""
+    """The starter design: a Transformer encoder per band, pooled, then attention across the six bands."""
 
     def __init__(self, settings: Mapping[str, Any], n_extra: int = 0, n_aux: int = 0):
         super().__init__()

@@ -10,24 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..models.layers import AUX_CLASSES
-
 if TYPE_CHECKING:  # utils.preprocess needs `extinction`; training itself does not
     from ..preprocess import Sequences
-
-# SpecType -> auxiliary class (AUX_CLASSES): Ia-like, core-collapse and superluminous groups.
-_SPECTYPE_PREFIXES = (("SLSN", "SLSN"), ("SN Ia", "SN Ia"), ("SN I", "core-collapse SN"), ("SN II", "core-collapse SN"))
-
-
-def spectype_group(spec_type: str) -> int:
-    """Index in AUX_CLASSES of a SpecType ('SN IIn' -> core-collapse SN, 'SN Ia-91T-like' -> SN Ia)."""
-    if spec_type in ("AGN", "TDE"):
-        return AUX_CLASSES.index(spec_type)
-    for prefix, group in _SPECTYPE_PREFIXES:
-        if spec_type.startswith(prefix):
-            return AUX_CLASSES.index(group)
-    raise ValueError(f"SpecType {spec_type!r} fits no auxiliary class {AUX_CLASSES}")
-
 
 @dataclass
 class LightCurveArrays:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from ..config import seed_everything
@@ -25,6 +27,8 @@ def make_deterministic(seed: int, threads: int | None = None) -> None:
     busy processes one thread can be several times faster than two fighting for the same core.
     """
     seed_everything(seed)
+    # cuBLAS is deterministic only with a fixed workspace; read when CUDA first starts, so set it before.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
     if threads:
         torch.set_num_threads(threads)

@@ -1,32 +1,101 @@
 """The steps notebooks 03 and 04 share, so each notebook keeps only what is particular to its model.
 
-    settings, out = start_deep_notebook("03_cnn", profile="default", model="cnn", seed=42, ...)
-    ...
-    print(score_lines(result))
-    save_for_ensemble(out, settings["model"], result, inputs.test.object_ids, settings, n_parameters, started)
+    run = prepare_deep_run("03_cnn", data_dir=None, out_dir=None, profile="default", variant="tuned",
+                           model="cnn", seed=42, device="auto")   # settings, config, inputs, network size
+    report = cross_validate_run(run)  # CV, checkpoints, figures, scores, predictions for notebook 05
+    report.figures["pr_curve"]        # the notebook shows the figures; they are saved already
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..config import save_config
-from ..runs import resolve_out_dir, save_predictions
-from .cv import CVResult
+from ..data import load_dataset
+from ..models import build_model, count_parameters
+from ..runs import resolve_out_dir, save_figure, save_predictions
+from .cv import CVResult, cross_validate
 from .device import make_deterministic, pick_device
+from .prepare import DeepInputs, prepare_inputs
 from .profiles import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings
-from .report import metrics_record
+from .report import metrics_record, plot_pr_curve, plot_training_curves
 
 # notebook -> (its profiles, the models it may train)
 DEEP_NOTEBOOKS = {
     "03_cnn": (CNN_PROFILES, ("cnn", "cnn_attn")),
     "04_transformer": (TRANSFORMER_PROFILES, ("transformer",)),
 }
+
+
+@dataclass
+class DeepRun:
+    """A deep-model notebook ready to train: its settings (saved in the run folder), inputs and network size."""
+
+    notebook: str  # "03_cnn" | "04_transformer"; its number prefixes the figure names
+    settings: dict[str, Any]
+    out: Path  # the run folder
+    inputs: DeepInputs
+    n_parameters: int
+    started: float  # time.perf_counter() when the notebook started; metrics report the time since
+
+    def settings_table(self) -> pd.DataFrame:
+        return pd.Series(self.settings, dtype=object).to_frame("setting").T
+
+
+@dataclass
+class DeepReport:
+    """What cross-validation gave: the CVResult, its figures (already saved), the score text, saved metrics."""
+
+    cv: CVResult
+    figures: dict[str, plt.Figure]  # "training_curves", "pr_curve"
+    scores: str
+    metrics: dict[str, Any] | None  # None when one fold ran (nothing saved for the ensemble)
+
+
+def prepare_deep_run(notebook: str, *, data_dir: str | os.PathLike | None, out_dir: str | os.PathLike | None,
+                     profile: str, variant: str, model: str, seed: int, device: str, **overrides: Any) -> DeepRun:
+    """Settings and config (start_deep_notebook), the data set turned into tensors, the network's size.
+
+    `overrides`: the notebook parameters that default to the profile's value when None.
+    """
+    started = time.perf_counter()
+    settings, out = start_deep_notebook(notebook, data_dir=data_dir, out_dir=out_dir, profile=profile,
+                                        variant=variant, model=model, seed=seed, device=device, **overrides)
+    inputs = prepare_inputs(load_dataset(data_dir), settings)
+    n_extra = len(inputs.scaler.names) if inputs.scaler else 0
+    n_parameters = count_parameters(build_model(settings, n_extra))
+    print(f"train {tuple(inputs.train.tensors['flux'].shape)}, test {tuple(inputs.test.tensors['flux'].shape)}, "
+          f"{inputs.y.sum()} TDEs, {n_extra} physics features")
+    print(f"{settings['model']} ({variant}): {n_parameters:,} parameters")
+    return DeepRun(notebook, settings, out, inputs, n_parameters, started)
+
+
+def cross_validate_run(run: DeepRun, *, progress: bool = True) -> DeepReport:
+    """K-fold CV (checkpoints under models/), the training-curve and PR figures under figures/, and, when
+    every fold ran, the predictions for notebook 05 (save_for_ensemble)."""
+    settings, model = run.settings, run.settings["model"]
+    inputs = run.inputs
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
+                            out_dir=run.out, progress=progress)
+    print(f"cross-validation took {result.seconds:.0f} s")
+    number = run.notebook[:2]
+    figures = {"training_curves": plot_training_curves(result.history, model),
+               "pr_curve": plot_pr_curve(result.oof, result.summary, model)}
+    for name, fig in figures.items():
+        save_figure(fig, run.out, f"{number}_{model}_{name}")
+        plt.close(fig)  # the notebook shows it where its story needs it, not at the end of this cell
+    scores = score_lines(result)
+    print(scores)
+    metrics = save_for_ensemble(run.out, model, result, inputs.test.object_ids, settings, run.n_parameters,
+                                run.started)
+    return DeepReport(result, figures, scores, metrics)
 
 
 def start_deep_notebook(notebook: str, *, data_dir: str | os.PathLike | None, out_dir: str | os.PathLike | None,

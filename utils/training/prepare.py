@@ -8,7 +8,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences, spectype_group
+from ..classes import class_group_index
+from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences
 
 # Columns a feature table must never pass to a model (labels or label-derived).
 _LEAKY = {"target", "SpecType", "English Translation", "split"}
@@ -18,7 +19,7 @@ _LEAKY = {"target", "SpecType", "English Translation", "split"}
 class DeepInputs:
     train: LightCurveArrays
     y: np.ndarray
-    aux: np.ndarray  # SpecType group per training object (AUX_CLASSES order)
+    aux: np.ndarray  # SpecType group per training object (position in utils.classes.CLASS_GROUPS)
     test: LightCurveArrays
     scaler: FeatureScaler | None
 
@@ -67,5 +68,5 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
         extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
         arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra)
     log = dataset.train_log.loc[arrays["train"].object_ids]
-    aux = np.array([spectype_group(s) for s in log["SpecType"]], dtype=np.int64)
+    aux = class_group_index(log["SpecType"])
     return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler)

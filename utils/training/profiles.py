@@ -1,7 +1,7 @@
 """Settings of notebooks 03 (CNN) and 04 (Transformer): one flat dict per profile, saved with the weights.
 
 `deep_settings(PROFILES, profile, variant, **overrides)`: the profile, then the named variant
-('tuned' = the profile as written, 'seed' = the seed's original design and inputs), then the
+('tuned' = the profile as written, 'starter' = the starter project's original design and inputs), then the
 non-None overrides. Unknown keys are rejected.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from ..config import resolve
 
-VARIANTS = ("tuned", "seed")
+VARIANTS = ("tuned", "starter")
 
 _TRAINING = {
     "seed": 42, "device": "auto", "threads": None, "fold": None, "n_folds": 5,
@@ -51,16 +51,16 @@ TRANSFORMER_PROFILES = {
     "kaggle": {**_TRAINING, **_TRANSFORMER, **_KAGGLE},
 }
 
-# The seed's designs: per-object normalised flux, time since first observation (observer frame),
+# The starter project's designs: per-object normalised flux, time since first observation (observer frame),
 # Z and EBV only, no augmentation or auxiliary head, 200 steps per band; ~545K / ~175K parameters.
-_SEED_INPUTS = {"flux_scaling": "normalised", "rest_frame": False, "time_reference": "first",
+_STARTER_INPUTS = {"flux_scaling": "normalised", "rest_frame": False, "time_reference": "first",
                 "sequence_length": 200, "aug_noise": 0.0, "aug_time": 0.0, "aug_drop": 0.0, "aug_redshift": 0.0,
                 "aux_weight": 0.0, "use_features": False}
-SEED_DESIGNS = {
-    "cnn": {**_SEED_INPUTS, "cnn_channels": [32, 64, 128, 128], "kernel_size": 3, "head_hidden": 40},
+STARTER_DESIGNS = {
+    "cnn": {**_STARTER_INPUTS, "cnn_channels": [32, 64, 128, 128], "kernel_size": 3, "head_hidden": 40},
     # attention pooling gives half the pooled width of mean+max; a wider head keeps the same budget
-    "cnn_attn": {**_SEED_INPUTS, "cnn_channels": [32, 64, 128, 128], "kernel_size": 3, "head_hidden": 80},
-    "transformer": {**_SEED_INPUTS, "layout": "band", "d_model": 32, "n_heads": 4, "n_layers": 2, "ff_dim": 128,
+    "cnn_attn": {**_STARTER_INPUTS, "cnn_channels": [32, 64, 128, 128], "kernel_size": 3, "head_hidden": 80},
+    "transformer": {**_STARTER_INPUTS, "layout": "band", "d_model": 32, "n_heads": 4, "n_layers": 2, "ff_dim": 128,
                     "time_encoding": "position", "head_hidden": 64},
 }
 
@@ -71,11 +71,11 @@ def deep_settings(profiles: Mapping[str, Mapping[str, Any]], profile: str, varia
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
     settings = resolve(profiles, profile)
-    if variant == "seed":
+    if variant == "starter":
         model = overrides.get("model") or settings["model"]
-        if model not in SEED_DESIGNS:
-            raise ValueError(f"no seed design for model {model!r}; have {sorted(SEED_DESIGNS)}")
-        settings.update(SEED_DESIGNS[model])
+        if model not in STARTER_DESIGNS:
+            raise ValueError(f"no starter design for model {model!r}; have {sorted(STARTER_DESIGNS)}")
+        settings.update(STARTER_DESIGNS[model])
         if profile == "quick":  # keep the quick check quick
             settings["sequence_length"] = profiles["quick"]["sequence_length"]
     return resolve({profile: settings}, profile, **overrides)

@@ -1,0 +1,31 @@
+"""SpecType -> class group: the one grouping of the training labels that every model learns.
+
+    class_group(log["SpecType"])        # Series of group names: TDE, AGN, SN Ia, SN II, other
+    class_group_index(log["SpecType"])  # int64 positions in CLASS_GROUPS (the deep models' auxiliary head)
+
+The LightGBM multiclass model (utils.gbdt) learns these groups and reports P(TDE); the deep models'
+auxiliary head (utils.models) predicts them next to P(TDE). The grouping is the one the scored model
+(the GBDT) was tuned with: TDE and its three commonest look-alikes, AGN, SN Ia and SN II (IIn, IIP, IIb
+...), each its own class, and everything rarer (SLSN, SN Ib/c, unknown types) pooled as "other".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CLASS_GROUPS = ("TDE", "AGN", "SN Ia", "SN II", "other")
+
+
+def class_group(spec_type: pd.Series) -> pd.Series:
+    """Each SpecType's group ('SN Ia-91T-like' -> SN Ia, 'SN IIn' -> SN II, 'SLSN-I' or missing -> other)."""
+    text = spec_type.astype("string").fillna("")
+    group = np.select(
+        [text == "TDE", text == "AGN", text.str.startswith("SN Ia"), text.str.match(r"SN II")],
+        ["TDE", "AGN", "SN Ia", "SN II"], default="other")
+    return pd.Series(group, index=spec_type.index, name="group")
+
+
+def class_group_index(spec_type: pd.Series) -> np.ndarray:
+    """Each SpecType's group as its position in CLASS_GROUPS (int64), the auxiliary head's targets."""
+    return class_group(spec_type).map({name: i for i, name in enumerate(CLASS_GROUPS)}).to_numpy(dtype=np.int64)
