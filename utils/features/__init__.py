@@ -24,7 +24,7 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..data import DEFAULT_CACHE_DIR
+from ..data import cache_root
 from ..preprocess import deextinct
 from . import gp, meta, parametric, photometry, powerlaw, timescales, variability
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
@@ -76,7 +76,7 @@ def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | 
                 cache_dir: str | os.PathLike | None) -> Path:
     key = hashlib.sha1(json.dumps([dataset.fingerprint, FEATURES_VERSION, kind, sorted(groups), redshift_seed])
                        .encode()).hexdigest()[:16]
-    root = Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR) / "features"
+    root = cache_root(cache_dir) / "features"
     return root / f"{kind}-{key}.parquet"
 
 
