@@ -111,4 +111,4 @@ print(score_lines(result))
 
 # %%
 metrics = save_for_ensemble(out, settings["model"], result, inputs.test.object_ids, settings,
-                            count_parameters(network), notebook_started)
+                            count_parameters(network), notebook_started, data_fingerprint=dataset.fingerprint)

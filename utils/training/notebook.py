@@ -3,7 +3,8 @@
     settings, out = start_deep_notebook("03_cnn", profile="default", model="cnn", seed=42, ...)
     ...
     print(score_lines(result))
-    save_for_ensemble(out, settings["model"], result, inputs.test.object_ids, settings, n_parameters, started)
+    save_for_ensemble(out, settings["model"], result, inputs.test.object_ids, settings, n_parameters, started,
+                      data_fingerprint=dataset.fingerprint)
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def score_lines(result: CVResult) -> str:
 
 
 def save_for_ensemble(out: Path, member: str, result: CVResult, test_ids, settings: dict[str, Any],
-                      n_parameters: int, started: float) -> dict[str, Any] | None:
+                      n_parameters: int, started: float, *, data_fingerprint: str) -> dict[str, Any] | None:
     """OOF and test probabilities plus metrics under `predictions/`, for notebook 05; None after one fold.
 
     `member` names the model in the ensemble (the notebooks pass the model's name: cnn, cnn_attn, transformer).
@@ -76,6 +77,6 @@ def save_for_ensemble(out: Path, member: str, result: CVResult, test_ids, settin
         return None
     test = pd.DataFrame({"object_id": test_ids, "prob": result.test_prob})
     metrics = metrics_record(result, settings, n_parameters, time.perf_counter() - started)
-    save_predictions(out, member, result.oof, test, metrics)
+    save_predictions(out, member, result.oof, test, metrics, data_fingerprint=data_fingerprint)
     print(f"saved predictions/oof_{member}.csv, test_{member}.csv, metrics_{member}.json ({metrics['seconds']:.0f} s)")
     return metrics
