@@ -11,8 +11,10 @@ NOTEBOOKS ?= all
 SEED ?= 42
 DEVICE ?= auto
 
-RUN_ARGS := --profile $(PROFILE) --notebooks $(NOTEBOOKS) --seed $(SEED) --device $(DEVICE) \
-	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT_DIR),--out-dir $(OUT_DIR))
+# Paths travel as environment variables, not words on the command line, so a DATA_DIR or OUT_DIR
+# with spaces arrives whole (the runner reads $DATA_DIR and $OUT_DIR itself).
+export DATA_DIR OUT_DIR
+RUN_ARGS := --profile '$(PROFILE)' --notebooks '$(NOTEBOOKS)' --seed '$(SEED)' --device '$(DEVICE)'
 
 .PHONY: venv test run bench clean-cache
 
@@ -32,7 +34,7 @@ run: $(STAMP)
 	$(PY) -m utils.pipeline $(RUN_ARGS)
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir "$$DATA_DIR")
 
 clean-cache:
 	rm -rf cache

@@ -145,7 +145,7 @@ for mode in cfg["modes"]:
     model_metrics[name] = {**summary, "seconds": round(time.perf_counter() - started, 1), **result.settings}
     oof_frame = pd.DataFrame({"object_id": result.oof.index, "target": target.to_numpy(), "prob": result.oof.to_numpy()})
     test_frame = pd.DataFrame({"object_id": result.test.index, "prob": result.test.to_numpy()})
-    save_predictions(out, name, oof_frame, test_frame, model_metrics[name])
+    save_predictions(out, name, oof_frame, test_frame, model_metrics[name], data_fingerprint=dataset.fingerprint)
     print(f"{name}: nested F1 {summary['f1']:.3f} (OOF-optimised {summary['f1_oof_optimised']:.3f}), "
           f"AP {summary['average_precision']:.3f}, {model_metrics[name]['seconds']:.0f} s")
 timings["gbdt"] = sum(model_metrics[n]["seconds"] for n in gbdt_results)
@@ -156,7 +156,7 @@ timings["gbdt"] = sum(model_metrics[n]["seconds"] for n in gbdt_results)
 # notebooks 03 / 04 ran. Each member is scored the same way here.
 
 # %%
-saved = load_predictions(out)
+saved = load_predictions(out, data_fingerprint=dataset.fingerprint, test_ids=test_log.index)
 oof_members = align_members({name: p["oof"].set_index("object_id")["prob"] for name, p in saved.items()})
 test_members = align_members({name: p["test"].set_index("object_id")["prob"] for name, p in saved.items()})
 scored_target = target.reindex(oof_members.index)

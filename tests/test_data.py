@@ -38,7 +38,12 @@ def test_second_load_comes_from_cache_and_matches(kaggle_dir, cache_dir):
     assert (cache_dir / first.fingerprint / "train_lc.parquet").is_file()
     second = load_dataset(kaggle_dir)
     pd.testing.assert_frame_equal(first.train_lc, second.train_lc)
-    pd.testing.assert_frame_equal(first.test_log, second.test_log)
+    # Columns that are entirely missing (train Z_err, test SpecType) are compared as missing, explicitly:
+    # NaN and None both mean "absent" here, whichever the parquet round trip returns.
+    for kind, empty in (("train_log", "Z_err"), ("test_log", "SpecType")):
+        a, b = getattr(first, kind), getattr(second, kind)
+        assert a[empty].isna().all() and b[empty].isna().all()
+        pd.testing.assert_frame_equal(a.drop(columns=empty), b.drop(columns=empty))
 
 
 def test_cache_key_changes_when_a_source_file_changes(kaggle_dir):
@@ -118,18 +123,31 @@ def test_bad_train_log_is_named_in_the_error(kaggle_dir, change, message):
     assert "train_log.csv" in str(error.value) and message in str(error.value)
 
 
-def test_log_object_without_observations(kaggle_dir):
+def test_test_object_without_observations_is_kept_and_reported(kaggle_dir):
     log = pd.read_csv(kaggle_dir / "test_log.csv")
     extra = log.iloc[[0]].assign(object_id="te_lonely")
     pd.concat([log, extra]).to_csv(kaggle_dir / "test_log.csv", index=False)
-    with pytest.raises(DataError, match="no \\(non-NaN\\) observations: 'te_lonely'"):
-        load_dataset(kaggle_dir)
+    ds = load_dataset(kaggle_dir)
+    assert "te_lonely" in ds.test_log.index and len(ds.test_log) == 21
+    assert not (ds.test_lc["object_id"] == "te_lonely").any()
+    assert ds.report["test"]["without_observations"] == ["te_lonely"]
+    assert any("te_lonely" in note and "still get a prediction" in note for note in ds.report["notes"])
+    assert load_dataset(kaggle_dir).report == ds.report  # the cached copy says the same
 
 
-def test_all_nan_flux_object_counts_as_without_observations(kaggle_dir):
+def test_training_object_with_only_nan_flux_is_dropped_with_a_note(kaggle_dir):
     victim = pd.read_csv(kaggle_dir / LC)["object_id"].iloc[0]
     edit_csv(kaggle_dir / LC, lambda t: t.__setitem__("Flux", t["Flux"].where(t["object_id"] != victim)))
-    with pytest.raises(DataError, match=f"no \\(non-NaN\\) observations: '{victim}'"):
+    ds = load_dataset(kaggle_dir)
+    assert victim not in ds.train_log.index and len(ds.train_log) == 39
+    assert ds.report["train"]["without_observations"] == [victim]
+    assert any(f"dropped 1 training object" in note and victim in note for note in ds.report["notes"])
+
+
+def test_training_set_without_any_observation_is_an_error(kaggle_dir):
+    for split in ("split_01", "split_02"):
+        edit_csv(kaggle_dir / split / "train_full_lightcurves.csv", lambda t: t.__setitem__("Flux", np.nan))
+    with pytest.raises(DataError, match="train_log.csv: no training object has a usable"):
         load_dataset(kaggle_dir)
 
 
@@ -241,3 +259,151 @@ def test_download_failure_says_how_to_get_the_data(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "kaggle.api.kaggle_api_extended", module)
     with pytest.raises(DataError, match="downloading .* failed: could not find kaggle.json(.|\n)*DATA_DIR"):
         data_module.download_from_kaggle(tmp_path / "data")
+
+
+def _gzip_bytes(path):
+    import gzip
+
+    return gzip.compress(path.read_bytes())
+
+
+def _zip_bytes(path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(path, path.name)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, damage, message", [
+    ("train_log.csv", lambda p: p.write_bytes(b""), "is empty \\(0 bytes\\)"),
+    (LC, lambda p: p.write_bytes(b""), "is empty \\(0 bytes\\)"),
+    ("train_log.csv", lambda p: p.write_bytes(_gzip_bytes(p)), "is gzip-compressed, not plain CSV"),
+    (LC, lambda p: p.write_bytes(_zip_bytes(p)), "is zip-compressed, not plain CSV"),
+    ("test_log.csv", lambda p: (p.unlink(), p.mkdir()), "is a folder, not a CSV file"),
+    (LC, lambda p: (p.unlink(), p.mkdir()), "is a folder, not a CSV file"),
+    ("train_log.csv", lambda p: p.write_text(p.read_text().splitlines()[0] + "\n"), "has a header but no rows"),
+    (LC, lambda p: p.write_text(p.read_text().splitlines()[0] + "\n"), "has a header but no rows"),
+])
+def test_unreadable_files_are_named_in_a_sentence(kaggle_dir, name, damage, message):
+    damage(kaggle_dir / name)
+    with pytest.raises(DataError, match=message) as error:
+        load_dataset(kaggle_dir)
+    assert name.split("/")[-1] in str(error.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file regardless of its mode")
+def test_permission_denied_file_is_named(kaggle_dir):
+    (kaggle_dir / LC).chmod(0)
+    with pytest.raises(DataError, match="permission denied") as error:
+        load_dataset(kaggle_dir)
+    assert LC.split("/")[-1] in str(error.value)
+
+
+def test_permission_denied_is_a_sentence_even_as_root(kaggle_dir, monkeypatch):
+    """Root ignores file modes, so the failing open is simulated for one file."""
+    import builtins
+
+    real_open = builtins.open
+    target = kaggle_dir / LC
+
+    def refusing_open(file, *args, **kwargs):
+        if Path(file) == target:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    with pytest.raises(DataError, match="split_01/train_full_lightcurves.csv: cannot read .* \\(permission denied\\)"):
+        load_dataset(kaggle_dir)
+
+
+def test_object_ids_that_look_like_numbers_stay_text(kaggle_dir):
+    renames = {"tr_0000": "007", "tr_0001": "1e5", "te_0000": "0042", "te_0001": "3.10"}
+
+    def rename(table):
+        table["object_id"] = table["object_id"].replace(renames)
+
+    for path in [kaggle_dir / "train_log.csv", kaggle_dir / "test_log.csv", kaggle_dir / "sample_submission.csv",
+                 *kaggle_dir.glob("split_*/*.csv")]:
+        edit_csv(path, rename)
+    for _ in range(2):  # first from CSV, then from the cache
+        ds = load_dataset(kaggle_dir)
+        assert {"007", "1e5"} <= set(ds.train_log.index) and {"0042", "3.10"} <= set(ds.test_log.index)
+        assert {"007", "1e5"} <= set(ds.train_lc["object_id"]) and {"0042", "3.10"} <= set(ds.test_lc["object_id"])
+    sample = load_sample_submission(kaggle_dir)
+    assert sample["object_id"].tolist()[:2] == ["0042", "3.10"]
+    data_module.check_sample_matches_test(sample, ds.test_log)
+
+
+@pytest.mark.parametrize("row, spec, target, message", [
+    (0, "SN Ia", 1, "target 1 with SpecType other than 'TDE' \\('SN Ia'\\) for object_id 'tr_0000'"),
+    (30, "TDE", 0, "SpecType 'TDE' with target 0 for object_id 'tr_0030'"),
+])
+def test_contradicting_labels_are_an_error(kaggle_dir, row, spec, target, message):
+    def relabel(table):
+        table.loc[row, ["SpecType", "target"]] = [spec, target]
+
+    edit_csv(kaggle_dir / "train_log.csv", relabel)
+    with pytest.raises(DataError, match=message) as error:
+        load_dataset(kaggle_dir)
+    assert "train_log.csv: columns 'target' and 'SpecType' contradict" in str(error.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.iloc[1:], "lacks 1 object_id of test_log.csv: 'te_0000'"),
+    (lambda t: pd.concat([t, pd.DataFrame({"object_id": ["te_stranger"], "prediction": [0]})]),
+     "has 1 object_id absent from test_log.csv: 'te_stranger'"),
+    (lambda t: pd.concat([t, t.iloc[[3]]]), "repeats 'te_0003'"),
+])
+def test_sample_submission_must_list_the_test_objects(kaggle_dir, change, message):
+    edit_csv(kaggle_dir / "sample_submission.csv", change)
+    with pytest.raises(DataError, match=message) as error:
+        data_module.check_sample_matches_test(load_sample_submission(kaggle_dir), load_dataset(kaggle_dir).test_log)
+    assert "sample_submission.csv: column 'object_id'" in str(error.value)
+
+
+def test_cache_root_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("MALLORN_CACHE_DIR", str(tmp_path / "env"))
+    assert data_module.cache_root(tmp_path / "arg") == tmp_path / "arg"
+    assert data_module.cache_root() == tmp_path / "env"
+    monkeypatch.delenv("MALLORN_CACHE_DIR")
+    assert data_module.cache_root() == data_module.PROJECT_ROOT / "cache"
+
+
+def _load_after(barrier, data_dir, results):
+    barrier.wait()  # both processes start the cold load at the same moment
+    try:
+        results.put(load_dataset(data_dir).fingerprint)
+    except Exception as error:  # reported to the test, which fails on it
+        results.put(repr(error))
+
+
+def test_two_processes_writing_the_same_cache_entry(kaggle_dir, cache_dir):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_load_after, args=(barrier, kaggle_dir, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    expected = load_dataset(kaggle_dir)
+    assert outcomes == [expected.fingerprint] * 2
+    assert [p.name for p in cache_dir.iterdir()] == [expected.fingerprint]  # no staging folder left behind
+    assert data_module._cache_complete(cache_dir / expected.fingerprint)
+    assert len(expected.train_log) == 40
+
+
+def test_a_finished_entry_of_another_process_is_kept(kaggle_dir, cache_dir):
+    first = load_dataset(kaggle_dir)
+    entry = cache_dir / first.fingerprint
+    before = {p.name: p.stat().st_mtime_ns for p in entry.iterdir()}
+    tables = {"train_log": first.train_log, "test_log": first.test_log, "train_lc": first.train_lc,
+              "test_lc": first.test_lc}
+    data_module._write_cache(entry, tables, first.report)  # the slower of two runs arrives
+    assert {p.name: p.stat().st_mtime_ns for p in entry.iterdir()} == before
+    assert [p.name for p in cache_dir.iterdir()] == [first.fingerprint]

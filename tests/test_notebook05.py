@@ -5,6 +5,7 @@ import json
 import pandas as pd
 
 from utils.config import save_config
+from utils.data import load_dataset
 from utils.pipeline import NOTEBOOK_DIR, execute, run
 from utils.runs import save_predictions
 
@@ -39,7 +40,8 @@ def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_p
     train_log = pd.read_csv(kaggle_dir / "train_log.csv")
     test_log = pd.read_csv(kaggle_dir / "test_log.csv")
     save_predictions(run_dir, "cnn", train_log[["object_id", "target"]].assign(prob=train_log["target"] * 0.6 + 0.2),
-                     test_log[["object_id"]].assign(prob=0.3), {"seconds": 1.0})
+                     test_log[["object_id"]].assign(prob=0.3), {"seconds": 1.0},
+                     data_fingerprint=load_dataset(kaggle_dir).fingerprint)
     save_config({}, run_dir / "config.json")
     execute(NOTEBOOK_DIR / "05_ensemble_and_submit.py", run_dir / "05.ipynb",
             {"data_dir": str(kaggle_dir), "out_dir": str(run_dir), "profile": "quick", "seed": 1}, progress=False)

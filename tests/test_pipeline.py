@@ -86,3 +86,201 @@ def test_commit_comes_from_the_bundle_where_there_is_no_git(tmp_path, monkeypatc
     assert pipeline.git_commit() is None
     (tmp_path / "kernel_build.json").write_text(json.dumps({"commit": "abc1234"}))
     assert pipeline.git_commit() == "abc1234"
+
+
+# --- up-front checks, failures, interrupts and progress lines, on tiny notebooks of the tests' own ---
+
+PARAMETERS = '''# %% tags=["parameters"]
+data_dir = None
+out_dir = None
+profile = "default"
+seed = 42
+device = "auto"
+'''
+
+
+def write_notebooks(folder, **cells):
+    """Percent-format notebooks NN_name.py in `folder`, each the parameters cell plus one code cell."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, code in cells.items():
+        (folder / f"{name}.py").write_text(PARAMETERS + "\n# %%\n" + code + "\n")
+    return folder
+
+
+OK_CELL = "from utils.progress import progress_line\nprogress_line('features train: 4,000/9,569 objects')"
+
+
+@pytest.fixture
+def earlier_run(tmp_path):
+    """An out folder whose `latest` already points at an earlier run, to prove it is left alone."""
+    runs = tmp_path / "runs"
+    earlier = pipeline.new_run_dir(runs, "earlier")
+    pipeline.point_latest(runs, earlier)
+    return runs, earlier
+
+
+def assert_untouched(runs, earlier):
+    assert (runs / "latest").resolve() == earlier.resolve()
+    assert sorted(p.name for p in runs.iterdir()) == ["earlier", "latest"]
+
+
+def test_a_reversed_range_is_an_error_not_an_empty_run(kaggle_dir, earlier_run, capsys):
+    runs, earlier = earlier_run
+    code = pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs), "--notebooks", "05-03"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "error: notebook selection '05-03' runs backwards; did you mean 03-05?\n"
+    assert_untouched(runs, earlier)
+
+
+@pytest.mark.parametrize("device, message", [("cuda", "torch.cuda.is_available() is False; this machine has: cpu"),
+                                             ("mps", "torch.backends.mps.is_available() is False"),
+                                             ("tpu", "device 'tpu': use auto, cpu, cuda")])
+def test_an_absent_device_is_named_before_anything_runs(kaggle_dir, earlier_run, capsys, device, message):
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    runs, earlier = earlier_run
+    assert pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs), "--device", device]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert_untouched(runs, earlier)
+
+
+def test_an_output_folder_that_is_a_file_is_named(kaggle_dir, tmp_path, capsys):
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("")
+    assert pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(blocker / "runs")]) == 2
+    assert f"error: output folder {blocker / 'runs'}: {blocker} is a file, not a folder" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_folder_is_a_sentence(kaggle_dir, earlier_run, capsys, monkeypatch):
+    """Root writes anywhere, so the refusal is simulated at the probe file."""
+    runs, earlier = earlier_run
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(pipeline.tempfile, "mkstemp", refuse)
+    assert pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs)]) == 2
+    assert capsys.readouterr().err == (f"error: cannot write to the output folder {runs} (Permission denied); "
+                                       "choose another OUT_DIR or fix its permissions\n")
+    assert_untouched(runs, earlier)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "split_01" / "train_full_lightcurves.csv").write_bytes(b""),
+     "split_01/train_full_lightcurves.csv: .* is empty \\(0 bytes\\)"),
+    (lambda d: (d / "sample_submission.csv").write_text("object_id,prediction\nte_0001,0\n"),
+     "sample_submission.csv: column 'object_id' lacks 19 object_id of test_log.csv: 'te_0000'"),
+    (lambda d: (d / "train_log.csv").write_text((d / "train_log.csv").read_text().replace(",TDE,", ",AGN,", 1)),
+     "train_log.csv: columns 'target' and 'SpecType' contradict each other: target 1 with SpecType other than"),
+])
+def test_bad_data_stops_the_run_before_a_run_folder_exists(kaggle_dir, earlier_run, capsys, damage, message):
+    import re
+
+    runs, earlier = earlier_run
+    damage(kaggle_dir)
+    assert pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs), "--profile", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert re.search(message, err), err
+    assert_untouched(runs, earlier)
+
+
+def test_a_failing_notebook_keeps_its_run_folder_and_leaves_latest(kaggle_dir, earlier_run, tmp_path, capfd,
+                                                                   monkeypatch):
+    runs, earlier = earlier_run
+    books = write_notebooks(tmp_path / "books", **{"01_fine": OK_CELL, "02_broken": "raise ValueError('boom')",
+                                                   "03_never": "print('not reached')"})
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", books)
+    code = pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs), "--run-id", "bad", "--no-progress"])
+    out, err = capfd.readouterr()
+    run_dir = (runs / "bad").resolve()
+    assert code == 1
+    ours = [line for line in err.splitlines() if not line.startswith("[IPKernelApp]")]  # the kernel's own warnings
+    assert ours == ["error: notebook 02 failed: ValueError: boom",
+                                f"  the traceback is in {run_dir / '02_broken.ipynb'}"]
+    assert (run_dir / "FAILED").read_text().startswith("02_broken.py failed: ValueError: boom")
+    assert (run_dir / "01_fine.ipynb").is_file() and not (run_dir / "03_never.ipynb").exists()
+    assert (runs / "latest").resolve() == earlier.resolve()
+
+
+def test_progress_lines_reach_the_terminal_prefixed_by_the_notebook(kaggle_dir, tmp_path, capfd, monkeypatch):
+    books = write_notebooks(tmp_path / "books", **{"01_fine": OK_CELL + "\nprint('cell output stays in the notebook')"})
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", books)
+    monkeypatch.delenv("MALLORN_PROGRESS_FILE", raising=False)
+    code = pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(tmp_path / "runs"), "--run-id", "ok",
+                          "--no-progress"])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("[01_fine] ")]
+    assert lines[0] == "[01_fine] running …" and lines[-1].startswith("[01_fine] done in")
+    import re
+
+    assert any(re.fullmatch(r"\[01_fine\] \d\d:\d\d:\d\d features train: 4,000/9,569 objects", line) for line in lines)
+    assert "cell output stays in the notebook" not in out
+    run_dir = tmp_path / "runs" / "ok"
+    assert "features train" in (run_dir / "progress.log").read_text()
+    assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
+    assert "MALLORN_PROGRESS_FILE" not in __import__("os").environ  # the runner restored the environment
+
+
+def test_ctrl_c_stops_the_run_and_leaves_latest(kaggle_dir, earlier_run, tmp_path, capsys, monkeypatch):
+    runs, earlier = earlier_run
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", write_notebooks(tmp_path / "books", **{"01_fine": OK_CELL}))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "execute", interrupted)
+    assert pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs), "--run-id", "stopped"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert (runs / "latest").resolve() == earlier.resolve()
+
+
+def test_sigterm_stops_a_running_notebook_like_ctrl_c(kaggle_dir, earlier_run, tmp_path):
+    """A real run in a subprocess, killed with SIGTERM while its notebook sleeps."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs, earlier = earlier_run
+    books = write_notebooks(tmp_path / "books", **{"01_slow": OK_CELL + "\nimport time\ntime.sleep(120)"})
+    script = ("import sys; from pathlib import Path; from utils import pipeline; "
+              f"pipeline.NOTEBOOK_DIR = Path({str(books)!r}); sys.exit(pipeline.main(sys.argv[1:]))")
+    process = subprocess.Popen([sys.executable, "-c", script, "--data-dir", str(kaggle_dir), "--out-dir", str(runs),
+                                "--run-id", "killed", "--no-progress"], cwd=pipeline.PROJECT_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    progress = runs / "killed" / "progress.log"
+    deadline = time.monotonic() + 90
+    while not (progress.is_file() and progress.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert progress.is_file(), "the notebook never started"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert (runs / "latest").resolve() == earlier.resolve()
+
+
+def test_make_run_passes_paths_with_spaces(tmp_path):
+    """DATA_DIR and OUT_DIR reach the runner whole; the up-front check names the spaced path."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    absent = tmp_path / "my data" / "mallorn here"
+    out = tmp_path / "my runs"
+    result = subprocess.run(["make", "--no-print-directory", "run", f"PY={sys.executable}", f"STAMP={stamp}",
+                             f"DATA_DIR={absent}", f"OUT_DIR={out}"],
+                            cwd=pipeline.PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert f"error: data directory {absent} does not exist" in result.stderr
+    assert not out.exists()

@@ -125,3 +125,47 @@ def test_prepare_sequences_on_a_kaggle_layout(kaggle_dir):
     np.testing.assert_array_equal(band.values, again.values)
     with pytest.raises(ValueError, match="layout"):
         prepare_sequences(ds, "train", layout="grid")
+
+
+def _build_slowly_after(barrier, root, results):
+    import time
+
+    def build():
+        time.sleep(0.3)  # both writers are inside the build when the other one saves
+        return Sequences(np.array(["a", "b"]), np.arange(12, dtype=np.float32).reshape(2, 2, 3),
+                         np.ones((2, 2), bool), np.ones(2, np.float32), ("x", "y", "z"))
+
+    barrier.wait()
+    try:
+        results.put(cached_sequences("race", "k", build, root).values.sum())
+    except Exception as error:  # reported to the test, which fails on it
+        results.put(repr(error))
+
+
+def test_two_processes_writing_the_same_sequences_entry(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_build_slowly_after, args=(barrier, tmp_path, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert outcomes == [66.0, 66.0]
+    assert [p.name for p in (tmp_path / "sequences").iterdir()] == ["race-k.npz"]  # no temporary file left
+    loaded = cached_sequences("race", "k", lambda: pytest.fail("should load, not build"), tmp_path)
+    assert loaded.values.sum() == 66.0 and loaded.object_ids.tolist() == ["a", "b"]
+
+
+def test_an_object_without_observations_gets_an_empty_sequence(kaggle_dir):
+    log = pd.read_csv(kaggle_dir / "test_log.csv", dtype={"object_id": str})
+    pd.concat([log, log.iloc[[0]].assign(object_id="te_lonely")]).to_csv(kaggle_dir / "test_log.csv", index=False)
+    ds = load_dataset(kaggle_dir)
+    for layout in ("band", "token"):
+        seq = prepare_sequences(ds, "test", layout=layout, length=32)
+        lonely = seq.object_ids.tolist().index("te_lonely")
+        assert seq.object_ids.tolist() == ds.test_log.index.tolist()
+        assert not seq.mask[lonely].any() and not seq.values[lonely].any()
+        assert np.isfinite(seq.values).all() and seq.scale[lonely] == 1.0

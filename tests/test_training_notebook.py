@@ -42,20 +42,23 @@ def test_settings_take_the_parameters_and_the_config_is_saved(tmp_path):
 def test_scores_are_saved_for_the_ensemble_only_when_every_fold_ran(kaggle_dir, tmp_path):
     settings, out = start_deep_notebook("04_transformer", out_dir=tmp_path, model="transformer", n_folds=2,
                                         **COMMON)
-    inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
+    dataset = load_dataset(kaggle_dir)
+    inputs = prepare_inputs(dataset, settings)
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
     text = score_lines(result)
     assert text.startswith("OOF (nested threshold, honest): f1 ") and "(optimistic)" in text
-    metrics = save_for_ensemble(out, "transformer", result, inputs.test.object_ids, settings, 1234, 0.0)
+    metrics = save_for_ensemble(out, "transformer", result, inputs.test.object_ids, settings, 1234, 0.0,
+                                data_fingerprint=dataset.fingerprint)
     assert metrics["n_parameters"] == 1234 and metrics["f1"] == result.summary["f1"]
-    saved = load_predictions(out)["transformer"]
+    saved = load_predictions(out, data_fingerprint=dataset.fingerprint)["transformer"]
     assert np.allclose(saved["test"].prob, result.test_prob)
     assert list(saved["test"].object_id) == list(inputs.test.object_ids)
 
     one_fold = {**settings, "fold": 0}
     partial = cross_validate(one_fold, inputs.train, inputs.y, inputs.aux, inputs.test)
     assert score_lines(partial) == "one fold only: no OOF scores over all objects"
-    assert save_for_ensemble(tmp_path / "other", "transformer", partial, inputs.test.object_ids, one_fold, 1, 0.0) is None
+    assert save_for_ensemble(tmp_path / "other", "transformer", partial, inputs.test.object_ids, one_fold, 1, 0.0,
+                             data_fingerprint=dataset.fingerprint) is None
     assert not (tmp_path / "other").exists()
 
 

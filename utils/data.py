@@ -29,7 +29,7 @@ from .validate import check_ids_match, require_columns, validate_lightcurves, va
 COMPETITION = "mallorn-astronomical-classification-challenge"
 KAGGLE_MOUNTS = (Path("/kaggle/input") / COMPETITION, Path("/kaggle/input/competitions") / COMPETITION)
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "cache"
-CACHE_VERSION = "data-v1"  # bump when the cached schema or the validation rules change
+CACHE_VERSION = "data-v2"  # bump when the cached schema or the validation rules change
 HOW_TO_GET_DATA = (
     "Get the data in one of these ways:\n"
     f"  * point DATA_DIR (make run DATA_DIR=...) or --data-dir at a folder holding train_log.csv;\n"
@@ -40,7 +40,8 @@ HOW_TO_GET_DATA = (
 
 
 def _holds_data(path: Path) -> bool:
-    return (path / "train_log.csv").is_file()
+    # exists(), not is_file(): a train_log.csv that is a folder or unreadable gets its own sentence later
+    return (path / "train_log.csv").exists()
 
 
 def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool = True) -> Path:
@@ -115,14 +116,47 @@ class Dataset:
         return {"train": self.train_lc, "test": self.test_lc}[kind]
 
 
-def read_csv(path: Path, where: str) -> pd.DataFrame:
-    """Read a CSV with pyarrow, turning every parse failure into a DataError naming the file."""
-    if not path.is_file():
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where every cache lives: the argument, else $MALLORN_CACHE_DIR, else <project>/cache."""
+    return Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR).expanduser()
+
+
+COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ": "xz"}
+
+
+def check_readable(path: Path, where: str) -> None:
+    """Fail with a sentence when `path` is missing, a folder, unreadable, empty or a compressed archive."""
+    if not path.exists():
         raise DataError(f"missing file {path}")
+    if path.is_dir():
+        raise DataError(f"{where}: {path} is a folder, not a CSV file")
     try:
-        return pd.read_csv(path, engine="pyarrow")
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except PermissionError:
+        raise DataError(f"{where}: cannot read {path} (permission denied); check its owner and mode") from None
+    except OSError as error:
+        raise DataError(f"{where}: cannot read {path} ({error.strerror or error})") from None
+    if not head:
+        raise DataError(f"{where}: {path} is empty (0 bytes); download or copy it again")
+    for magic, kind in COMPRESSED_MAGIC.items():
+        if head.startswith(magic):
+            raise DataError(f"{where}: {path} is {kind}-compressed, not plain CSV; decompress it first "
+                            f"(e.g. {'gunzip -c' if kind == 'gzip' else 'unzip -p' if kind == 'zip' else kind + ' -dc'} "
+                            f"FILE > {path.name})")
+
+
+def read_csv(path: Path, where: str) -> pd.DataFrame:
+    """Read a CSV with pyarrow, object_id as text; every unreadable file is a DataError naming it."""
+    check_readable(path, where)
+    try:
+        # object_id stays text: "007" and "1e5" are names, not numbers.
+        table = pd.read_csv(path, engine="pyarrow", dtype={"object_id": str})
     except Exception as error:  # pyarrow/pandas raise several types for bad CSV
         raise DataError(f"{where}: corrupt or truncated CSV ({type(error).__name__}: {error})") from error
+    if table.empty:
+        raise DataError(f"{where}: {path} has a header but no rows")
+    return table
 
 
 def source_files(data_dir: Path) -> dict[str, list[Path]]:
@@ -133,14 +167,12 @@ def source_files(data_dir: Path) -> dict[str, list[Path]]:
     files: dict[str, list[Path]] = {}
     for kind in ("train", "test"):
         log_path = data_dir / f"{kind}_log.csv"
-        if not log_path.is_file():
-            raise DataError(f"missing file {log_path}")
-        splits = sorted(pd.read_csv(log_path, usecols=lambda c: c == "split")
+        splits = sorted(read_csv(log_path, log_path.name)
                         .get("split", pd.Series(dtype=str)).dropna().astype(str).unique())
         if not splits:
             raise DataError(f"{log_path.name}: missing column 'split' (or it is empty)")
         lcs = [data_dir / split / f"{kind}_full_lightcurves.csv" for split in splits]
-        missing = [str(p) for p in lcs if not p.is_file()]
+        missing = [str(p) for p in lcs if not p.exists()]  # a folder or unreadable file: read_csv says which
         if missing:
             raise DataError(f"missing file {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         files[kind] = [log_path, *lcs]
@@ -168,23 +200,40 @@ def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFra
             nan_dropped[where] = dropped
     lightcurves = pd.concat(parts, ignore_index=True)
     lightcurves["band"] = pd.Categorical(lightcurves["band"], categories=parts[0]["band"].cat.categories)
-    check_ids_match(log, lightcurves, f"{kind} ({log_path.name} vs {kind}_full_lightcurves.csv)")
+    without = check_ids_match(log, lightcurves, f"{kind} ({log_path.name} vs {kind}_full_lightcurves.csv)")
+    notes = []
+    if len(without) and kind == "train":
+        if len(without) == len(log):
+            raise DataError(f"{log_path.name}: no training object has a usable (non-NaN flux) observation")
+        # Nothing to learn from; the rest of the training set is still good.
+        log = log.drop(index=without)
+        notes.append(f"{log_path.name}: dropped {len(without)} training object(s) with no usable observation "
+                     f"(no light-curve rows, or every flux NaN) from training: {examples(without)}")
+    elif len(without):
+        # A test object still needs a prediction: it keeps its log row, with empty light curves and NaN features.
+        notes.append(f"{log_path.name}: {len(without)} test object(s) have no usable observation (no light-curve "
+                     f"rows, or every flux NaN); kept with empty light curves and NaN features, they still get a "
+                     f"prediction: {examples(without)}")
     lightcurves = lightcurves.sort_values(["object_id", "time"], kind="stable", ignore_index=True)
     report = {"objects": len(log), "rows": len(lightcurves),
-              "nan_flux_rows_dropped": int(sum(nan_dropped.values())), "nan_flux_by_file": nan_dropped}
+              "nan_flux_rows_dropped": int(sum(nan_dropped.values())), "nan_flux_by_file": nan_dropped,
+              "without_observations": [str(i) for i in without], "notes": notes}
     return log, lightcurves, report
 
 
 def load_dataset(data_dir: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None,
                  use_cache: bool = True) -> Dataset:
-    """Load and validate logs and light curves for train and test, through the parquet cache."""
+    """Load and validate logs and light curves for train and test, through the parquet cache.
+
+    `dataset.report["notes"]` says, one sentence each, what the load did beyond reading: objects
+    dropped from training or kept in the test set without observations.
+    """
     data_dir = find_data_dir(data_dir)
     files = source_files(data_dir)
     key = fingerprint(files["train"] + files["test"])
-    cache_root = Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR)
-    cached = cache_root / key
+    cached = cache_root(cache_dir) / key
     names = ("train_log", "test_log", "train_lc", "test_lc")
-    if use_cache and all((cached / f"{n}.parquet").is_file() for n in names):
+    if use_cache and _cache_complete(cached):
         tables = {n: pd.read_parquet(cached / f"{n}.parquet") for n in names}
         report = json.loads((cached / "report.json").read_text())
         return Dataset(**tables, data_dir=data_dir, fingerprint=key, report=report)
@@ -194,32 +243,68 @@ def load_dataset(data_dir: str | os.PathLike | None = None, *, cache_dir: str | 
     overlap = train_log.index.intersection(test_log.index)
     if len(overlap):
         raise DataError(f"train_log.csv and test_log.csv share object_id {examples(overlap)}")
-    report = {"train": train_report, "test": test_report}
+    report = {"train": train_report, "test": test_report, "notes": train_report["notes"] + test_report["notes"]}
     tables = {"train_log": train_log, "test_log": test_log, "train_lc": train_lc, "test_lc": test_lc}
     if use_cache:
         _write_cache(cached, tables, report)
     return Dataset(**tables, data_dir=data_dir, fingerprint=key, report=report)
 
 
+CACHE_FILES = ("train_log.parquet", "test_log.parquet", "train_lc.parquet", "test_lc.parquet", "report.json")
+
+
+def _cache_complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in CACHE_FILES)
+
+
 def _write_cache(target: Path, tables: dict[str, pd.DataFrame], report: dict) -> None:
-    """Write into a temporary sibling and rename, so a crash never leaves a half-written cache."""
+    """Write into a temporary sibling and rename, so a crash never leaves a half-written cache.
+
+    Two runs may load the same new data at once: whichever renames first wins, and the other keeps
+    that entry (same source files, same content) and discards its own copy.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet")
         (staging / "report.json").write_text(json.dumps(report, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        for attempt in range(2):
+            if _cache_complete(target):
+                return  # another process finished the same entry first: keep theirs
+            try:
+                staging.rename(target)
+                return
+            except OSError:  # target exists: another run's entry, or an incomplete leftover of an older version
+                if attempt == 0 and not _cache_complete(target):
+                    shutil.rmtree(target, ignore_errors=True)
+        if not _cache_complete(target):
+            raise OSError(f"could not write the data cache {target}")
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_sample_submission(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The competition's sample_submission.csv (object_id, prediction), order preserved."""
+    """The competition's sample_submission.csv (object_id as text, prediction), order preserved."""
     path = find_data_dir(data_dir) / "sample_submission.csv"
     table = read_csv(path, path.name)
     require_columns(table, ["object_id", "prediction"], path.name)
     return table
+
+
+def check_sample_matches_test(sample: pd.DataFrame, test_log: pd.DataFrame) -> None:
+    """sample_submission.csv must list exactly the test log's objects, each once."""
+    ids = sample["object_id"].astype(str)
+    repeated = ids[ids.duplicated()]
+    if len(repeated):
+        raise DataError(f"sample_submission.csv: column 'object_id' repeats {examples(repeated)}")
+    missing = test_log.index.difference(pd.Index(ids))
+    extra = pd.Index(ids).difference(test_log.index)
+    problems = []
+    if len(missing):
+        problems.append(f"lacks {len(missing)} object_id of test_log.csv: {examples(missing)}")
+    if len(extra):
+        problems.append(f"has {len(extra)} object_id absent from test_log.csv: {examples(extra)}")
+    if problems:
+        raise DataError("sample_submission.csv: column 'object_id' " + "; ".join(problems))

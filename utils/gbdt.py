@@ -28,6 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
 from .errors import DataError
+from .progress import progress_line
 
 TDE = "TDE"
 LGBM_PARAMS = {
@@ -153,6 +154,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
         oof[repeat, score_rows] = _tde_probability(model, table.iloc[score_rows], positive)
         gains += model.booster_.feature_importance("gain")
         pseudo_counts.append(n_pseudo)
+        if len(pseudo_counts) % n_splits == 0:  # the last fold of a repeat
+            progress_line(f"gbdt {mode}: CV repeat {repeat + 1}/{n_repeats} done ({time.perf_counter() - started:.0f} s)")
     test = None
     if test_features is not None:
         test_prob = np.zeros(len(test_features))

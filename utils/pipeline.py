@@ -3,8 +3,11 @@
     python -m utils.pipeline                       # all notebooks, default profile, data found automatically
     python -m utils.pipeline --profile quick --notebooks 01-02 --data-dir ../shared/mallorn
 
+Before anything is created, the options, the device, the output folder and the data (validated, as the
+notebooks will load it) are checked; a problem prints one `error: ...` line and exits with status 2.
 Each run gets a new folder `submissions/<run-id>/` (never overwritten) holding the executed notebooks,
-`config.json`, figures and the outputs of notebook 05; `submissions/latest` points at the newest.
+`config.json`, `progress.log`, figures and the outputs of notebook 05; `submissions/latest` points at the
+newest run whose notebooks all succeeded. A failed notebook exits 1 (FAILED names it); Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -14,14 +17,22 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import PROJECT_ROOT
 from .config import PROFILE_NAMES, save_config
+from .progress import PROGRESS_ENV
 from .runs import SUBMISSIONS_DIR
+
+if TYPE_CHECKING:
+    from .data import Dataset
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 KERNEL_NAME = "python3"
@@ -45,11 +56,68 @@ def select_notebooks(notebooks: list[Path], selection: str | None) -> list[Path]
             first, last = int(low), int(high or low)
         except ValueError:
             raise ValueError(f"notebook selection {selection!r}: use numbers like 03, 01-03 or 02,05") from None
+        if last < first:
+            raise ValueError(f"notebook selection {part!r} runs backwards; did you mean {high}-{low}?")
         wanted.update(range(first, last + 1))
     unknown = sorted(wanted - set(by_number))
     if unknown:
         raise ValueError(f"no notebook numbered {unknown}; have {sorted(by_number)}")
     return [by_number[n] for n in sorted(wanted)]
+
+
+def check_device(device: str) -> None:
+    """Fail now, not an hour in, when the asked-for accelerator is absent: say what there is."""
+    kind = device.split(":")[0]
+    if kind not in ("auto", "cpu", "cuda", "mps"):
+        raise ValueError(f"device {device!r}: use auto, cpu, cuda (or cuda:N) or mps")
+    if kind in ("auto", "cpu"):
+        return
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    present = ["cpu", *(["cuda"] if has_cuda else []), *(["mps"] if has_mps else [])]
+    there = f"this machine has: {', '.join(present)} (torch {torch.__version__})"
+    if kind == "cuda" and not has_cuda:
+        raise ValueError(f"device {device!r} asked for, but torch.cuda.is_available() is False; {there}. "
+                         "Use DEVICE=auto or cpu, or install a CUDA build of torch")
+    if kind == "cuda" and ":" in device:
+        index, count = device.split(":", 1)[1], torch.cuda.device_count()
+        if not index.isdigit() or int(index) >= count:
+            raise ValueError(f"device {device!r} asked for, but there are {count} CUDA device(s); {there}")
+    if kind == "mps" and not has_mps:
+        raise ValueError(f"device {device!r} asked for, but torch.backends.mps.is_available() is False; {there}")
+
+
+def check_writable(folder: Path) -> None:
+    """Prove that run folders can be made under `folder` without creating anything that stays.
+
+    A temporary file is created and removed in `folder`, or, when it does not exist yet, in the
+    nearest existing folder above it (where it would be created).
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"output folder {folder}: {existing} is a file, not a folder; choose another OUT_DIR")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(f"cannot write to the output folder {existing} ({reason}); choose another OUT_DIR "
+                         "or fix its permissions") from None
+
+
+def check_inputs(data_dir: str | None) -> tuple[Path, "Dataset"]:
+    """Load and validate the data as the notebooks will (same cache), and the sample submission."""
+    from .data import check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
+
+    data_path = find_data_dir(data_dir)
+    dataset = load_dataset(data_path)
+    check_sample_matches_test(load_sample_submission(data_path), dataset.test_log)
+    return data_path, dataset
 
 
 def git_commit() -> str | None:
@@ -115,38 +183,117 @@ def execute(source: Path, output: Path, parameters: dict, *, progress: bool = Tr
         staged.unlink(missing_ok=True)
 
 
+# A cell raised (papermill), the kernel died (e.g. out of memory) or a cell hung past its timeout (nbclient).
+NOTEBOOK_ERRORS = ("PapermillExecutionError", "DeadKernelError", "CellTimeoutError")
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: which one, the exception's name and value, and the executed copy to read."""
+
+    def __init__(self, notebook: str, ename: str, evalue: str, executed: Path):
+        super().__init__(f"notebook {notebook[:2]} failed: {ename}: {evalue}")
+        self.notebook, self.ename, self.evalue, self.executed = notebook, ename, evalue, executed
+
+
+class ProgressTail:
+    """While a notebook runs, print each new line of the progress file, prefixed by the notebook."""
+
+    def __init__(self, path: Path, prefix: str, interval: float = 0.5):
+        self.path, self.prefix, self.interval = path, prefix, interval
+        self.offset = path.stat().st_size if path.is_file() else 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, daemon=True, name=f"progress-{prefix}")
+
+    def __enter__(self) -> "ProgressTail":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._print_new()
+        self._print_new()  # lines written just before the notebook ended
+
+    def _print_new(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except OSError:
+            return
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a half-written line waits for the next look
+        self.offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            print(f"[{self.prefix}] {line}", flush=True)
+
+
+def _terminate_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None, profile: str = "default",
         notebooks: str | None = None, seed: int = 42, device: str = "auto", run_id: str | None = None,
-        progress: bool = True, log_output: bool = False, link_latest: bool = True) -> Path:
-    """Run the selected notebooks into a new run folder and return its path.
+        progress: bool = True, log_output: bool = False, link_latest: bool = True,
+        notebook_dir: Path | None = None) -> Path:
+    """Check everything that can be checked up front, then run the selected notebooks into a new run folder.
 
+    Options, device, output folder and data (the same cached, validated load the notebooks use, plus the
+    sample submission) are checked before any folder is created; a problem raises ValueError/DataError.
+    A notebook that raises stops the run with NotebookFailed; the run folder stays, with a FAILED file.
     `log_output` streams each cell's output to this process (useful where only the log is visible, as
-    on Kaggle); `link_latest` points <out_dir>/latest at the new folder.
+    on Kaggle); `link_latest` points <out_dir>/latest at the new folder once every notebook succeeded.
     """
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
-    chosen = select_notebooks(discover_notebooks(), notebooks)
-    from .data import find_data_dir
-
-    data_path = find_data_dir(data_dir)  # fail before creating a run folder if there is no data
+    chosen = select_notebooks(discover_notebooks(notebook_dir or NOTEBOOK_DIR), notebooks)
+    if not chosen:
+        raise ValueError(f"no notebooks to run (selection {notebooks!r})")
+    check_device(device)
     root = Path(out_dir or os.environ.get("OUT_DIR") or SUBMISSIONS_DIR).expanduser().resolve()
+    check_writable(root)
+    data_path, dataset = check_inputs(data_dir)
+    for note in dataset.report.get("notes", []):
+        print(f"data: {note}", flush=True)
+
     run_dir = new_run_dir(root, run_id)
     parameters = {"data_dir": str(data_path), "out_dir": str(run_dir), "profile": profile, "seed": seed, "device": device}
     config = {**parameters, "notebooks": [p.name for p in chosen], "commit": git_commit(),
-              "python": platform.python_version(), "started": dt.datetime.now().isoformat(timespec="seconds")}
+              "python": platform.python_version(), "started": dt.datetime.now().isoformat(timespec="seconds"),
+              "data_fingerprint": dataset.fingerprint}
     save_config(config, run_dir / "config.json")
+    progress_file = run_dir / "progress.log"
+    # The papermill kernel is started with this process's environment, so the notebooks see the file.
+    previous = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = str(progress_file)
+    timings = {}
+    try:
+        for source in chosen:
+            print(f"[{source.stem}] running …", flush=True)
+            started = time.perf_counter()
+            executed = run_dir / f"{source.stem}.ipynb"
+            try:
+                with ProgressTail(progress_file, source.stem):
+                    execute(source, executed, parameters, progress=progress, log_output=log_output)
+            except Exception as error:
+                if type(error).__name__ not in NOTEBOOK_ERRORS:
+                    raise
+                ename, evalue = getattr(error, "ename", type(error).__name__), getattr(error, "evalue", str(error))
+                (run_dir / "FAILED").write_text(f"{source.name} failed: {ename}: {evalue}\ntraceback: {executed}\n")
+                raise NotebookFailed(source.stem, ename, str(evalue), executed) from None
+            finally:
+                timings[source.stem] = round(time.perf_counter() - started, 1)
+                save_config({**config, "seconds": timings}, run_dir / "config.json")
+            print(f"[{source.stem}] done in {timings[source.stem]:.0f} s", flush=True)
+    finally:
+        if previous is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = previous
     if link_latest:
         point_latest(root, run_dir)
-    timings = {}
-    for source in chosen:
-        print(f"[{source.stem}] running …", flush=True)
-        started = time.perf_counter()
-        try:
-            execute(source, run_dir / f"{source.stem}.ipynb", parameters, progress=progress, log_output=log_output)
-        finally:
-            timings[source.stem] = round(time.perf_counter() - started, 1)
-            save_config({**config, "seconds": timings}, run_dir / "config.json")
-        print(f"[{source.stem}] done in {timings[source.stem]:.0f} s", flush=True)
     print(f"run folder: {run_dir}")
     return run_dir
 
@@ -166,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .errors import DataError
 
+    previous_handler = signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `kill` stops like Ctrl-C
     try:
         run(data_dir=args.data_dir, out_dir=args.out_dir, profile=args.profile, notebooks=args.notebooks,
             seed=args.seed, device=args.device, run_id=args.run_id, progress=not args.no_progress,
@@ -173,6 +321,15 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except NotebookFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        print(f"  the traceback is in {failure.executed}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import BANDS
-from .data import DEFAULT_CACHE_DIR
+from .data import cache_root
 from .errors import DataError, examples
 
 # LSST effective wavelengths in Angstrom, in BANDS order.
@@ -178,7 +179,7 @@ def cache_key(*parts) -> str:
 def cached_sequences(name: str, key: str, build: Callable[[], Sequences],
                      cache_dir: str | os.PathLike | None = None) -> Sequences:
     """Load `name`-`key`.npz from the cache, or build it, save it and return it."""
-    root = Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR) / "sequences"
+    root = cache_root(cache_dir) / "sequences"
     path = root / f"{name}-{key}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as stored:
@@ -186,9 +187,15 @@ def cached_sequences(name: str, key: str, build: Callable[[], Sequences],
                              tuple(str(c) for c in stored["channels"]))
     sequences = build()
     root.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **{f.name: np.asarray(getattr(sequences, f.name)) for f in fields(sequences)})
-    tmp.replace(path)
+    # A unique temporary name per writer, then an atomic rename: two runs building the same entry at
+    # once each write their own file, and the last rename leaves one complete copy.
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz.tmp", dir=root)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, **{f.name: np.asarray(getattr(sequences, f.name)) for f in fields(sequences)})
+        os.replace(tmp_name, path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
     return sequences
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import PROJECT_ROOT
 from .config import save_config
+from .errors import examples
 
 SUBMISSIONS_DIR = PROJECT_ROOT / "submissions"
 
@@ -41,8 +42,14 @@ def save_figure(fig, out_dir: Path, name: str) -> Path:
 
 
 def save_predictions(out_dir: Path, model: str, oof: pd.DataFrame, test: pd.DataFrame,
-                     metrics: dict) -> None:
-    """Write one model's OOF and test probabilities and its metrics for the ensemble notebook."""
+                     metrics: dict, *, data_fingerprint: str) -> None:
+    """Write one model's OOF and test probabilities and its metrics for the ensemble notebook.
+
+    `data_fingerprint` (`dataset.fingerprint`) goes into the metrics file, so that a later blend can
+    tell these predictions from those of another data set left in the same folder.
+    """
+    if not data_fingerprint:
+        raise ValueError(f"save_predictions({model!r}) needs the data fingerprint (dataset.fingerprint)")
     for frame, columns, name in ((oof, ["object_id", "target", "prob"], "oof"), (test, ["object_id", "prob"], "test")):
         missing = [c for c in columns if c not in frame.columns]
         if missing:
@@ -51,21 +58,46 @@ def save_predictions(out_dir: Path, model: str, oof: pd.DataFrame, test: pd.Data
     folder.mkdir(parents=True, exist_ok=True)
     oof[["object_id", "target", "prob"]].to_csv(folder / f"oof_{model}.csv", index=False)
     test[["object_id", "prob"]].to_csv(folder / f"test_{model}.csv", index=False)
-    save_config(metrics, folder / f"metrics_{model}.json")
+    save_config({**metrics, "data_fingerprint": data_fingerprint}, folder / f"metrics_{model}.json")
 
 
-def load_predictions(out_dir: Path) -> dict[str, dict]:
-    """All models that saved predictions in this run: {model: {"oof", "test", "metrics"}}."""
+def load_predictions(out_dir: Path, *, data_fingerprint: str, test_ids=None) -> dict[str, dict]:
+    """The models that saved predictions in this folder for this data: {model: {"oof", "test", "metrics"}}.
+
+    A member is left out, with one printed line saying why, when its metrics file is missing or names
+    another data fingerprint (a run on other data left it there, as in submissions/interactive/), or
+    when its test predictions lack some of `test_ids` or hold NaN for them.
+    """
     folder = Path(out_dir) / "predictions"
+    wanted = None if test_ids is None else pd.Index(test_ids).astype(str)
     found = {}
     for oof_path in sorted(folder.glob("oof_*.csv")):
         model = oof_path.stem.removeprefix("oof_")
         test_path, metrics_path = folder / f"test_{model}.csv", folder / f"metrics_{model}.json"
         if not test_path.is_file():
+            print(f"left out {model}: {test_path.name} is missing")
             continue
-        found[model] = {
-            "oof": pd.read_csv(oof_path),
-            "test": pd.read_csv(test_path),
-            "metrics": json.loads(metrics_path.read_text()) if metrics_path.is_file() else {},
-        }
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        theirs = metrics.get("data_fingerprint")
+        if theirs is None:
+            print(f"left out {model}: its predictions record no data fingerprint (saved by older code or by hand)")
+            continue
+        if theirs != data_fingerprint:
+            print(f"left out {model}: its predictions are for other data (fingerprint {theirs}, "
+                  f"this data {data_fingerprint})")
+            continue
+        test = pd.read_csv(test_path, dtype={"object_id": str})
+        if wanted is not None:
+            prob = test.set_index("object_id")["prob"]
+            absent = wanted.difference(prob.index)
+            if len(absent):
+                print(f"left out {model}: its test predictions lack {len(absent)} of the {len(wanted)} test objects, "
+                      f"e.g. {examples(absent)}")
+                continue
+            blank = prob[~prob.index.duplicated()].reindex(wanted).isna()
+            if blank.any():
+                print(f"left out {model}: its test predictions are NaN for {int(blank.sum())} test objects, "
+                      f"e.g. {examples(wanted[blank.to_numpy()])}")
+                continue
+        found[model] = {"oof": pd.read_csv(oof_path, dtype={"object_id": str}), "test": test, "metrics": metrics}
     return found

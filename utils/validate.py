@@ -87,6 +87,7 @@ def validate_log(df: pd.DataFrame, where: str, *, train: bool) -> pd.DataFrame:
             raise DataError(f"{where}: column 'target' must be 0 or 1; got {examples(target[bad])} "
                             f"for object_id {examples(out.index[bad])}")
         out["target"] = target.astype("int8")
+        check_labels_agree(out, where)
     return out
 
 
@@ -126,14 +127,29 @@ def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, in
     return tidy, int((~keep).sum())
 
 
-def check_ids_match(log: pd.DataFrame, lightcurves: pd.DataFrame, where: str) -> None:
-    """Every light-curve id must be in the log, and every log object must have observations."""
+def check_ids_match(log: pd.DataFrame, lightcurves: pd.DataFrame, where: str) -> pd.Index:
+    """Every light-curve id must be in the log; return the log objects with no (non-NaN) observation."""
     lc_ids = pd.Index(lightcurves["object_id"].unique())
     orphans = lc_ids.difference(log.index)
     if len(orphans):
         raise DataError(f"{where}: light curves for {len(orphans)} object_id absent from the log: "
                         f"{examples(orphans)}")
-    empty = log.index.difference(lc_ids)
-    if len(empty):
-        raise DataError(f"{where}: {len(empty)} log objects have no (non-NaN) observations: "
-                        f"{examples(empty)}")
+    return log.index[~log.index.isin(lc_ids)]
+
+
+def check_labels_agree(log: pd.DataFrame, where: str) -> None:
+    """target is 1 exactly for SpecType "TDE" (where SpecType is given); anything else is a labelling error."""
+    spec = log["SpecType"]
+    given = spec.notna() & (spec.astype(str).str.strip() != "")
+    is_tde = spec.astype(str).str.strip() == "TDE"
+    target = log["target"].to_numpy()
+    tde_not_1 = (given & is_tde).to_numpy() & (target == 0)
+    other_is_1 = (given & ~is_tde).to_numpy() & (target == 1)
+    problems = []
+    if tde_not_1.any():
+        problems.append(f"SpecType 'TDE' with target 0 for object_id {examples(log.index[tde_not_1])}")
+    if other_is_1.any():
+        problems.append(f"target 1 with SpecType other than 'TDE' "
+                        f"({examples(spec[other_is_1].astype(str), limit=3)}) for object_id {examples(log.index[other_is_1])}")
+    if problems:
+        raise DataError(f"{where}: columns 'target' and 'SpecType' contradict each other: " + "; ".join(problems))

@@ -24,8 +24,9 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..data import DEFAULT_CACHE_DIR
+from ..data import cache_root
 from ..preprocess import deextinct
+from ..progress import progress_count
 from . import gp, meta, parametric, photometry, powerlaw, timescales, variability
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
@@ -76,7 +77,7 @@ def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | 
                 cache_dir: str | os.PathLike | None) -> Path:
     key = hashlib.sha1(json.dumps([dataset.fingerprint, FEATURES_VERSION, kind, sorted(groups), redshift_seed])
                        .encode()).hexdigest()[:16]
-    root = Path(cache_dir or os.environ.get("MALLORN_CACHE_DIR") or DEFAULT_CACHE_DIR) / "features"
+    root = cache_root(cache_dir) / "features"
     return root / f"{kind}-{key}.parquet"
 
 
@@ -109,6 +110,7 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
     rows: dict[str, dict[str, float]] = {}
     for chunk, features in zip(chunks, tqdm(results, total=len(chunks), desc=f"features {kind}", disable=not progress)):
         rows.update({obj.object_id: f for obj, f in zip(chunk, features)})
+        progress_count(f"features {kind}", len(rows), len(objects), len(chunk))
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
     table.index.name = "object_id"
     path.parent.mkdir(parents=True, exist_ok=True)

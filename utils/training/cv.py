@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from ..metrics import best_threshold, binary_summary, honest_summary
+from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
 from .fit import DeepClassifier
@@ -72,6 +73,7 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
             classifier.save(checkpoint_path(out_dir, settings["model"], k), fold=k)
         for bag, history in enumerate(classifier.histories):
             histories.append(pd.DataFrame(history).assign(fold=k, seed=bag))
+        progress_line(f"{settings['model']} fold {k} done ({k + 1}/{len(splits)} folds, {time.perf_counter() - started:.0f} s)")
     ran = fold_of >= 0
     complete = bool(ran.all())
     test_prob = None

@@ -15,6 +15,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from tqdm import tqdm
 
 from ..models import build_model
+from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .augment import augment
 from .device import pick_device
@@ -99,6 +100,9 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
             else:
                 waited += 1
         history.append(record)
+        if (epoch + 1) % 5 == 0:
+            progress_line(f"{description or settings['model']}: epoch {epoch + 1}/{settings['epochs']}, "
+                          f"loss {record['loss']:.4f}, val AP {record.get('val_ap', float('nan')):.3f}")
         bar.set_postfix(loss=f"{record['loss']:.4f}", val_ap=f"{record.get('val_ap', float('nan')):.3f}")
         if val is not None and waited >= settings["patience"]:
             break

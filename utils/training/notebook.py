@@ -44,6 +44,7 @@ class DeepRun:
     inputs: DeepInputs
     n_parameters: int
     started: float  # time.perf_counter() when the notebook started; metrics report the time since
+    data_fingerprint: str  # recorded with the predictions, so notebook 05 never blends another data set's
 
     def settings_table(self) -> pd.DataFrame:
         return pd.Series(self.settings, dtype=object).to_frame("setting").T
@@ -68,13 +69,14 @@ def prepare_deep_run(notebook: str, *, data_dir: str | os.PathLike | None, out_d
     started = time.perf_counter()
     settings, out = start_deep_notebook(notebook, data_dir=data_dir, out_dir=out_dir, profile=profile,
                                         variant=variant, model=model, seed=seed, device=device, **overrides)
-    inputs = prepare_inputs(load_dataset(data_dir), settings)
+    dataset = load_dataset(data_dir)
+    inputs = prepare_inputs(dataset, settings)
     n_extra = len(inputs.scaler.names) if inputs.scaler else 0
     n_parameters = count_parameters(build_model(settings, n_extra))
     print(f"train {tuple(inputs.train.tensors['flux'].shape)}, test {tuple(inputs.test.tensors['flux'].shape)}, "
           f"{inputs.y.sum()} TDEs, {n_extra} physics features")
     print(f"{settings['model']} ({variant}): {n_parameters:,} parameters")
-    return DeepRun(notebook, settings, out, inputs, n_parameters, started)
+    return DeepRun(notebook, settings, out, inputs, n_parameters, started, dataset.fingerprint)
 
 
 def cross_validate_run(run: DeepRun, *, progress: bool = True) -> DeepReport:
@@ -94,7 +96,7 @@ def cross_validate_run(run: DeepRun, *, progress: bool = True) -> DeepReport:
     scores = score_lines(result)
     print(scores)
     metrics = save_for_ensemble(run.out, model, result, inputs.test.object_ids, settings, run.n_parameters,
-                                run.started)
+                                run.started, data_fingerprint=run.data_fingerprint)
     return DeepReport(result, figures, scores, metrics)
 
 
@@ -135,7 +137,7 @@ def score_lines(result: CVResult) -> str:
 
 
 def save_for_ensemble(out: Path, member: str, result: CVResult, test_ids, settings: dict[str, Any],
-                      n_parameters: int, started: float) -> dict[str, Any] | None:
+                      n_parameters: int, started: float, *, data_fingerprint: str) -> dict[str, Any] | None:
     """OOF and test probabilities plus metrics under `predictions/`, for notebook 05; None after one fold.
 
     `member` names the model in the ensemble (the notebooks pass the model's name: cnn, cnn_attn, transformer).
@@ -145,6 +147,6 @@ def save_for_ensemble(out: Path, member: str, result: CVResult, test_ids, settin
         return None
     test = pd.DataFrame({"object_id": test_ids, "prob": result.test_prob})
     metrics = metrics_record(result, settings, n_parameters, time.perf_counter() - started)
-    save_predictions(out, member, result.oof, test, metrics)
+    save_predictions(out, member, result.oof, test, metrics, data_fingerprint=data_fingerprint)
     print(f"saved predictions/oof_{member}.csv, test_{member}.csv, metrics_{member}.json ({metrics['seconds']:.0f} s)")
     return metrics
