@@ -75,4 +75,4 @@ def test_a_notebook_run_saves_its_figures_and_hands_them_back(kaggle_dir, tmp_pa
     assert all((tmp_path / "figures" / f"04_transformer_{name}.png").is_file() for name in report.figures)
     assert not plt.get_fignums()  # closed here, so a notebook shows each one once, where it asks for it
     assert report.metrics["n_parameters"] == run.n_parameters and report.scores == score_lines(report.cv)
-    assert set(load_predictions(tmp_path)) == {"transformer"}
+    assert set(load_predictions(tmp_path, data_fingerprint=run.data_fingerprint)) == {"transformer"}
