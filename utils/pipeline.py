@@ -267,7 +267,8 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
         print(f"data: {note}", flush=True)
 
     run_dir = new_run_dir(root, run_id)
-    parameters = {"data_dir": str(data_path), "out_dir": str(run_dir), "profile": profile, "seed": seed, "device": device}
+    parameters = {"data_dir": str(data_path), "out_dir": str(run_dir), "profile": profile, "seed": seed,
+                  "device": device}
     config = {**parameters, "notebooks": [p.name for p in chosen], "commit": git_commit(),
               "python": platform.python_version(), "started": dt.datetime.now().isoformat(timespec="seconds"),
               "data_fingerprint": dataset.fingerprint}
