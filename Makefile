@@ -1,4 +1,5 @@
 # Two commands a newcomer needs: `make test` and `make run`. Both create .venv on first use.
+# `make lab` opens the notebooks in JupyterLab (installs requirements-lab.txt on first use).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +17,7 @@ DEVICE ?= auto
 export DATA_DIR OUT_DIR
 RUN_ARGS := --profile '$(PROFILE)' --notebooks '$(NOTEBOOKS)' --seed '$(SEED)' --device '$(DEVICE)'
 
-.PHONY: venv test run bench clean-cache
+.PHONY: venv test run lab bench clean-cache
 
 venv: $(STAMP)
 
@@ -32,6 +33,22 @@ test: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m utils.pipeline $(RUN_ARGS)
+
+# JupyterLab with jupytext: notebooks/NN_*.py open as notebooks (double-click) and save back to the .py,
+# paired with an ignored .ipynb that keeps the outputs (jupytext.toml). LAB_ARGS=--no-browser for a server.
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_PORT ?= 8888
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+$(LAB_STAMP): requirements-lab.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-lab.txt
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	mkdir -p $(LAB_SETTINGS)
+	cp jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
+	$(PY) -m jupyter lab --ServerApp.root_dir=. --ip=127.0.0.1 --port=$(LAB_PORT) \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir "$$DATA_DIR")

@@ -62,4 +62,5 @@ def test_gbdt_cross_validation_reports_each_repeat(tmp_path, monkeypatch):
     features = pd.DataFrame({"a": rng.normal(size=60) + target, "b": rng.normal(size=60)}, index=index)
     cross_validate(features, target, n_splits=3, n_repeats=2, params={"n_estimators": 5, "verbose": -1})
     lines = [line.split(" ", 1)[1] for line in path.read_text().splitlines()]
-    assert [line.split(" (")[0] for line in lines] == ["gbdt binary: CV repeat 1/2 done", "gbdt binary: CV repeat 2/2 done"]
+    assert [line.split(" (")[0] for line in lines] == ["gbdt binary: CV repeat 1/2 done",
+                                                        "gbdt binary: CV repeat 2/2 done"]

@@ -26,7 +26,8 @@ def test_stale_and_incomplete_members_are_left_out_with_a_reason(tmp_path, capsy
     save_predictions(tmp_path, "has_nan", TRAIN, TEST.assign(prob=[0.1, float("nan")]), {}, data_fingerprint="abc")
     save_predictions(tmp_path, "unmarked", TRAIN, TEST, {}, data_fingerprint="abc")
     metrics = tmp_path / "predictions" / "metrics_unmarked.json"
-    metrics.write_text(json.dumps({k: v for k, v in json.loads(metrics.read_text()).items() if k != "data_fingerprint"}))
+    recorded = json.loads(metrics.read_text())
+    metrics.write_text(json.dumps({k: v for k, v in recorded.items() if k != "data_fingerprint"}))
     saved = load_predictions(tmp_path, data_fingerprint="abc", test_ids=["t1", "t2"])
     assert list(saved) == ["fresh"]
     out = capsys.readouterr().out.splitlines()

@@ -51,3 +51,17 @@ def test_make_submission_follows_the_sample_order():
     assert made["object_id"].tolist() == ["c", "a", "b", "d"] and made["prediction"].tolist() == [0, 1, 0, 1]
     with pytest.raises(DataError, match="lacks|0 or 1"):
         validate_submission(make_submission(labels.iloc[:3], SAMPLE), SAMPLE)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_submission_file_gets_ordinary_permissions(tmp_path, umask, mode):
+    import os
+
+    sample = pd.DataFrame({"object_id": ["a", "b"], "prediction": [0, 0]})
+    previous = os.umask(umask)
+    try:
+        path = write_submission(pd.DataFrame({"object_id": ["a", "b"], "prediction": [1, 0]}), sample,
+                                tmp_path / "submission.csv")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == mode

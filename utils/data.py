@@ -141,9 +141,9 @@ def check_readable(path: Path, where: str) -> None:
         raise DataError(f"{where}: {path} is empty (0 bytes); download or copy it again")
     for magic, kind in COMPRESSED_MAGIC.items():
         if head.startswith(magic):
+            tool = {"gzip": "gunzip -c", "zip": "unzip -p"}.get(kind, f"{kind} -dc")
             raise DataError(f"{where}: {path} is {kind}-compressed, not plain CSV; decompress it first "
-                            f"(e.g. {'gunzip -c' if kind == 'gzip' else 'unzip -p' if kind == 'zip' else kind + ' -dc'} "
-                            f"FILE > {path.name})")
+                            f"(e.g. {tool} FILE > {path.name})")
 
 
 def read_csv(path: Path, where: str) -> pd.DataFrame:

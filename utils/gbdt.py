@@ -155,7 +155,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
         gains += model.booster_.feature_importance("gain")
         pseudo_counts.append(n_pseudo)
         if len(pseudo_counts) % n_splits == 0:  # the last fold of a repeat
-            progress_line(f"gbdt {mode}: CV repeat {repeat + 1}/{n_repeats} done ({time.perf_counter() - started:.0f} s)")
+            progress_line(f"gbdt {mode}: CV repeat {repeat + 1}/{n_repeats} done "
+                          f"({time.perf_counter() - started:.0f} s)")
     test = None
     if test_features is not None:
         test_prob = np.zeros(len(test_features))

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tqdm import tqdm
+
 from . import PROJECT_ROOT
 from .config import PROFILE_NAMES, save_config
 from .progress import PROGRESS_ENV
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 KERNEL_NAME = "python3"
+# The kernel's own log (e.g. ipykernel's warning that its local TCP socket is unencrypted) would land in the
+# terminal of every run; errors still show, and every cell's output stays in the executed notebook.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 def discover_notebooks(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -178,7 +183,8 @@ def execute(source: Path, output: Path, parameters: dict, *, progress: bool = Tr
     nbformat.write(notebook_node(source), staged)
     try:
         papermill.execute_notebook(str(staged), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-                                   cwd=str(PROJECT_ROOT), progress_bar=progress, log_output=log_output)
+                                   cwd=str(PROJECT_ROOT), progress_bar=progress, log_output=log_output,
+                                   extra_arguments=KERNEL_ARGUMENTS)
     finally:
         staged.unlink(missing_ok=True)
 
@@ -227,7 +233,9 @@ class ProgressTail:
         complete = chunk[: chunk.rfind(b"\n") + 1]  # a half-written line waits for the next look
         self.offset += len(complete)
         for line in complete.decode("utf-8", "replace").splitlines():
-            print(f"[{self.prefix}] {line}", flush=True)
+            # tqdm.write clears and redraws papermill's cell progress bar around the line
+            tqdm.write(f"[{self.prefix}] {line}", file=sys.stdout)
+        sys.stdout.flush()
 
 
 def _terminate_as_interrupt(signum, frame) -> None:
@@ -259,7 +267,8 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
         print(f"data: {note}", flush=True)
 
     run_dir = new_run_dir(root, run_id)
-    parameters = {"data_dir": str(data_path), "out_dir": str(run_dir), "profile": profile, "seed": seed, "device": device}
+    parameters = {"data_dir": str(data_path), "out_dir": str(run_dir), "profile": profile, "seed": seed,
+                  "device": device}
     config = {**parameters, "notebooks": [p.name for p in chosen], "commit": git_commit(),
               "python": platform.python_version(), "started": dt.datetime.now().isoformat(timespec="seconds"),
               "data_fingerprint": dataset.fingerprint}

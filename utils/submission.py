@@ -51,6 +51,13 @@ def make_submission(labels: pd.Series, sample: pd.DataFrame) -> pd.DataFrame:
                          "prediction": ordered.to_numpy()})
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_submission(submission: pd.DataFrame, sample: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Validate, write to a temporary sibling, re-read and re-validate it, then rename over `path`."""
     validate_submission(submission, sample)
@@ -64,6 +71,7 @@ def write_submission(submission: pd.DataFrame, sample: pd.DataFrame, path: str |
         out["prediction"] = pd.to_numeric(out["prediction"]).astype(int)
         out.to_csv(tmp, index=False)
         validate_submission(pd.read_csv(tmp, dtype={"object_id": str}), sample)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp made it 0600; a submission is an ordinary file (0644 under umask 022)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -149,7 +149,7 @@ def check_labels_agree(log: pd.DataFrame, where: str) -> None:
     if tde_not_1.any():
         problems.append(f"SpecType 'TDE' with target 0 for object_id {examples(log.index[tde_not_1])}")
     if other_is_1.any():
-        problems.append(f"target 1 with SpecType other than 'TDE' "
-                        f"({examples(spec[other_is_1].astype(str), limit=3)}) for object_id {examples(log.index[other_is_1])}")
+        problems.append(f"target 1 with SpecType other than 'TDE' ({examples(spec[other_is_1].astype(str), limit=3)}) "
+                        f"for object_id {examples(log.index[other_is_1])}")
     if problems:
         raise DataError(f"{where}: columns 'target' and 'SpecType' contradict each other: " + "; ".join(problems))

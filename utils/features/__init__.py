@@ -110,7 +110,8 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
     rows: dict[str, dict[str, float]] = {}
     for chunk, features in zip(chunks, tqdm(results, total=len(chunks), desc=f"features {kind}", disable=not progress)):
         rows.update({obj.object_id: f for obj, f in zip(chunk, features)})
-        progress_count(f"features {kind}", len(rows), len(objects), len(chunk))
+        progress_count(f"features {kind}" + (f" (z draw {redshift_seed})" if redshift_seed is not None else ""),
+                       len(rows), len(objects), len(chunk))
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
     table.index.name = "object_id"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -73,7 +73,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
             classifier.save(checkpoint_path(out_dir, settings["model"], k), fold=k)
         for bag, history in enumerate(classifier.histories):
             histories.append(pd.DataFrame(history).assign(fold=k, seed=bag))
-        progress_line(f"{settings['model']} fold {k} done ({k + 1}/{len(splits)} folds, {time.perf_counter() - started:.0f} s)")
+        progress_line(f"{settings['model']} fold {k} done ({k + 1}/{len(splits)} folds, "
+                      f"{time.perf_counter() - started:.0f} s)")
     ran = fold_of >= 0
     complete = bool(ran.all())
     test_prob = None
