@@ -25,7 +25,8 @@
 #    the OOF-optimised F1 uses the single best threshold on all OOF rows and is optimistic. The test set
 #    is cut at that single threshold.
 # 6. **Outputs** in the run folder: `submission.csv` (validated against sample_submission.csv before it
-#    is written), `probabilities.csv`, `oof.csv`, `metrics.json`, and figures.
+#    is written), `probabilities.csv`, `oof.csv`, `metrics.json`, figures, and `model/`: what scores new
+#    light curves (`python -m utils.predict`).
 
 # %% tags=["parameters"]
 data_dir = None  # folder holding train_log.csv; None: $DATA_DIR, then data/, then the Kaggle mount
@@ -53,12 +54,13 @@ from sklearn.metrics import precision_recall_curve
 
 from utils.config import save_config, seed_everything
 from utils.data import load_dataset, load_sample_submission
-from utils.ensemble_notebook import (choose_blend, ensemble_record, false_positive_table, gbdt_member_name,
-                                     load_members, metrics_document, notebook05_settings, results_table,
-                                     save_gbdt_member, write_oof, write_probabilities)
+from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_record, false_positive_table,
+                                     gbdt_member_name, load_members, metrics_document, notebook05_settings,
+                                     results_table, save_gbdt_member, write_oof, write_probabilities)
 from utils.features import feature_group, feature_table
 from utils.gbdt import adversarial_auc, cross_validate
 from utils.metrics import f1_by_threshold
+from utils.run_model import save_run_model
 from utils.runs import resolve_out_dir, save_figure
 from utils.submission import make_submission, write_submission
 
@@ -184,6 +186,21 @@ print(f"submission.csv: {labels.sum():,} of {len(labels):,} test objects flagged
       f"({labels.mean():.1%}; the training set has {members.target.mean():.1%} TDEs)")
 write_probabilities(out, members, blend, sample)
 oof_table = write_oof(out, members, blend)
+
+# %% [markdown]
+# ## The run is a model
+# `model/` keeps what scores new objects: the GBDT boosters refitted on all training objects, the blender,
+# the test threshold, the feature columns and FEATURES_VERSION, settings, commit and package versions
+# (`manifest.json`); the deep members' fold checkpoints and fold alignment stay under `models/`.
+# `python -m utils.predict --run <this folder> --data-dir <light curves + log>` scores a new batch.
+
+# %%
+model_dir = save_run_model(out, gbdt_results=gbdt_results, blender=blend.blender, threshold=blend.threshold,
+                           threshold_method=THRESHOLD_CHOICE, feature_columns=features["train"].columns,
+                           settings={"profile": profile, "seed": seed, **cfg,
+                                     "gbdt": {name: r.settings for name, r in gbdt_results.items()}},
+                           data_fingerprint=dataset.fingerprint)
+print(f"{model_dir.relative_to(out)}/: {sorted(p.name for p in model_dir.iterdir())}")
 
 # %%
 timings["notebook"] = time.perf_counter() - notebook_started

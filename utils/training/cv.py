@@ -79,4 +79,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
         history=pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(),
         alignment=alignment,
     )
+    if out_dir is not None and alignment is not None:
+        from ..run_model import save_fold_alignment  # kept next to the fold checkpoints, for scoring new objects
+
+        save_fold_alignment(out_dir, settings["model"], alignment)
     return result
