@@ -14,7 +14,7 @@ DEVICE ?= auto
 RUN_ARGS := --profile $(PROFILE) --notebooks $(NOTEBOOKS) --seed $(SEED) --device $(DEVICE) \
 	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT_DIR),--out-dir $(OUT_DIR))
 
-.PHONY: venv test run bench clean-cache
+.PHONY: venv test run bench predict clean-cache
 
 venv: $(STAMP)
 
@@ -30,6 +30,18 @@ test: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m utils.pipeline $(RUN_ARGS)
+
+# Score new light curves with a finished run: make predict RUN=submissions/<id> DATA_DIR=<folder> [KIND=test]
+# [PREDICT_OUT=<new folder>] [CHUNK_SIZE=2000]. Input layout and outputs: utils/predict.py.
+RUN ?=
+KIND ?=
+PREDICT_OUT ?=
+CHUNK_SIZE ?= 2000
+
+predict: $(STAMP)
+	@test -n "$(RUN)" -a -n "$(DATA_DIR)" || { echo "error: make predict needs RUN=<run folder> DATA_DIR=<folder>" >&2; exit 2; }
+	$(PY) -m utils.predict --run $(RUN) --data-dir $(DATA_DIR) --chunk-size $(CHUNK_SIZE) --device $(DEVICE) \
+		$(if $(KIND),--kind $(KIND)) $(if $(PREDICT_OUT),--out $(PREDICT_OUT))
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
