@@ -9,8 +9,6 @@ refitted boosters; deep training histories and the learned fold alignment.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -75,9 +73,6 @@ class CVResult:
         if self.test_prob is None or self.test_ids is None:
             return None
         return pd.DataFrame({"object_id": self.test_ids, "prob": self.test_prob})
-
-    def describe(self) -> dict[str, Any]:
-        return {**(self.summary or {}), "seconds": round(self.seconds, 1), **self.settings}
 
 
 def fold_table(oof: pd.DataFrame) -> pd.DataFrame:
