@@ -17,7 +17,7 @@ DEVICE ?= auto
 export DATA_DIR OUT_DIR
 RUN_ARGS := --profile '$(PROFILE)' --notebooks '$(NOTEBOOKS)' --seed '$(SEED)' --device '$(DEVICE)'
 
-.PHONY: venv test run lab bench clean-cache
+.PHONY: venv test run lab bench predict clean-cache
 
 venv: $(STAMP)
 
@@ -49,6 +49,20 @@ lab: $(LAB_STAMP)
 	cp jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
 	$(PY) -m jupyter lab --ServerApp.root_dir=. --ip=127.0.0.1 --port=$(LAB_PORT) \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# Score new light curves with a finished run: make predict RUN=submissions/<id> DATA_DIR=<folder> [KIND=test]
+# [PREDICT_OUT=<new folder>] [CHUNK_SIZE=2000]. Input layout and outputs: utils/predict.py.
+RUN ?=
+KIND ?=
+export RUN
+PREDICT_OUT ?=
+export PREDICT_OUT
+CHUNK_SIZE ?= 2000
+
+predict: $(STAMP)
+	@test -n "$(RUN)" -a -n "$(DATA_DIR)" || { echo "error: make predict needs RUN=<run folder> DATA_DIR=<folder>" >&2; exit 2; }
+	$(PY) -m utils.predict --run "$$RUN" --data-dir "$$DATA_DIR" --chunk-size '$(CHUNK_SIZE)' --device '$(DEVICE)' \
+		$(if $(KIND),--kind '$(KIND)') $(if $(PREDICT_OUT),--out "$$PREDICT_OUT")
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir "$$DATA_DIR")

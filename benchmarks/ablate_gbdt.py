@@ -53,7 +53,7 @@ def score(name: str, features, dataset, **kwargs) -> str:
     log = dataset.train_log
     result = cross_validate(features, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
                             n_repeats=3, seed=0, **kwargs)
-    s = honest_summary(log["target"], result.oof, repeats=10)
+    s = honest_summary(log["target"], result.oof_prob, repeats=10)
     extra = result.settings["pseudo_labels_per_fold"]
     return (f"| {name} | {s['f1']:.3f} ± {s['f1_nested_std']:.3f} | {s['f1_oof_optimised']:.3f} | "
             f"{s['average_precision']:.3f} | {s['precision']:.3f} | {s['recall']:.3f} | "
@@ -68,7 +68,7 @@ def tuning_row(name: str, tables, dataset, params: dict, cv_seeds: list[int]) ->
     f1s, aps = [], []
     for cv_seed in cv_seeds:
         prob = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                              n_repeats=3, seed=cv_seed, params=params).oof.to_numpy()
+                              n_repeats=3, seed=cv_seed, params=params).oof_prob
         f1s.append(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(10)]))
         aps.append(average_precision_score(y, prob))
     return (f"| {name} | {' / '.join(f'{f:.3f}' for f in f1s)} | **{np.mean(f1s):.3f}** ± {np.std(f1s):.3f} | "

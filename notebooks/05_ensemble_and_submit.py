@@ -25,7 +25,8 @@
 #    the OOF-optimised F1 uses the single best threshold on all OOF rows and is optimistic. The test set
 #    is cut at that single threshold.
 # 6. **Outputs** in the run folder: `submission.csv` (validated against sample_submission.csv before it
-#    is written), `probabilities.csv`, `oof.csv`, `metrics.json`, and figures.
+#    is written), `probabilities.csv`, `oof.csv`, `metrics.json`, figures, and `model/`: what scores new
+#    light curves (`python -m utils.predict`).
 
 # %% tags=["parameters"]
 data_dir = None  # folder holding train_log.csv; None: $DATA_DIR, then data/, then the Kaggle mount
@@ -51,29 +52,19 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
-from utils.config import resolve, save_config, seed_everything
+from utils.config import save_config, seed_everything
 from utils.data import load_dataset, load_sample_submission
-from utils.ensemble import METHODS, align_members, cross_validated_blend, fit_blender
+from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_record, false_positive_table,
+                                     gbdt_member_name, load_members, metrics_document, notebook05_settings,
+                                     results_table, save_gbdt_member, write_oof, write_probabilities)
 from utils.features import feature_group, feature_table
-from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate
-from utils.metrics import best_threshold, f1_by_threshold, honest_summary
-from utils.runs import load_predictions, resolve_out_dir, save_figure, save_predictions
+from utils.gbdt import adversarial_auc, cross_validate
+from utils.metrics import f1_by_threshold
+from utils.run_model import save_run_model
+from utils.runs import resolve_out_dir, save_figure
 from utils.submission import make_submission, write_submission
 
-PROFILES = {
-    "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
-              "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
-              "blend_repeats": 1},
-    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
-                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5},
-    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
-               "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-               "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5},
-}
-cfg = resolve(PROFILES, profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence)
-if cfg["blend_method"] not in (*METHODS, "auto"):
-    raise ValueError(f"blend_method must be one of {(*METHODS, 'auto')}, not {cfg['blend_method']!r}")
+cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence)
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},
@@ -138,14 +129,12 @@ for mode in cfg["modes"]:
     result = cross_validate(redshift_draws, target, spec_type=train_log["SpecType"], mode=mode,
                             test_features=features["test"], n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
                             seed=seed, params={"n_estimators": cfg["n_estimators"]},
-                            pseudo_confidence=cfg["pseudo_confidence"])
-    name = "gbdt" if mode == "multiclass" else f"gbdt_{mode}"
+                            pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"])
+    name = gbdt_member_name(mode)
     gbdt_results[name] = result
-    summary = honest_summary(target, result.oof.to_numpy(), seed=seed, repeats=cfg["nested_repeats"])
-    model_metrics[name] = {**summary, "seconds": round(time.perf_counter() - started, 1), **result.settings}
-    oof_frame = pd.DataFrame({"object_id": result.oof.index, "target": target.to_numpy(), "prob": result.oof.to_numpy()})
-    test_frame = pd.DataFrame({"object_id": result.test.index, "prob": result.test.to_numpy()})
-    save_predictions(out, name, oof_frame, test_frame, model_metrics[name], data_fingerprint=dataset.fingerprint)
+    model_metrics[name] = save_gbdt_member(out, name, result, time.perf_counter() - started,
+                                           data_fingerprint=dataset.fingerprint)
+    summary = result.summary
     print(f"{name}: nested F1 {summary['f1']:.3f} (OOF-optimised {summary['f1_oof_optimised']:.3f}), "
           f"AP {summary['average_precision']:.3f}, {model_metrics[name]['seconds']:.0f} s")
 timings["gbdt"] = sum(model_metrics[n]["seconds"] for n in gbdt_results)
@@ -156,17 +145,10 @@ timings["gbdt"] = sum(model_metrics[n]["seconds"] for n in gbdt_results)
 # notebooks 03 / 04 ran. Each member is scored the same way here.
 
 # %%
-saved = load_predictions(out, data_fingerprint=dataset.fingerprint, test_ids=test_log.index)
-oof_members = align_members({name: p["oof"].set_index("object_id")["prob"] for name, p in saved.items()})
-test_members = align_members({name: p["test"].set_index("object_id")["prob"] for name, p in saved.items()})
-scored_target = target.reindex(oof_members.index)
-for name in oof_members.columns:
-    if name not in model_metrics:
-        model_metrics[name] = {**honest_summary(scored_target, oof_members[name].to_numpy(), seed=seed,
-                                                repeats=cfg["nested_repeats"]),
-                               "seconds": saved[name]["metrics"].get("seconds")}
-print(f"members: {list(oof_members.columns)} on {len(oof_members):,} training objects")
-oof_members.corr(method="spearman").round(3)
+members = load_members(out, target, model_metrics, seed=seed, nested_repeats=cfg["nested_repeats"],
+                       data_fingerprint=dataset.fingerprint, test_ids=test_log.index)
+print(f"members: {list(members.oof.columns)} on {len(members.oof):,} training objects")
+members.oof.corr(method="spearman").round(3)
 
 # %% [markdown]
 # ## Blend, chosen inside CV
@@ -178,20 +160,10 @@ oof_members.corr(method="spearman").round(3)
 
 # %%
 started = time.perf_counter()
-cv_blends = {method: cross_validated_blend(oof_members, scored_target, method, seed=seed,
-                                           n_repeats=cfg["blend_repeats"]) for method in METHODS}
-blend_scores = {method: honest_summary(scored_target, blended.to_numpy(), seed=seed, repeats=cfg["nested_repeats"])
-                for method, blended in cv_blends.items()}
-method = (max(blend_scores, key=lambda m: blend_scores[m]["average_precision"]) if cfg["blend_method"] == "auto"
-          else cfg["blend_method"])
-blender = fit_blender(oof_members, scored_target, method)
-ensemble_oof = cv_blends[method]
-ensemble_summary = blend_scores[method]
-# The test cut is the F1-best threshold of the blender that scores the test set, applied to the OOF rows.
-ensemble_threshold, _ = best_threshold(scored_target, blender.predict(oof_members).to_numpy())
-ensemble_test = blender.predict(test_members)
+blend = choose_blend(members, cfg["blend_method"], seed=seed, blend_repeats=cfg["blend_repeats"],
+                     nested_repeats=cfg["nested_repeats"])
 timings["ensemble"] = time.perf_counter() - started
-pd.DataFrame(blend_scores).T[["f1", "f1_oof_optimised", "precision", "recall", "average_precision"]].round(4)
+pd.DataFrame(blend.scores_by_method).T[["f1", "f1_oof_optimised", "precision", "recall", "average_precision"]].round(4)
 
 # %% [markdown]
 # ## Scores: honest (nested threshold) and OOF-optimised
@@ -199,14 +171,8 @@ pd.DataFrame(blend_scores).T[["f1", "f1_oof_optimised", "precision", "recall", "
 # `F1 (OOF-optimised)` uses the best single threshold on all OOF rows: it has seen the labels it scores.
 
 # %%
-model_metrics["ensemble"] = {**ensemble_summary, "threshold": ensemble_threshold, "seconds": round(timings["ensemble"], 1),
-                             "blend": blender.describe(), "members": list(oof_members.columns)}
-results = pd.DataFrame({
-    name: {"F1 (nested)": m["f1"], "F1 (OOF-optimised)": m["f1_oof_optimised"], "precision": m["precision"],
-           "recall": m["recall"], "AP": m["average_precision"], "threshold": m["threshold"],
-           "seconds": m.get("seconds")}
-    for name, m in model_metrics.items()}).T
-results.round(4)
+model_metrics["ensemble"] = ensemble_record(blend, members, timings["ensemble"])
+results_table(model_metrics).round(4)
 
 # %% [markdown]
 # ## Submission
@@ -215,35 +181,34 @@ results.round(4)
 
 # %%
 sample = load_sample_submission(data_dir)
-labels = (ensemble_test >= ensemble_threshold).astype(int)
+labels = (blend.test >= blend.threshold).astype(int)
 submission = make_submission(labels, sample)
 write_submission(submission, sample, out / "submission.csv")
-expected_rate = scored_target.mean()
 print(f"submission.csv: {labels.sum():,} of {len(labels):,} test objects flagged as TDE "
-      f"({labels.mean():.1%}; the training set has {expected_rate:.1%} TDEs)")
+      f"({labels.mean():.1%}; the training set has {members.target.mean():.1%} TDEs)")
+write_probabilities(out, members, blend, sample)
+oof_table = write_oof(out, members, blend)
 
-probabilities = test_members.assign(ensemble=ensemble_test).reindex(sample["object_id"].astype(str))
-probabilities.rename_axis("object_id").reset_index().to_csv(out / "probabilities.csv", index=False)
-oof_table = oof_members.assign(ensemble=ensemble_oof).rename_axis("object_id")
-oof_table.insert(0, "target", scored_target)
-oof_table.reset_index().to_csv(out / "oof.csv", index=False)
+# %% [markdown]
+# ## The run is a model
+# `model/` keeps what scores new objects: the GBDT boosters refitted on all training objects, the blender,
+# the test threshold, the feature columns and FEATURES_VERSION, settings, commit and package versions
+# (`manifest.json`); the deep members' fold checkpoints and fold alignment stay under `models/`.
+# `python -m utils.predict --run <this folder> --data-dir <light curves + log>` scores a new batch.
+
+# %%
+model_dir = save_run_model(out, gbdt_results=gbdt_results, blender=blend.blender, threshold=blend.threshold,
+                           threshold_method=THRESHOLD_CHOICE, feature_columns=features["train"].columns,
+                           settings={"profile": profile, "seed": seed, **cfg,
+                                     "gbdt": {name: r.settings for name, r in gbdt_results.items()}},
+                           data_fingerprint=dataset.fingerprint)
+print(f"{model_dir.relative_to(out)}/: {sorted(p.name for p in model_dir.iterdir())}")
 
 # %%
 timings["notebook"] = time.perf_counter() - notebook_started
-threshold_method = {
-    "scores": "F1/precision/recall: nested 5-fold F1-optimal cut (each fold cut at the other folds' best threshold), "
-              f"mean over {cfg['nested_repeats']} fold splits; f1_nested_std is the spread",
-    "threshold": "single F1-optimal cut on all OOF rows (used for the test set); f1_oof_optimised is F1 at it",
-}
-metrics = {
-    "models": {name: {k: v for k, v in m.items() if k not in ("threshold_method",)} for name, m in model_metrics.items()},
-    "threshold_method": threshold_method,
-    "adversarial_auc": {"before (spectroscopic train Z)": adversarial["train_spec_z"],
-                        "after (train Z perturbed by test Z_err)": adversarial["train"]},
-    "blend_methods_cv": {m: {k: s[k] for k in ("f1", "f1_oof_optimised", "average_precision")} for m, s in blend_scores.items()},
-    "test_flagged": int(labels.sum()), "n_features": int(features["train"].shape[1]),
-    "seconds": {k: round(v, 1) for k, v in timings.items()}, "profile": profile, "seed": seed,
-}
+metrics = metrics_document(model_metrics, adversarial=adversarial, blend=blend, test_flagged=labels.sum(),
+                           n_features=features["train"].shape[1], timings=timings, profile=profile, seed=seed,
+                           nested_repeats=cfg["nested_repeats"])
 save_config(metrics, out / "metrics.json")
 print(json.dumps(metrics["seconds"]))
 
@@ -255,30 +220,26 @@ print(json.dumps(metrics["seconds"]))
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
 for name in oof_table.columns.drop("target"):
-    precision, recall, _ = precision_recall_curve(scored_target, oof_table[name])
+    precision, recall, _ = precision_recall_curve(members.target, oof_table[name])
     axes[0].plot(recall, precision, label=f"{name} (AP {model_metrics[name]['average_precision']:.3f})")
 axes[0].set(xlabel="recall", ylabel="precision", title="precision-recall (OOF)")
 axes[0].legend()
 grid = np.linspace(0.01, 0.99, 99)
 for name in oof_table.columns.drop("target"):
-    axes[1].plot(grid, f1_by_threshold(scored_target, oof_table[name], grid), label=name)
-axes[1].axvline(ensemble_threshold, color="k", ls="--", lw=0.8, label="ensemble test threshold")
+    axes[1].plot(grid, f1_by_threshold(members.target, oof_table[name], grid), label=name)
+axes[1].axvline(blend.threshold, color="k", ls="--", lw=0.8, label="ensemble test threshold")
 axes[1].set(xlabel="threshold", ylabel="F1", title="F1 against threshold (OOF)")
 axes[1].legend()
 save_figure(fig, out, "05_pr_and_f1_curves")
 
 # %%
-predicted = ensemble_oof >= ensemble_threshold
-spec = train_log["SpecType"].reindex(oof_table.index)
-fooled = pd.DataFrame({"false positives": spec[predicted & (scored_target == 0)].value_counts(),
-                       "objects": spec[scored_target == 0].value_counts()}).fillna(0).astype(int)
-fooled["FP rate"] = (fooled["false positives"] / fooled["objects"]).round(4)
-fooled = fooled.sort_values("false positives", ascending=False)
+fooled = false_positive_table(blend, members.target, train_log["SpecType"])
+predicted = blend.oof >= blend.threshold
 fig, ax = plt.subplots(figsize=(7, 4))
 fooled["false positives"].head(10).plot.barh(ax=ax)
 ax.invert_yaxis()
 ax.set(xlabel="false positives (OOF, ensemble)", title=f"which classes fool us ({int(predicted.sum())} flagged, "
-       f"{int((predicted & (scored_target == 1)).sum())} true)")
+       f"{int((predicted & (members.target == 1)).sum())} true)")
 save_figure(fig, out, "05_false_positives_by_spectype")
 fooled.head(10)
 

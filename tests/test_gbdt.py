@@ -27,12 +27,14 @@ def test_cross_validation_returns_oof_and_test_probabilities(mode):
     features, target, spec = separable()
     result = cross_validate(features, target, spec_type=spec, mode=mode, test_features=features.iloc[:10],
                             n_splits=3, n_repeats=2, params=FAST)
-    assert result.oof.index.equals(features.index) and result.oof.between(0, 1).all()
+    assert (result.object_ids == features.index.to_numpy()).all() and result.oof.prob.between(0, 1).all()
     assert result.oof_by_repeat.shape == (2, len(features))
-    assert result.test.index.equals(features.index[:10])
-    assert result.oof[target == 1].mean() > result.oof[target == 0].mean() + 0.3
+    assert result.test.object_id.tolist() == features.index[:10].tolist()
+    assert result.oof_series[target == 1].mean() > result.oof_series[target == 0].mean() + 0.3
     assert result.importance.sum() == pytest.approx(1.0)
     assert result.importance.index[-1] == "noise"
+    assert len(result.folds) == 3 and result.folds["n"].sum() == len(features)  # the first repeat's folds
+    assert len(result.boosters) == 2 and 0 < result.summary["threshold"] < 1
 
 
 def test_oof_rows_never_train_their_own_model():
@@ -42,7 +44,7 @@ def test_oof_rows_never_train_their_own_model():
     target = pd.Series((rng.random(200) < 0.3).astype(int), index=features.index)
     result = cross_validate(features, target, n_splits=4, n_repeats=1, params=FAST)
     from sklearn.metrics import roc_auc_score
-    assert roc_auc_score(target, result.oof) < 0.65
+    assert roc_auc_score(target, result.oof_prob) < 0.65
 
 
 def test_pseudo_labelling_adds_confident_test_rows():
@@ -50,7 +52,7 @@ def test_pseudo_labelling_adds_confident_test_rows():
     result = cross_validate(features, target, spec_type=spec, mode="multiclass", test_features=features + 0.01,
                             n_splits=3, n_repeats=1, params=FAST, pseudo_confidence=0.5)
     assert result.settings["pseudo_labels_per_fold"] > 0
-    assert result.test.between(0, 1).all()
+    assert result.test.prob.between(0, 1).all()
 
 
 def test_spec_group_and_class_weights():
@@ -104,7 +106,7 @@ def test_custom_class_groups_change_what_the_multiclass_model_learns():
     default = cross_validate(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST)
     merged = cross_validate(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST,
                             groups=lambda s: s.where(s.isin(["TDE", "AGN"]), "SN"))
-    assert not np.allclose(default.oof, merged.oof)  # 3 classes instead of 4: other trees, other scores
+    assert not np.allclose(default.oof_prob, merged.oof_prob)  # 3 classes instead of 4: other trees, other scores
     with pytest.raises(DataError, match="no 'TDE' class"):
         cross_validate(features, target, spec_type=spec, mode="multiclass", params=FAST,
                        groups=lambda s: s.replace("TDE", "flare"))

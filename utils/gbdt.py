@@ -17,7 +17,6 @@ The number of trees is fixed (no early stopping), so no OOF row ever influences 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import lightgbm as lgb
@@ -27,7 +26,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from .classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
+from .cv_result import CVResult, fold_table
 from .errors import DataError
+from .metrics import honest_summary
 from .progress import progress_line
 
 TDE = "TDE"
@@ -58,16 +59,6 @@ def repeated_folds(strata: np.ndarray, n_splits: int, n_repeats: int, seed: int)
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
         for fit_rows, score_rows in folds.split(np.zeros(len(strata)), strata):
             yield repeat, fit_rows, score_rows
-
-
-@dataclass
-class CVResult:
-    oof: pd.Series  # P(TDE) per training object, averaged over repeats
-    test: pd.Series | None  # P(TDE) per test object from the refitted models
-    importance: pd.Series  # mean gain per feature
-    oof_by_repeat: np.ndarray  # (n_repeats, n_train)
-    seconds: float
-    settings: dict = field(default_factory=dict)
 
 
 def _fit(features: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, params: dict, multiclass: bool,
@@ -105,7 +96,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
                    mode: str = "binary", test_features: pd.DataFrame | None = None, n_splits: int = 5,
                    n_repeats: int = 3, seed: int = 0, class_weight: str | None = "sqrt",
                    params: dict | None = None, pseudo_confidence: float | None = None,
-                   groups: Callable[[pd.Series], pd.Series] | None = None) -> CVResult:
+                   groups: Callable[[pd.Series], pd.Series] | None = None,
+                   nested_repeats: int = 1) -> CVResult:
     """Repeated stratified CV of a LightGBM model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
     `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
@@ -113,6 +105,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     average over the photometric-redshift error instead of betting on one draw.
     `pseudo_confidence` (needs test_features): pseudo-label test objects at or above this class probability.
     `groups`: multiclass only, SpecType -> the class each row learns (default `spec_group`); must keep "TDE".
+    `nested_repeats`: fold splits the honest summary's nested-threshold F1 averages over.
+    The result keeps the refitted boosters (`boosters`, one per repeat) so the run can score new objects.
     """
     tables = [features] if isinstance(features, pd.DataFrame) else list(features)
     if not tables:
@@ -157,20 +151,33 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
         if len(pseudo_counts) % n_splits == 0:  # the last fold of a repeat
             progress_line(f"gbdt {mode}: CV repeat {repeat + 1}/{n_repeats} done "
                           f"({time.perf_counter() - started:.0f} s)")
-    test = None
+    boosters, test_prob, positive_column = [], None, None
     if test_features is not None:
         test_prob = np.zeros(len(test_features))
         for repeat in range(n_repeats):
             model, _ = _fit_with_pseudo_labels(tables[repeat % len(tables)], labels, weight, params,
                                                mode == "multiclass", seed + repeat, test_features, pseudo_confidence)
             test_prob += _tde_probability(model, test_features, positive) / n_repeats
-        test = pd.Series(test_prob, index=test_features.index, name="prob")
+            boosters.append(model.booster_)
+            positive_column = list(model.classes_).index(positive)
     settings = {"mode": mode, "n_splits": n_splits, "n_repeats": n_repeats, "seed": seed,
                 "class_weight": class_weight, "params": params, "n_features": features.shape[1],
                 "pseudo_confidence": pseudo_confidence, "pseudo_labels_per_fold": float(np.mean(pseudo_counts)),
                 "feature_tables": len(tables)}
-    return CVResult(pd.Series(oof.mean(axis=0), index=features.index, name="prob"), test,
-                    (gains / gains.sum()).sort_values(ascending=False), oof, time.perf_counter() - started, settings)
+    y = target.to_numpy().astype(int)
+    oof_prob = oof.mean(axis=0)
+    # The per-fold table follows the first repeat's folds.
+    first_folds = np.zeros(len(y), dtype=int)
+    for k, (_, _, score_rows) in enumerate(repeated_folds(labels, n_splits, 1, seed)):
+        first_folds[score_rows] = k
+    folds = fold_table(pd.DataFrame({"prob": oof[0], "target": y, "fold": first_folds}))
+    return CVResult(
+        object_ids=features.index.to_numpy(), target=y, oof_prob=oof_prob,
+        test_ids=test_features.index.to_numpy() if test_features is not None else None, test_prob=test_prob,
+        folds=folds, summary=honest_summary(y, oof_prob, seed=seed, repeats=nested_repeats),
+        seconds=time.perf_counter() - started, settings=settings,
+        importance=(gains / gains.sum()).sort_values(ascending=False), oof_by_repeat=oof,
+        boosters=boosters or None, positive_column=positive_column)
 
 
 def adversarial_auc(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int = 5,

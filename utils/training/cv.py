@@ -7,7 +7,6 @@ OOF rows are pooled and the test predictions averaged.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,25 +14,12 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from ..metrics import best_threshold, binary_summary, honest_summary
+from ..cv_result import CVResult, FoldAlignment, fold_table
+from ..metrics import honest_summary
 from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
 from .fit import DeepClassifier
-
-
-@dataclass
-class CVResult:
-    oof: pd.DataFrame  # object_id, target, prob, fold (rows of the folds that ran)
-    test_prob: np.ndarray | None  # mean over folds (aligned ones with settings['align_folds']), when every fold ran
-    folds: pd.DataFrame  # per fold: F1, precision, recall, AP, threshold (never chosen on that fold)
-    history: pd.DataFrame  # fold, seed, epoch, loss, val_ap, seconds
-    summary: dict | None  # honest_summary of the OOF probabilities when every fold ran
-    seconds: float
-
-    @property
-    def complete(self) -> bool:
-        return self.summary is not None
 
 
 def fold_splits(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -82,31 +68,22 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
         oof, test_prob = align_fold_scores(oof, fold_of, np.array(test_probs))
     elif complete and test_probs:
         test_prob = np.mean(test_probs, axis=0)
-    oof_frame = pd.DataFrame({"object_id": train.object_ids[ran], "target": y[ran], "prob": oof[ran],
-                              "fold": fold_of[ran]})
-    return CVResult(
-        oof=oof_frame,
-        test_prob=test_prob,
-        folds=fold_table(oof_frame),
-        history=pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(),
+    alignment = None
+    if complete and test_probs and settings["align_folds"]:
+        alignment = FoldAlignment.from_test_probabilities(np.array(test_probs))
+    result = CVResult(
+        object_ids=train.object_ids[ran], target=y[ran], oof_prob=oof[ran],
+        test_ids=test.object_ids if test is not None else None, test_prob=test_prob,
+        folds=fold_table(pd.DataFrame({"prob": oof[ran], "target": y[ran], "fold": fold_of[ran]})),
         summary=honest_summary(y, oof) if complete else None,
         seconds=time.perf_counter() - started,
+        settings=dict(settings),
+        fold_of=fold_of[ran],
+        history=pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(),
+        alignment=alignment,
     )
+    if out_dir is not None and alignment is not None:
+        from ..run_model import save_fold_alignment  # kept next to the fold checkpoints, for scoring new objects
 
-
-def fold_table(oof: pd.DataFrame) -> pd.DataFrame:
-    """Per fold: scores at the F1-best threshold of the *other* folds' OOF rows (or of the fold itself,
-    flagged 'own fold (optimistic)', when only one fold ran)."""
-    rows = []
-    for k, part in oof.groupby("fold"):
-        others = oof[oof.fold != k]
-        if len(others) and others.target.any():
-            threshold, source = best_threshold(others.target, others.prob)[0], "other folds"
-        else:
-            threshold, source = best_threshold(part.target, part.prob)[0], "own fold (optimistic)"
-        scores = binary_summary(part.target, part.prob, threshold)
-        rows.append({"fold": k, "n": len(part), "tde": int(part.target.sum()), "f1": scores["f1"],
-                     "precision": scores["precision"], "recall": scores["recall"],
-                     "average_precision": scores["average_precision"], "threshold": threshold,
-                     "threshold_from": source})
-    return pd.DataFrame(rows)
+        save_fold_alignment(out_dir, settings["model"], alignment)
+    return result

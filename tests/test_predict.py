@@ -1,0 +1,193 @@
+"""A run folder is a model: train a quick run, then score its test objects again from the run folder alone,
+in a fresh process, and get the probabilities it wrote; bad input gets one `error:` line and exit status 2."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils import PROJECT_ROOT
+from utils.config import save_config
+from utils.data import load_dataset
+from utils.ensemble import fit_blender
+from utils.errors import DataError
+from utils.gbdt import cross_validate
+from utils.pipeline import NOTEBOOK_DIR, execute
+from utils.predict import main
+from utils.run_model import MODEL_FORMAT, aligned_mean, load_run_model, save_run_model
+from utils.runs import save_predictions
+from utils.training import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings, make_deterministic, prepare_inputs
+from utils.training import cross_validate as deep_cross_validate
+from utils.training.calibration import align_fold_scores
+
+FAST = {"n_estimators": 20, "learning_rate": 0.1, "min_child_samples": 3}
+
+
+def copy_test_side_as_batch(kaggle_dir: Path, batch: Path) -> pd.DataFrame:
+    """The Kaggle test side in predict's own layout: log.csv (no SpecType/split) + two light-curve files."""
+    batch.mkdir(parents=True)
+    log = pd.read_csv(kaggle_dir / "test_log.csv")
+    log[["object_id", "Z", "Z_err", "EBV"]].to_csv(batch / "log.csv", index=False)
+    for k, path in enumerate(sorted(kaggle_dir.glob("split_*/test_full_lightcurves.csv"))):
+        (batch / f"night{k}").mkdir()
+        pd.read_csv(path).to_csv(batch / f"night{k}" / "lightcurves.csv", index=False)
+    return log
+
+
+def predict_in_fresh_process(args: list[str], cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MALLORN_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-m", "utils.predict", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def train_deep_member(dataset, profiles, run_dir: Path, **overrides) -> str:
+    """A quick deep CV written into the run folder as notebooks 03/04 do: checkpoints, alignment, predictions."""
+    settings = deep_settings(profiles, "quick", device="cpu", n_folds=3, align_folds=True, **overrides)
+    make_deterministic(settings["seed"])
+    inputs = prepare_inputs(dataset, settings)
+    result = deep_cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
+                                 out_dir=run_dir)
+    save_predictions(run_dir, settings["model"], result.oof, result.test, {"seconds": result.seconds})
+    return settings["model"]
+
+
+def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    dataset = load_dataset(kaggle_dir)
+    deep = [train_deep_member(dataset, CNN_PROFILES, run_dir, use_features=True),
+            train_deep_member(dataset, TRANSFORMER_PROFILES, run_dir)]
+    save_config({}, run_dir / "config.json")
+    execute(NOTEBOOK_DIR / "05_ensemble_and_submit.py", run_dir / "05.ipynb",
+            {"data_dir": str(kaggle_dir), "out_dir": str(run_dir), "profile": "quick", "seed": 42}, progress=False)
+    manifest = json.loads((run_dir / "model" / "manifest.json").read_text())
+    members = manifest["blender"]["members"]
+    assert set(members) == {"gbdt", "gbdt_binary", *deep} == set(manifest["members"])
+    assert manifest["members"]["cnn"]["alignment"] == "models/cnn/alignment.npz"
+    assert manifest["members"]["cnn"]["use_features"] and manifest["members"]["transformer"]["layout"] == "token"
+    assert manifest["packages"]["lightgbm"] and manifest["feature_columns"]
+
+    log = copy_test_side_as_batch(kaggle_dir, tmp_path / "batch")
+    out = tmp_path / "scored"
+    done = predict_in_fresh_process(["--run", str(run_dir), "--data-dir", str(tmp_path / "batch"), "--out", str(out),
+                                     "--chunk-size", "6", "--quiet", "--device", "cpu"], tmp_path / "fresh-cache")
+    assert done.returncode == 0, done.stderr
+    predicted = pd.read_csv(out / "predictions.csv")
+    assert predicted["object_id"].tolist() == log["object_id"].tolist()
+    assert list(predicted.columns) == ["object_id", "probability", *members, "prediction"]
+    written = pd.read_csv(run_dir / "probabilities.csv").set_index("object_id").loc[predicted["object_id"]]
+    for member in members:
+        if member.startswith("gbdt"):  # the same trees on the same features: the same numbers
+            assert (predicted[member].to_numpy() == written[member].to_numpy()).all(), member
+        else:  # float32 networks: other batch compositions move the last bits (~2e-8 seen)
+            assert predicted[member].to_numpy() == pytest.approx(written[member].to_numpy(), rel=0, abs=1e-6), member
+    assert predicted["probability"].to_numpy() == pytest.approx(written["ensemble"].to_numpy(), rel=0, abs=1e-6)
+    submission = pd.read_csv(run_dir / "submission.csv").set_index("object_id").loc[predicted["object_id"]]
+    assert (predicted["prediction"].to_numpy() == submission["prediction"].to_numpy()).all()
+    assert json.loads((out / "config.json").read_text())["objects"] == len(log)
+
+
+def test_aligned_mean_repeats_the_alignment_of_the_test_set():
+    rng = np.random.default_rng(0)
+    test_by_fold = rng.uniform(0.01, 0.99, (5, 40)) ** np.arange(1, 6)[:, None]
+    fold_of = np.arange(30) % 5
+    _, aligned_test = align_fold_scores(rng.uniform(0, 1, 30), fold_of, test_by_fold)
+    from utils.cv_result import FoldAlignment
+
+    alignment = FoldAlignment.from_test_probabilities(test_by_fold)
+    assert (aligned_mean(test_by_fold, alignment) == aligned_test).all()  # exactly, not approximately
+    some = aligned_mean(test_by_fold[:, 5:9], alignment)  # a batch of 4 objects gets their own values
+    assert (some == aligned_test[5:9]).all()
+    assert (aligned_mean(test_by_fold, None) == test_by_fold.mean(axis=0)).all()
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A run folder with a tiny GBDT model (enough for every check that fires before scoring)."""
+    run_dir = tmp_path_factory.mktemp("small-run")
+    rng = np.random.default_rng(0)
+    ids = [f"o{i}" for i in range(60)]
+    features = pd.DataFrame(rng.normal(size=(60, 3)), index=ids, columns=["a", "b", "c"])
+    target = pd.Series((np.arange(60) % 3 == 0).astype(int), index=ids)
+    result = cross_validate(features, target, test_features=features.iloc[:5], n_splits=3, n_repeats=2, params=FAST)
+    oof = pd.DataFrame({"gbdt_binary": result.oof_prob}, index=ids)
+    save_run_model(run_dir, gbdt_results={"gbdt_binary": result}, blender=fit_blender(oof, target, "mean"),
+                   threshold=0.5, threshold_method="test", feature_columns=features.columns, settings={})
+    return run_dir
+
+
+def test_saved_boosters_reproduce_the_refitted_models(small_run):
+    model = load_run_model(small_run)
+    assert model.manifest["format"] == MODEL_FORMAT and len(model.members["gbdt_binary"].boosters) == 2
+    assert model.threshold == 0.5 and model.blender.members == ("gbdt_binary",)
+
+
+def refuse(capsys, args: list[str], message: str, out: Path) -> None:
+    assert main([*args, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert not out.exists() and not list(out.parent.glob(f".{out.name}-*"))
+
+
+def test_bad_batches_are_refused_with_one_line(kaggle_dir, tmp_path, small_run, capsys):
+    log = copy_test_side_as_batch(kaggle_dir, tmp_path / "batch")
+    out = tmp_path / "out"
+    run_args = ["--run", str(small_run), "--data-dir", str(tmp_path / "batch")]
+
+    log.drop(columns="EBV").to_csv(tmp_path / "batch" / "log.csv", index=False)
+    refuse(capsys, run_args, "log.csv: missing column 'EBV'", out)
+
+    log.iloc[:0].to_csv(tmp_path / "batch" / "log.csv", index=False)
+    refuse(capsys, run_args, "log.csv: the log has no objects", out)
+
+    log[["object_id", "Z", "Z_err", "EBV"]].to_csv(tmp_path / "batch" / "log.csv", index=False)
+    curves = pd.read_csv(tmp_path / "batch" / "night0" / "lightcurves.csv")
+    curves.assign(Filter=curves["Filter"].replace("u", "w")).to_csv(tmp_path / "batch" / "night0" / "lightcurves.csv",
+                                                                      index=False)
+    refuse(capsys, run_args, "column 'Filter' has bands 'w'", out)
+
+    refuse(capsys, ["--run", str(small_run), "--data-dir", str(kaggle_dir)], "has no log.csv (for the Kaggle layout "
+           "pass --kind test)", out)
+
+
+def test_bad_runs_are_refused_with_one_line(kaggle_dir, tmp_path, small_run, capsys):
+    copy_test_side_as_batch(kaggle_dir, tmp_path / "batch")
+    out = tmp_path / "out"
+    batch = ["--data-dir", str(tmp_path / "batch")]
+    refuse(capsys, ["--run", str(tmp_path / "nowhere"), *batch], "does not exist", out)
+    (tmp_path / "bare-run").mkdir()
+    refuse(capsys, ["--run", str(tmp_path / "bare-run"), *batch], "has no model/manifest.json", out)
+
+    manifest = json.loads((small_run / "model" / "manifest.json").read_text())
+    for key, value, message in (("features_version", "features-v0", "trained on features 'features-v0'"),
+                                ("format", "run-model-v0", "stores model format 'run-model-v0'")):
+        other = tmp_path / f"other-{key}"
+        (other / "model").mkdir(parents=True)
+        (other / "model" / "manifest.json").write_text(json.dumps({**manifest, key: value}))
+        refuse(capsys, ["--run", str(other), *batch], message, out)
+        with pytest.raises(DataError, match=message):
+            load_run_model(other)
+
+
+def test_runs_missing_a_member_are_refused(tmp_path, small_run):
+    manifest = json.loads((small_run / "model" / "manifest.json").read_text())
+    (tmp_path / "copy" / "model").mkdir(parents=True)
+    (tmp_path / "copy" / "model" / "manifest.json").write_text(json.dumps(manifest))  # boosters left behind
+    with pytest.raises(DataError, match="is incomplete: member 'gbdt_binary' misses .*repeat0.txt"):
+        load_run_model(tmp_path / "copy")
+    shutil.copytree(small_run, tmp_path / "run")
+    manifest["members"]["cnn"] = {"kind": "unavailable", "reason": "member 'cnn' has no fold checkpoints under models/cnn/"}
+    (tmp_path / "run" / "model" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match="cannot score new objects: member 'cnn' has no fold checkpoints"):
+        load_run_model(tmp_path / "run")
+
+
+def test_the_command_line_fails_without_a_traceback(tmp_path):
+    done = predict_in_fresh_process(["--run", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path)], tmp_path / "c")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: run folder {tmp_path / 'nowhere'} does not exist"]

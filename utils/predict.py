@@ -1,0 +1,180 @@
+"""Score new light curves with a finished run folder (`<run>/model/`, see utils.run_model).
+
+    python -m utils.predict --run submissions/<id> --data-dir <folder> [--kind NAME] [--out <folder>]
+                            [--chunk-size N] [--jobs N] [--device auto]
+
+Input layout under --data-dir:
+
+* default: `log.csv` (object_id, Z, Z_err, EBV; other columns are ignored, Z_err may be empty) and one or
+  more light-curve files `*lightcurves.csv` anywhere below it (object_id, Time (MJD), Flux, Flux_err,
+  Filter), e.g. `lightcurves.csv` or `split_01/lightcurves.csv, split_02/...`; each object's rows in one file;
+* `--kind NAME`: `NAME_log.csv` and `**/NAME_*lightcurves.csv`, so `--kind test` reads the Kaggle test side.
+
+Output: a NEW folder (default `<run>/scored/<UTC time>`) with `predictions.csv` (object_id, probability,
+one column per member, prediction 0/1 at the run's threshold) and `config.json`; it is written into a
+temporary sibling and renamed, so a failure leaves nothing. Objects are scored in chunks of --chunk-size
+(memory: the largest light-curve file plus one chunk's features and tensors). Bad input: one `error:` line,
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .config import save_config
+from .data import Dataset, fingerprint, read_csv
+from .errors import DataError, examples
+from .validate import check_ids_match, validate_lightcurves, validate_log
+
+DEFAULT_CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class BatchFiles:
+    log: Path
+    lightcurves: list[Path]
+
+
+def find_batch_files(data_dir: str | os.PathLike, kind: str | None = None) -> BatchFiles:
+    """The log and light-curve files of a batch (layout in the module docstring)."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    if not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} does not exist")
+    log = data_dir / (f"{kind}_log.csv" if kind else "log.csv")
+    if not log.is_file():
+        hint = "" if kind else " (for the Kaggle layout pass --kind test)"
+        raise DataError(f"data directory {data_dir} has no {log.name}{hint}")
+    pattern = f"{kind}_*lightcurves.csv" if kind else "*lightcurves.csv"
+    lightcurves = sorted(p for p in data_dir.rglob(pattern) if p.is_file())
+    if not lightcurves:
+        raise DataError(f"data directory {data_dir} has no light-curve file matching **/{pattern}")
+    return BatchFiles(log, lightcurves)
+
+
+def read_batch_log(path: Path) -> pd.DataFrame:
+    """The batch's log, validated like a test log; SpecType and split are not needed and not kept."""
+    table = read_csv(path, path.name)
+    for column in ("SpecType", "split"):  # labels and Kaggle bookkeeping: not needed to score, not kept
+        table[column] = ""
+    return validate_log(table, path.name, train=False).drop(columns=["SpecType", "split"])
+
+
+def _where(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+
+
+def check_batch(log: pd.DataFrame, files: BatchFiles) -> dict[Path, pd.Index]:
+    """Validate every light-curve file; return each file's object ids. Every logged object must have
+    observations in exactly one file, and every observed object must be in the log."""
+    root = files.log.parent
+    ids_by_file: dict[Path, pd.Index] = {}
+    seen: dict[str, Path] = {}
+    for path in files.lightcurves:
+        where = _where(path, root)
+        tidy, _ = validate_lightcurves(read_csv(path, where), where)
+        ids = pd.Index(tidy["object_id"].unique())
+        repeated = [i for i in ids if i in seen]
+        if repeated:
+            raise DataError(f"{where}: object_id {examples(repeated)} also has light curves in "
+                            f"{_where(seen[repeated[0]], root)}; keep each object's rows in one file")
+        seen.update(dict.fromkeys(ids, path))
+        ids_by_file[path] = ids
+    check_ids_match(log, pd.DataFrame({"object_id": list(seen)}), f"{files.log.name} vs the light-curve files")
+    return ids_by_file
+
+
+def batch_dataset(log: pd.DataFrame, lightcurves: pd.DataFrame, data_dir: Path, key: str) -> Dataset:
+    """A Dataset whose test side is the batch (the feature and sequence caches key on `key`)."""
+    empty_log = log.iloc[:0]
+    return Dataset(train_log=empty_log, test_log=log, train_lc=lightcurves.iloc[:0], test_lc=lightcurves,
+                   data_dir=data_dir, fingerprint=key)
+
+
+def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, kind: str | None = None,
+                  out: str | os.PathLike | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int = -1,
+                  device: str = "auto", progress: bool = True) -> Path:
+    """Score every object of the batch with the run's model; return the new output folder."""
+    from .features import feature_table
+    from .run_model import load_run_model
+
+    if chunk_size < 1:
+        raise DataError(f"--chunk-size must be at least 1, not {chunk_size}")
+    model = load_run_model(run_dir, device=device)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out = Path(out).expanduser().resolve() if out else model.run_dir / "scored" / stamp
+    if out.exists():
+        raise DataError(f"output folder {out} already exists; predict never overwrites, choose another --out")
+    files = find_batch_files(data_dir, kind)
+    log = read_batch_log(files.log)
+    ids_by_file = check_batch(log, files)
+
+    parts = []
+    bar = tqdm(total=len(log), desc="scoring", unit="obj", disable=not progress)
+    for path, ids in ids_by_file.items():
+        where = _where(path, files.log.parent)
+        lightcurves, _ = validate_lightcurves(read_csv(path, where), where)
+        file_log = log[log.index.isin(ids)]
+        for start in range(0, len(file_log), chunk_size):
+            chunk_log = file_log.iloc[start:start + chunk_size]
+            chunk_lc = lightcurves[lightcurves["object_id"].isin(chunk_log.index)]
+            chunk_lc = chunk_lc.sort_values(["object_id", "time"], kind="stable", ignore_index=True)
+            check_ids_match(chunk_log, chunk_lc, where)
+            key = hashlib.sha1((fingerprint([files.log, path]) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
+            dataset = batch_dataset(chunk_log, chunk_lc, files.log.parent, key)
+            features = feature_table(dataset, "test", n_jobs=n_jobs, progress=False)
+            parts.append(model.score(dataset, features))
+            bar.update(len(chunk_log))
+    bar.close()
+    predictions = pd.concat(parts, ignore_index=True).set_index("object_id").reindex(log.index).reset_index()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        predictions.to_csv(staging / "predictions.csv", index=False)
+        save_config({"run": str(model.run_dir), "data_dir": str(files.log.parent), "kind": kind,
+                     "log": files.log.name, "lightcurve_files": [_where(p, files.log.parent) for p in files.lightcurves],
+                     "objects": len(predictions), "flagged": int(predictions["prediction"].sum()),
+                     "threshold": model.threshold, "members": list(model.members),
+                     "features_version": model.manifest["features_version"], "run_commit": model.manifest["commit"],
+                     "chunk_size": chunk_size, "device": device, "created": stamp}, staging / "config.json")
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Score new light curves with a finished run folder.")
+    parser.add_argument("--run", required=True, help="run folder holding model/ (e.g. submissions/<id>)")
+    parser.add_argument("--data-dir", required=True, help="folder with log.csv and *lightcurves.csv (or see --kind)")
+    parser.add_argument("--kind", default=None, help="read NAME_log.csv and NAME_*lightcurves.csv (test: Kaggle test side)")
+    parser.add_argument("--out", default=None, help="new output folder (default <run>/scored/<UTC time>)")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="objects scored at a time")
+    parser.add_argument("--jobs", type=int, default=-1, help="feature-extraction workers (-1: all cores)")
+    parser.add_argument("--device", default="auto", help="deep members: auto | cpu | cuda | mps")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        out = predict_batch(args.run, args.data_dir, kind=args.kind, out=args.out, chunk_size=args.chunk_size,
+                            n_jobs=args.jobs, device=args.device, progress=not args.quiet)
+    except DataError as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    print(f"predictions: {out / 'predictions.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""A finished run folder is a model: what notebook 05 keeps in `<run>/model/` and how it is loaded back.
+
+Layout (paths in the manifest are relative to the run folder)::
+
+    <run>/model/manifest.json                 format, FEATURES_VERSION, feature columns, members, blender,
+                                              threshold and how it was chosen, settings, commit, packages
+    <run>/model/gbdt/<member>/repeat<r>.txt   LightGBM boosters refitted on all training objects (text)
+    <run>/models/<model>/fold<k>/best_model.pt   deep fold checkpoints (written by utils.training.cv)
+    <run>/models/<model>/alignment.npz        what the fold alignment learned (sorted test logits per fold
+                                              and their mean quantile function), when the folds were aligned
+
+`load_run_model` refuses, with one sentence, a run whose model format or FEATURES_VERSION differs from the
+code's, a run without model/, or one whose members cannot all be scored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from .config import save_config
+from .cv_result import CVResult, FoldAlignment
+from .ensemble import Blender, logit, sigmoid
+from .errors import DataError
+from .features import FEATURES_VERSION
+
+MODEL_FORMAT = "run-model-v1"  # bump when the layout or the manifest's meaning changes
+MODEL_DIR = "model"
+PACKAGES = ("numpy", "pandas", "scipy", "lightgbm", "torch", "scikit-learn", "light-curve", "extinction", "pyarrow")
+
+
+def alignment_path(run_dir: str | os.PathLike, model: str) -> Path:
+    return Path(run_dir) / "models" / model / "alignment.npz"
+
+
+def save_fold_alignment(run_dir: str | os.PathLike, model: str, alignment: FoldAlignment) -> Path:
+    """Store a deep model's fold alignment next to its fold checkpoints."""
+    path = alignment_path(run_dir, model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, sorted_logits=alignment.sorted_logits, barycentre=alignment.barycentre)
+    return path
+
+
+def load_fold_alignment(path: str | os.PathLike) -> FoldAlignment:
+    with np.load(path, allow_pickle=False) as stored:
+        return FoldAlignment(stored["sorted_logits"], stored["barycentre"])
+
+
+def aligned_mean(prob_by_fold: np.ndarray, alignment: FoldAlignment | None) -> np.ndarray:
+    """The fold networks' probabilities (folds, objects) put on their common scale and averaged, exactly as
+    `align_fold_scores` did for the run's test set; without an alignment, their plain mean."""
+    prob_by_fold = np.asarray(prob_by_fold, dtype=float)
+    if alignment is None:
+        return np.mean(prob_by_fold, axis=0)
+    from .training.calibration import quantile_map
+
+    if len(prob_by_fold) != len(alignment.sorted_logits):
+        raise DataError(f"{len(prob_by_fold)} fold networks but an alignment for {len(alignment.sorted_logits)}")
+    logits = logit(prob_by_fold)
+    aligned = np.empty_like(logits)
+    for k in range(len(logits)):
+        aligned[k] = quantile_map(logits[k], alignment.sorted_logits[k], alignment.barycentre)
+    return sigmoid(aligned).mean(axis=0)
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _deep_member(run_dir: Path, name: str) -> dict[str, Any]:
+    """Manifest entry of a member trained by notebook 03/04, or an 'unavailable' entry saying why."""
+    checkpoints = sorted((run_dir / "models" / name).glob("fold*/best_model.pt"),
+                         key=lambda p: int(p.parent.name.removeprefix("fold")))
+    if not checkpoints:
+        return {"kind": "unavailable", "reason": f"member {name!r} has no fold checkpoints under models/{name}/"}
+    import torch
+
+    settings = torch.load(checkpoints[0], map_location="cpu", weights_only=False)["settings"]
+    alignment = alignment_path(run_dir, name)
+    if settings.get("align_folds") and not alignment.is_file():
+        return {"kind": "unavailable", "reason": f"member {name!r} aligned its folds but models/{name}/alignment.npz "
+                                                 "is missing"}
+    return {"kind": "deep", "checkpoints": [str(p.relative_to(run_dir)) for p in checkpoints],
+            "alignment": str(alignment.relative_to(run_dir)) if settings.get("align_folds") else None,
+            "layout": settings["layout"], "use_features": bool(settings.get("use_features"))}
+
+
+def save_run_model(run_dir: str | os.PathLike, *, gbdt_results: Mapping[str, CVResult], blender: Blender,
+                   threshold: float, threshold_method: str, feature_columns, settings: Mapping[str, Any],
+                   data_fingerprint: str | None = None) -> Path:
+    """Write `<run>/model/` (boosters and manifest); staged in a temporary folder and renamed into place, so
+    a failure leaves no half-written model. Members absent from `gbdt_results` are deep models whose fold
+    checkpoints are already in the run folder."""
+    from .pipeline import git_commit
+
+    run_dir = Path(run_dir).resolve()
+    target = run_dir / MODEL_DIR
+    staging = Path(tempfile.mkdtemp(prefix=".model-", dir=run_dir))
+    try:
+        members = {}
+        for name in blender.members:
+            result = gbdt_results.get(name)
+            if result is None:
+                members[name] = _deep_member(run_dir, name)
+                continue
+            if not result.boosters:
+                raise ValueError(f"GBDT member {name!r} kept no refitted boosters (trained without test features?)")
+            files = []
+            for repeat, booster in enumerate(result.boosters):
+                path = staging / "gbdt" / name / f"repeat{repeat}.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                booster.save_model(str(path))
+                files.append(f"{MODEL_DIR}/gbdt/{name}/repeat{repeat}.txt")
+            members[name] = {"kind": "gbdt", "boosters": files, "positive_column": result.positive_column,
+                             "mode": result.settings.get("mode")}
+        manifest = {
+            "format": MODEL_FORMAT, "features_version": FEATURES_VERSION,
+            "feature_columns": [str(c) for c in feature_columns],
+            "members": members,
+            "blender": {"method": blender.method, "members": list(blender.members),
+                        "weights": [float(w) for w in blender.weights], "intercept": float(blender.intercept)},
+            "threshold": float(threshold), "threshold_method": threshold_method,
+            "settings": dict(settings), "data_fingerprint": data_fingerprint,
+            "commit": git_commit(), "packages": package_versions(),
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        save_config(manifest, staging / "manifest.json")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@dataclass
+class DeepMember:
+    classifiers: list  # one DeepClassifier per fold
+    alignment: FoldAlignment | None
+    layout: str
+    length: int
+    use_features: bool
+
+    def predict(self, dataset, features: pd.DataFrame | None) -> np.ndarray:
+        """P(TDE) for the batch's objects (in log order): each fold network, aligned and averaged."""
+        from .preprocess import prepare_sequences
+        from .training.arrays import arrays_from_sequences
+
+        sequences = prepare_sequences(dataset, "test", layout=self.layout, length=self.length, rest_frame=False)
+        scaler = self.classifiers[0].scaler
+        extra = scaler.transform(features.loc[sequences.object_ids]) if scaler is not None else None
+        arrays = arrays_from_sequences(sequences, dataset.test_log, extra)
+        prob_by_fold = np.array([classifier.predict_proba(arrays) for classifier in self.classifiers])
+        return aligned_mean(prob_by_fold, self.alignment)
+
+
+@dataclass
+class GBDTMember:
+    boosters: list[lgb.Booster]
+    positive_column: int | None
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Mean over the refitted boosters, summed in the order cross_validate averaged them."""
+        prob = np.zeros(len(features))
+        for booster in self.boosters:
+            out = booster.predict(features)
+            prob += (out[:, self.positive_column] if out.ndim == 2 else out) / len(self.boosters)
+        return prob
+
+
+@dataclass
+class RunModel:
+    run_dir: Path
+    manifest: dict
+    members: dict[str, GBDTMember | DeepMember] = field(default_factory=dict)
+
+    @property
+    def blender(self) -> Blender:
+        stored = self.manifest["blender"]
+        return Blender(stored["method"], tuple(stored["members"]), np.asarray(stored["weights"], dtype=float),
+                       float(stored["intercept"]))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest["threshold"])
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return list(self.manifest["feature_columns"])
+
+    def score(self, dataset, features: pd.DataFrame) -> pd.DataFrame:
+        """object_id, probability, one column per member, prediction (0/1 at the run's threshold)."""
+        log = dataset.test_log
+        missing = [c for c in self.feature_columns if c not in features.columns]
+        if missing:
+            raise DataError(f"the feature table lacks {len(missing)} column(s) the run trained on, e.g. {missing[:3]}")
+        table = features.reindex(log.index)[self.feature_columns]
+        probabilities = pd.DataFrame(index=log.index)
+        for name, member in self.members.items():
+            probabilities[name] = (member.predict(table) if isinstance(member, GBDTMember)
+                                   else member.predict(dataset, features.reindex(log.index)))
+        blended = self.blender.predict(probabilities)
+        out = pd.DataFrame({"object_id": log.index, "probability": blended.to_numpy()})
+        for name in self.members:
+            out[name] = probabilities[name].to_numpy()
+        out["prediction"] = (out["probability"] >= self.threshold).astype(int)
+        return out
+
+
+def load_run_model(run_dir: str | os.PathLike, *, device: str | None = "cpu") -> RunModel:
+    """The scoring parts of a finished run; DataError (one sentence) when it cannot score with this code."""
+    run_dir = Path(run_dir).expanduser().resolve()
+    if not run_dir.is_dir():
+        raise DataError(f"run folder {run_dir} does not exist")
+    path = run_dir / MODEL_DIR / "manifest.json"
+    if not path.is_file():
+        raise DataError(f"run folder {run_dir} has no {MODEL_DIR}/manifest.json: it was trained before runs kept "
+                        "their models, or its notebook 05 did not finish")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path} is not valid JSON ({error})") from error
+    if manifest.get("format") != MODEL_FORMAT:
+        raise DataError(f"run {run_dir.name} stores model format {manifest.get('format')!r} but this code reads "
+                        f"{MODEL_FORMAT!r}; retrain the run or check out commit {manifest.get('commit')}")
+    if manifest.get("features_version") != FEATURES_VERSION:
+        raise DataError(f"run {run_dir.name} was trained on features {manifest.get('features_version')!r} but this "
+                        f"code extracts {FEATURES_VERSION!r}; retrain the run or check out commit "
+                        f"{manifest.get('commit')}")
+    members: dict[str, GBDTMember | DeepMember] = {}
+    for name, entry in manifest["members"].items():
+        if entry["kind"] == "unavailable":
+            raise DataError(f"run {run_dir.name} cannot score new objects: {entry['reason']}")
+        paths = [run_dir / p for p in entry.get("boosters", entry.get("checkpoints", []))]
+        absent = [str(p) for p in paths if not p.is_file()]
+        if absent:
+            raise DataError(f"run {run_dir.name} is incomplete: member {name!r} misses {absent[0]}")
+        if entry["kind"] == "gbdt":
+            members[name] = GBDTMember([lgb.Booster(model_file=str(p)) for p in paths], entry["positive_column"])
+        else:
+            from .training.fit import DeepClassifier
+
+            classifiers = [DeepClassifier.load(p, device=device) for p in paths]
+            settings = classifiers[0].settings
+            length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
+            alignment = load_fold_alignment(run_dir / entry["alignment"]) if entry["alignment"] else None
+            members[name] = DeepMember(classifiers, alignment, settings["layout"], length, entry["use_features"])
+    return RunModel(run_dir, manifest, members)
