@@ -53,7 +53,8 @@ def train_deep_member(dataset, profiles, run_dir: Path, **overrides) -> str:
     inputs = prepare_inputs(dataset, settings)
     result = deep_cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
                                  out_dir=run_dir)
-    save_predictions(run_dir, settings["model"], result.oof, result.test, {"seconds": result.seconds})
+    save_predictions(run_dir, settings["model"], result.oof, result.test, {"seconds": result.seconds},
+                     data_fingerprint=dataset.fingerprint)
     return settings["model"]
 
 
