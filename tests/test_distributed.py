@@ -1,5 +1,8 @@
 """distributed_feature_table on a small Kaggle-layout data set: the same table as feature_table, one cache."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +10,8 @@ import pytest
 from utils.data import load_dataset
 from utils.distributed import cluster_client, distributed_feature_table, map_partitions, partitions
 from utils.features import feature_table, make_object
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture
@@ -16,7 +21,7 @@ def dataset(kaggle_dir):
 
 def test_same_table_as_feature_table_on_a_local_cluster(dataset, tmp_path):
     # Every group, so the GP and the parametric fits run on the workers too; partitions of 7 leave a short last one.
-    # Thread workers keep the test fast; tests/test_bench_distributed.py runs worker processes.
+    # Thread workers keep the test fast; the benchmark test below runs worker processes.
     expected = feature_table(dataset, "test", n_jobs=1, progress=False, cache_dir=tmp_path / "joblib")
     table = distributed_feature_table(dataset, "test", n_workers=2, processes=False, partition_size=7,
                                       progress=False, cache_dir=tmp_path / "dask")
@@ -67,3 +72,36 @@ def test_bad_arguments_say_what_is_wrong(dataset, kwargs, message):
 
 def test_partitions_cover_every_object_once_in_order():
     assert list(partitions(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("bench_distributed", BENCHMARKS / "bench_distributed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_repeats_the_test_set_with_suffixed_ids(dataset):
+    batch = load_benchmark().repeated_test_set(dataset, 45)  # 20 test objects: two full copies and a part
+    assert len(batch.test_log) == 45 and batch.test_log.index.is_unique
+    assert list(batch.test_log.index[[0, 20, 44]]) == [f"{dataset.test_log.index[0]}_c0",
+                                                       f"{dataset.test_log.index[0]}_c1",
+                                                       f"{dataset.test_log.index[4]}_c2"]
+    assert set(batch.test_lc["object_id"]) == set(batch.test_log.index)
+    assert len(batch.test_lc) == 2 * len(dataset.test_lc) + dataset.test_lc["object_id"].isin(
+        dataset.test_log.index[:5]).sum()
+    assert batch.fingerprint != dataset.fingerprint
+
+
+def test_benchmark_prints_one_row_per_cluster_size(kaggle_dir, capsys):
+    # Worker processes, as the real measurement uses; cheap groups and few objects keep it to seconds.
+    assert load_benchmark().main(["--data-dir", str(kaggle_dir), "--objects", "25", "--workers", "1",
+                                  "--partition-size", "10", "--groups", "meta,photometry"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("batch: 25 objects")
+    assert lines[1].startswith("| workers | objects |")
+    cells = [cell.strip() for cell in lines[3].strip("|").split("|")]
+    assert cells[:2] == ["1", "25"] and len(lines) == 4
+    rate, worker_mb, core_hours = float(cells[4]), float(cells[6]), float(cells[8])
+    assert rate > 0 and worker_mb > 50  # a worker holding numpy, pandas and scipy is well past 50 MB
+    assert core_hours == pytest.approx(1e7 / rate / 3600, rel=0.02)
