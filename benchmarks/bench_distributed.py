@@ -1,0 +1,159 @@
+"""Throughput and memory of `distributed_feature_table` on local Dask clusters of 1 and 2 workers.
+
+    .venv/bin/python benchmarks/bench_distributed.py --data-dir ../shared/mallorn --objects 50000 [--workers 1,2]
+
+The batch repeats the test set (object ids suffixed `_c<copy>`) until it holds `--objects` objects.
+Each measurement extracts into its own temporary cache, so it is cold, on a fresh LocalCluster of
+single-thread worker processes; the cluster's start-up is timed apart from the extraction. Memory:
+each worker's peak resident set (Linux VmHWM, else the largest RSS sampled through `client.run` every
+`SAMPLE_SECONDS`), and the driver's largest RSS sampled during the extraction (the driver also hosts the
+scheduler and the nannies). Core-hours for 10 million objects = 10^7 / (objects/s) x workers / 3600.
+Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+import psutil  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+from utils.data import Dataset, load_dataset  # noqa: E402
+from utils.distributed import distributed_feature_table  # noqa: E402
+from utils.features import GROUPS  # noqa: E402
+
+PROJECTED_OBJECTS = 10_000_000
+SAMPLE_SECONDS = 0.25
+MB = 2 ** 20
+
+
+def repeated_test_set(dataset: Dataset, n_objects: int) -> Dataset:
+    """The dataset with its test log and light curves repeated (ids suffixed per copy) to `n_objects` objects."""
+    log, lightcurves = dataset.test_log, dataset.test_lc
+    copies = math.ceil(n_objects / len(log))
+    logs, curves = [], []
+    for copy in range(copies):
+        suffix = f"_c{copy}"
+        logs.append(log.set_axis(log.index.astype(str) + suffix))
+        curves.append(lightcurves.assign(object_id=lightcurves["object_id"].astype(str) + suffix))
+    batch_log = pd.concat(logs).iloc[:n_objects]
+    batch_log.index.name = log.index.name
+    batch_lc = pd.concat(curves, ignore_index=True)
+    batch_lc = batch_lc[batch_lc["object_id"].isin(batch_log.index)].reset_index(drop=True)
+    return dataclasses.replace(dataset, test_log=batch_log, test_lc=batch_lc,
+                               fingerprint=f"{dataset.fingerprint}-repeated-{n_objects}")
+
+
+def _rss_mb() -> float:
+    return psutil.Process().memory_info().rss / MB
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS from /proc (Linux), or NaN elsewhere.
+
+    Not getrusage: a spawned worker's ru_maxrss starts at its parent's peak (the driver, holding the data).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+class MemorySampler(threading.Thread):
+    """Samples the RSS of every worker (through client.run) and of the driver until stopped."""
+
+    def __init__(self, client: Client):
+        super().__init__(daemon=True)
+        self.client, self.workers, self.driver = client, {}, _rss_mb()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(SAMPLE_SECONDS)
+
+    def sample(self) -> None:
+        self.driver = max(self.driver, _rss_mb())
+        for worker, rss in self.client.run(_rss_mb).items():
+            self.workers[worker] = max(self.workers.get(worker, 0.0), rss)
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; each worker's peak RSS in MB (the kernel's high-water mark where there is one)."""
+        self._stop_event.set()
+        self.join()
+        self.sample()
+        for worker, peak in self.client.run(_peak_rss_mb).items():
+            if peak == peak:  # not NaN
+                self.workers[worker] = max(self.workers.get(worker, 0.0), peak)
+        return self.workers
+
+
+def measure(batch: Dataset, n_workers: int, partition_size: int, groups: list[str]) -> dict[str, float]:
+    started = time.perf_counter()
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        start_seconds = time.perf_counter() - started
+        sampler = MemorySampler(client)
+        sampler.start()
+        with tempfile.TemporaryDirectory() as cache:
+            started = time.perf_counter()
+            table = distributed_feature_table(batch, "test", scheduler=cluster.scheduler_address,
+                                              partition_size=partition_size, groups=groups, cache_dir=cache,
+                                              progress=False)
+            seconds = time.perf_counter() - started
+        worker_peaks = sampler.stop()
+    if len(table) != len(batch.test_log):
+        raise RuntimeError(f"extracted {len(table)} rows for {len(batch.test_log)} objects")
+    rate = len(table) / seconds
+    return {"workers": n_workers, "objects": len(table), "start_s": start_seconds, "seconds": seconds,
+            "rate": rate, "worker_mb": max(worker_peaks.values()), "driver_mb": sampler.driver,
+            "core_hours": PROJECTED_OBJECTS / rate * n_workers / 3600}
+
+
+def markdown(rows: list[dict[str, float]]) -> str:
+    lines = ["| workers | objects | cluster start (s) | extraction (s) | objects/s | objects/s per worker "
+             "| peak RSS per worker (MB) | driver peak RSS (MB) | core-hours for 10M objects |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['workers']} | {r['objects']:,} | {r['start_s']:.1f} | {r['seconds']:.1f} | {r['rate']:.1f} "
+                     f"| {r['rate'] / r['workers']:.1f} | {r['worker_mb']:.0f} | {r['driver_mb']:.0f} "
+                     f"| {r['core_hours']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--objects", type=int, default=50_000)
+    parser.add_argument("--workers", default="1,2", help="comma-separated local cluster sizes to measure")
+    parser.add_argument("--partition-size", type=int, default=500)
+    parser.add_argument("--groups", default=",".join(GROUPS), help=f"comma-separated subset of {list(GROUPS)}")
+    args = parser.parse_args(argv)
+    if args.objects < 1:
+        parser.error("--objects must be at least 1")
+    worker_counts = [int(w) for w in args.workers.split(",") if w]
+    groups = [g for g in args.groups.split(",") if g]
+    batch = repeated_test_set(load_dataset(args.data_dir), args.objects)
+    print(f"batch: {len(batch.test_log):,} objects, {len(batch.test_lc):,} observations; "
+          f"partitions of {args.partition_size}", flush=True)
+    rows = [measure(batch, n, args.partition_size, groups) for n in worker_counts]
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

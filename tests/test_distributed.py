@@ -1,0 +1,107 @@
+"""distributed_feature_table on a small Kaggle-layout data set: the same table as feature_table, one cache."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils.data import load_dataset
+from utils.distributed import cluster_client, distributed_feature_table, map_partitions, partitions
+from utils.features import feature_table, make_object
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def dataset(kaggle_dir):
+    return load_dataset(kaggle_dir)
+
+
+def test_same_table_as_feature_table_on_a_local_cluster(dataset, tmp_path):
+    # Every group, so the GP and the parametric fits run on the workers too; partitions of 7 leave a short last one.
+    # Thread workers keep the test fast; the benchmark test below runs worker processes.
+    expected = feature_table(dataset, "test", n_jobs=1, progress=False, cache_dir=tmp_path / "joblib")
+    table = distributed_feature_table(dataset, "test", n_workers=2, processes=False, partition_size=7,
+                                      progress=False, cache_dir=tmp_path / "dask")
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def test_either_path_serves_the_other_from_one_cache_entry(dataset, cache_dir):
+    groups = ["meta", "timescales"]
+    first = distributed_feature_table(dataset, "train", n_workers=2, processes=False, partition_size=6,
+                                      groups=groups, progress=False)
+    entries = list((cache_dir / "features").glob("train-*.parquet"))
+    assert len(entries) == 1
+    served = feature_table(dataset, "train", n_jobs=1, progress=False, groups=groups)  # a cache hit, not a rerun
+    pd.testing.assert_frame_equal(served, first, check_exact=True)
+    assert list((cache_dir / "features").glob("train-*.parquet")) == entries
+
+    perturbed = feature_table(dataset, "train", n_jobs=1, progress=False, groups=groups, redshift_seed=2)
+    again = distributed_feature_table(dataset, "train", groups=groups, redshift_seed=2, progress=False,
+                                      scheduler="tcp://127.0.0.1:1")  # served from the cache: no cluster reached
+    pd.testing.assert_frame_equal(again, perturbed, check_exact=True)
+
+
+def test_any_per_object_function_maps_over_partitions_on_a_running_cluster():
+    rng = np.random.default_rng(0)
+    objects = [make_object(np.arange(5.0), rng.normal(size=5), np.ones(5), list("ugriz"), object_id=f"o{i}")
+               for i in range(11)]
+    with cluster_client(n_workers=2, processes=False) as client:
+        counts = map_partitions(_point_counts, objects, client, partition_size=3, progress=False)
+        assert map_partitions(_point_counts, [], client, progress=False) == {}
+    assert counts == {f"o{i}": 5 for i in range(11)}
+
+
+def _point_counts(objects):
+    return [len(obj.time) for obj in objects]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "validation"}, "kind must be"),
+    ({"kind": "train", "groups": ["colour magic"]}, "unknown feature group"),
+    ({"kind": "test", "redshift_seed": 1}, "training redshifts only"),
+    ({"kind": "test", "partition_size": 0}, "partition_size must be at least 1"),
+    ({"kind": "test", "n_workers": 0}, "n_workers must be at least 1"),
+])
+def test_bad_arguments_say_what_is_wrong(dataset, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        distributed_feature_table(dataset, progress=False, **kwargs)
+
+
+def test_partitions_cover_every_object_once_in_order():
+    assert list(partitions(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("bench_distributed", BENCHMARKS / "bench_distributed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_repeats_the_test_set_with_suffixed_ids(dataset):
+    batch = load_benchmark().repeated_test_set(dataset, 45)  # 20 test objects: two full copies and a part
+    assert len(batch.test_log) == 45 and batch.test_log.index.is_unique
+    assert list(batch.test_log.index[[0, 20, 44]]) == [f"{dataset.test_log.index[0]}_c0",
+                                                       f"{dataset.test_log.index[0]}_c1",
+                                                       f"{dataset.test_log.index[4]}_c2"]
+    assert set(batch.test_lc["object_id"]) == set(batch.test_log.index)
+    assert len(batch.test_lc) == 2 * len(dataset.test_lc) + dataset.test_lc["object_id"].isin(
+        dataset.test_log.index[:5]).sum()
+    assert batch.fingerprint != dataset.fingerprint
+
+
+def test_benchmark_prints_one_row_per_cluster_size(kaggle_dir, capsys):
+    # Worker processes, as the real measurement uses; cheap groups and few objects keep it to seconds.
+    assert load_benchmark().main(["--data-dir", str(kaggle_dir), "--objects", "25", "--workers", "1",
+                                  "--partition-size", "10", "--groups", "meta,photometry"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("batch: 25 objects")
+    assert lines[1].startswith("| workers | objects |")
+    cells = [cell.strip() for cell in lines[3].strip("|").split("|")]
+    assert cells[:2] == ["1", "25"] and len(lines) == 4
+    rate, worker_mb, core_hours = float(cells[4]), float(cells[6]), float(cells[8])
+    assert rate > 0 and worker_mb > 50  # a worker holding numpy, pandas and scipy is well past 50 MB
+    assert core_hours == pytest.approx(1e7 / rate / 3600, rel=0.02)

@@ -1,0 +1,344 @@
+"""The candidate report a person sends with a spectrograph request: why each top object looks like a TDE.
+
+    contributions = shap_contributions(boosters, test_features, positive_class=None)  # binary boosters
+    write_candidate_report(out_dir, dataset.test_log, dataset.test_lc, test_prob, test_features, contributions,
+                           top_n=20, threshold=threshold, members=member_probabilities)
+
+`candidates.html` is one page without JavaScript or anything fetched from the network; the figures it
+shows are PNGs in `candidates/` beside it. For each of the top-N objects: the de-extinguished light
+curve with the 2-D GP of utils.features.gp (mean and ±1σ per band), the GP's g-r and u-g colours and
+blackbody temperature against rest-frame time, Z, Z_err, EBV, the probability (and each ensemble
+member's), and the ten features that pushed the score up most and the five that pushed it down most.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import quote
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
+
+from . import BANDS
+from .errors import DataError, examples
+from .features import gp
+from .features.lightcurve import ObjectLightCurve, iter_objects
+from .plots import BAND_COLOURS
+from .preprocess import LSST_WAVELENGTHS, deextinct
+from .validate import require_columns
+
+N_UP, N_DOWN = 10, 5  # features listed as pushing the score up / down
+MIN_GP_SNR = 2.0  # colours and temperatures are drawn only where the GP mean is this many σ above zero
+FIGURE_DPI = 100
+_WAVELENGTHS = np.array([LSST_WAVELENGTHS[b] for b in BANDS])
+
+
+def shap_contributions(boosters: Sequence[lgb.Booster], features: pd.DataFrame,
+                       positive_class: int | None = None) -> pd.DataFrame:
+    """Per-object SHAP contributions (LightGBM's pred_contrib), averaged over `boosters`, in raw-score units.
+
+    Columns: the boosters' feature names, then "bias"; each row sums to the mean over boosters of
+    `booster.predict(raw_score=True)` (the log-odds for binary boosters). `positive_class`: None for
+    binary boosters; for multiclass ones the index of the TDE class (e.g. list(model.classes_).index("TDE")),
+    whose block of (n_features + 1) columns is taken. Fitted LGBMClassifiers are accepted too.
+    """
+    boosters = [getattr(model, "booster_", model) for model in boosters]
+    if not boosters:
+        raise DataError("shap_contributions needs at least one booster")
+    names = boosters[0].feature_name()
+    if any(booster.feature_name() != names for booster in boosters[1:]):
+        raise DataError("the boosters were trained on different feature columns; contributions cannot be averaged")
+    missing = [name for name in names if name not in features.columns]
+    if missing:
+        raise DataError(f"features: missing column(s) the boosters use: {examples(missing)}")
+    values = features[names].to_numpy(dtype=np.float64)
+    total = np.zeros((len(features), len(names) + 1))
+    for booster in boosters:
+        contributions = booster.predict(values, pred_contrib=True)
+        n_classes = booster.num_model_per_iteration()
+        if n_classes == 1:
+            if positive_class not in (None, 1):
+                raise ValueError(f"a binary booster has one raw score; positive_class must be None, "
+                                 f"not {positive_class}")
+            total += contributions
+        else:
+            if positive_class is None or not 0 <= positive_class < n_classes:
+                raise ValueError(f"a {n_classes}-class booster needs positive_class in 0..{n_classes - 1}, "
+                                 f"not {positive_class}")
+            width = len(names) + 1
+            total += contributions[:, positive_class * width:(positive_class + 1) * width]
+    return pd.DataFrame(total / len(boosters), index=features.index, columns=[*names, "bias"])
+
+
+@dataclass(frozen=True)
+class GPCurves:
+    """The GP of utils.features.gp evaluated on its grid, in the object's de-extinguished µJy."""
+
+    days: np.ndarray  # rest-frame days from the brightest detection (gp.GRID_DAYS)
+    mean: np.ndarray  # (days, bands)
+    std: np.ndarray  # (days, bands)
+    rest_wavelength: np.ndarray  # (bands,) Å
+
+    def colour(self, blue: str, red: str) -> np.ndarray:
+        """blue - red in magnitudes, NaN where either band's GP flux is under MIN_GP_SNR σ."""
+        b, r = BANDS.index(blue), BANDS.index(red)
+        good = (self.mean[:, b] > MIN_GP_SNR * self.std[:, b]) & (self.mean[:, r] > MIN_GP_SNR * self.std[:, r])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(good, -2.5 * np.log10(self.mean[:, b] / self.mean[:, r]), np.nan)
+
+    def temperature(self) -> np.ndarray:
+        """Blackbody temperature (K) of each day's six GP fluxes, as gp's bb_temp_* features fit it.
+
+        NaN where fewer than three bands are above MIN_GP_SNR σ.
+        """
+        out = np.full(len(self.days), np.nan)
+        for day, (mean, std) in enumerate(zip(self.mean, self.std)):
+            if np.sum(mean > MIN_GP_SNR * std) >= 3:
+                out[day] = gp.blackbody_temperature(self.rest_wavelength, mean, std)
+        return out
+
+
+def gp_curves(obj: ObjectLightCurve) -> GPCurves | None:
+    """Fit the 2-D GP to the points gp.extract fits and evaluate it on gp.GRID_DAYS (None if too few points)."""
+    days = (obj.time - obj.peak_time) / obj.dilation
+    keep = np.flatnonzero((days >= gp.WINDOW_DAYS[0]) & (days <= gp.WINDOW_DAYS[1]))
+    if len(keep) > gp.MAX_POINTS:
+        keep = np.sort(keep[np.argsort(-np.abs(obj.snr[keep]))[:gp.MAX_POINTS]])
+    if len(keep) < gp.MIN_POINTS or len(np.unique(obj.band[keep])) < 2:
+        return None
+    rest_wave = _WAVELENGTHS / obj.dilation
+    x = np.column_stack([days[keep], rest_wave[obj.band[keep]]])
+    scale = np.max(np.abs(obj.flux[keep]))
+    y, noise = obj.flux[keep] / scale, (obj.flux_err[keep] / scale) ** 2
+    grid = np.column_stack([np.repeat(gp.GRID_DAYS, len(BANDS)), np.tile(rest_wave, len(gp.GRID_DAYS))])
+    # One BLAS thread, as in feature extraction: threads fighting over small matrices slow the fit ~10x.
+    with threadpool_limits(1), np.errstate(all="ignore"):
+        params = gp.fit_gp(x, y, noise)
+        try:
+            mean, std = gp.predict(params, x, y, noise, grid, return_std=True)
+        except np.linalg.LinAlgError:
+            return None
+    shape = (len(gp.GRID_DAYS), len(BANDS))
+    return GPCurves(gp.GRID_DAYS, mean.reshape(shape) * scale, std.reshape(shape) * scale, rest_wave)
+
+
+def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributions: pd.Series | None,
+                      values: pd.Series) -> Figure:
+    # A bare Figure (no pyplot): rendered by Agg, never registered with a GUI, freed with the object. Margins
+    # are fixed in inches instead of a constrained layout, which draws every figure twice.
+    height = 10.5 if contributions is not None else 7.0
+    fig = Figure(figsize=(11, height))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1.3, 1], left=0.07, right=0.98, top=1 - 0.35 / height,
+                            bottom=(3.6 if contributions is not None else 0.55) / height, hspace=0.4, wspace=0.2)
+    ax_lc = fig.add_subplot(grid[0, :])
+    days = (obj.time - obj.peak_time) / obj.dilation
+    for b, band in enumerate(BANDS):
+        rows_b = obj.band == b
+        if rows_b.any():
+            ax_lc.errorbar(days[rows_b], obj.flux[rows_b], yerr=obj.flux_err[rows_b], fmt="o", ms=3, lw=0.7,
+                           color=BAND_COLOURS[band], label=band)
+        if curves is not None:
+            ax_lc.plot(curves.days, curves.mean[:, b], color=BAND_COLOURS[band], lw=1.2)
+            ax_lc.fill_between(curves.days, curves.mean[:, b] - curves.std[:, b], curves.mean[:, b] + curves.std[:, b],
+                               color=BAND_COLOURS[band], alpha=0.15, lw=0)
+    ax_lc.axhline(0, color="0.6", lw=0.6)
+    ax_lc.set_xlim(max(gp.WINDOW_DAYS[0], days.min() - 10), min(gp.WINDOW_DAYS[1], days.max() + 10))
+    ax_lc.set(xlabel="rest-frame days from the brightest detection", ylabel="de-extinguished flux (µJy)",
+              title="light curve and 2-D GP (mean ± 1σ)" if curves is not None
+              else "light curve (too few points in the window for the GP)")
+    ax_lc.legend(ncol=6, fontsize=8, loc="upper right")
+
+    ax_colour, ax_temp = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    if curves is not None:
+        ax_colour.plot(curves.days, curves.colour("g", "r"), label="g - r", color=BAND_COLOURS["r"])
+        ax_colour.plot(curves.days, curves.colour("u", "g"), label="u - g", color=BAND_COLOURS["u"])
+        ax_colour.legend(fontsize=8)
+        ax_temp.plot(curves.days, curves.temperature() / 1e3, color="0.2")
+    ax_colour.set(xlabel="rest-frame days", ylabel="colour (mag)", title=f"GP colours (where S/N > {MIN_GP_SNR:g})",
+                  xlim=ax_lc.get_xlim())
+    ax_temp.set(xlabel="rest-frame days", ylabel="temperature (10³ K)", title="blackbody temperature of the GP SED",
+                xlim=ax_lc.get_xlim())
+
+    if contributions is not None:
+        # The wide left margin holds the "feature = value" labels.
+        bars = fig.add_gridspec(1, 1, left=0.3, right=0.98, top=2.75 / height, bottom=0.5 / height)
+        ax_bar = fig.add_subplot(bars[0])
+        shown = _pushes(contributions)
+        labels = [f"{name} = {_number(values.get(name, np.nan))}" for name in shown.index]
+        ax_bar.barh(np.arange(len(shown)), shown.to_numpy(), color=np.where(shown > 0, "#d55e00", "#0072b2"))
+        ax_bar.set_yticks(np.arange(len(shown)), labels, fontsize=8)
+        ax_bar.invert_yaxis()
+        ax_bar.axvline(0, color="0.3", lw=0.6)
+        ax_bar.set(xlabel="contribution to the TDE score (log-odds)",
+                   title=f"features that pushed it up ({N_UP}) and down ({N_DOWN})")
+    return fig
+
+
+def _pushes(contributions: pd.Series) -> pd.Series:
+    """The N_UP largest positive contributions, then the N_DOWN most negative (bias excluded)."""
+    features = contributions.drop("bias", errors="ignore").dropna()
+    up = features[features > 0].sort_values(ascending=False).head(N_UP)
+    down = features[features < 0].sort_values().head(N_DOWN)
+    return pd.concat([up, down.iloc[::-1]])
+
+
+def _number(value, digits: int = 4) -> str:
+    """A number to `digits` significant digits; a dash where it is missing."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):.{digits}g}"
+
+
+def _require_ids(table: pd.DataFrame | pd.Series, ids: pd.Index, what: str) -> None:
+    missing = ids.difference(table.index)
+    if len(missing):
+        raise DataError(f"{what}: no row for object_id {examples(missing)} among the top candidates")
+
+
+def _file_name(rank: int, object_id: str) -> str:
+    return f"{rank:03d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', object_id)}.png"
+
+
+def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightcurves: pd.DataFrame,
+                           probabilities: pd.Series, features: pd.DataFrame, contributions: pd.DataFrame | None,
+                           top_n: int = 20, threshold: float | None = None,
+                           members: pd.DataFrame | None = None) -> Path:
+    """Write out_dir/candidates.html (+ candidates/*.png) for the top_n objects by probability; return its path.
+
+    `log` (indexed by object_id, with Z, EBV and optionally Z_err), `lightcurves` (object_id, time, flux,
+    flux_err, band; not yet de-extinguished), `features` and `contributions` (from shap_contributions) are
+    indexed by object_id; `members`: optional per-member probabilities, one column per model. Objects at or
+    above `threshold` are marked flagged. Everything is checked before anything is written, and the new
+    report replaces the old one only once it is complete.
+    """
+    if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
+        raise DataError(f"top_n must be a whole number of at least 1, not {top_n!r}")
+    if len(probabilities) == 0:
+        raise DataError("probabilities: empty; there are no objects to report")
+    if not probabilities.index.is_unique:
+        repeated = probabilities.index[probabilities.index.duplicated()]
+        raise DataError(f"probabilities: object_id repeated: {examples(repeated)}")
+    unknown = probabilities.index.difference(log.index)
+    if len(unknown):
+        raise DataError(f"probabilities: object_id absent from the log: {examples(unknown)}")
+    if probabilities.isna().any():
+        raise DataError(f"probabilities: NaN for object_id {examples(probabilities.index[probabilities.isna()])}")
+    require_columns(log, ["Z", "EBV"], "log")
+    require_columns(lightcurves, ["object_id", "time", "flux", "flux_err", "band"], "lightcurves")
+    if contributions is not None:
+        require_columns(contributions, ["bias"], "contributions")
+
+    top = probabilities.astype("float64").sort_values(ascending=False, kind="stable").head(top_n)
+    ids = pd.Index(top.index.astype(str))
+    top.index = ids
+    _require_ids(features, ids, "features")
+    if contributions is not None:
+        _require_ids(contributions, ids, "contributions")
+    if members is not None:
+        _require_ids(members, ids, "members")
+    curves = lightcurves[lightcurves["object_id"].astype(str).isin(ids)]
+    _require_ids(curves.set_index("object_id"), ids, "lightcurves")
+    top_log = log.loc[ids]
+    objects = {obj.object_id: obj for obj in iter_objects(deextinct(curves, top_log["EBV"]), top_log)}
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".candidates-", dir=out_dir))
+    try:
+        (staging / "candidates").mkdir()
+        sections = []
+        for rank, (object_id, probability) in enumerate(top.items(), start=1):
+            obj = objects[object_id]
+            file_name = _file_name(rank, object_id)
+            shown = None if contributions is None else contributions.loc[object_id]
+            figure = _candidate_figure(obj, gp_curves(obj), shown, features.loc[object_id])
+            figure.savefig(staging / "candidates" / file_name, dpi=FIGURE_DPI)
+            sections.append(_section(rank, object_id, probability, top_log.loc[object_id], obj, file_name, shown,
+                                     features.loc[object_id], None if members is None else members.loc[object_id],
+                                     threshold))
+        page = _page(top, top_log, threshold, len(probabilities), contributions is not None, sections)
+        (staging / "candidates.html").write_text(page, encoding="utf-8")
+        if (out_dir / "candidates").exists():
+            shutil.rmtree(out_dir / "candidates")
+        (staging / "candidates").rename(out_dir / "candidates")
+        (staging / "candidates.html").replace(out_dir / "candidates.html")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "candidates.html"
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
+th { background: #f2f2f2; } td.id, th.id { text-align: left; font-family: monospace; }
+section { border-top: 2px solid #444; margin-top: 2em; } img { max-width: 100%; }
+.up { color: #a04000; } .down { color: #005a8c; } .flagged { font-weight: bold; }
+.pushes { display: flex; gap: 2em; }
+"""
+
+
+def _flagged(probability: float, threshold: float | None) -> str:
+    return "—" if threshold is None else ("yes" if probability >= threshold else "no")
+
+
+def _page(top: pd.Series, top_log: pd.DataFrame, threshold: float | None, n_scored: int, explained: bool,
+          sections: list[str]) -> str:
+    rule = "no threshold given" if threshold is None else f"flagged: probability ≥ {threshold:.4g}"
+    shap = (" Contributions are SHAP values of the gradient-boosted trees, in log-odds (raw score)."
+            if explained else "")
+    rows = "".join(
+        f"<tr class=\"{'flagged' if _flagged(p, threshold) == 'yes' else ''}\"><td>{rank}</td>"
+        f"<td class=\"id\"><a href=\"#c{rank}\">{html.escape(object_id)}</a></td><td>{p:.4f}</td>"
+        f"<td>{_number(top_log.at[object_id, 'Z'])}</td><td>{_flagged(p, threshold)}</td></tr>"
+        for rank, (object_id, p) in enumerate(top.items(), start=1))
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TDE candidates</title>"
+            f"<style>{STYLE}</style></head><body>\n"
+            f"<h1>TDE candidates: the top {len(top)} of {n_scored:,} objects</h1>\n"
+            f"<p>Ranked by probability; {rule}. Light curves are corrected for Milky Way dust (EBV); times are "
+            f"rest-frame days from the brightest detection.{shap}</p>\n"
+            f"<table class=\"summary\"><tr><th>rank</th><th class=\"id\">object_id</th>"
+            f"<th>probability</th><th>Z</th><th>flagged</th></tr>{rows}</table>\n" + "\n".join(sections)
+            + "\n</body></html>\n")
+
+
+def _section(rank: int, object_id: str, probability: float, log_row: pd.Series, obj: ObjectLightCurve,
+             file_name: str, contributions: pd.Series | None, values: pd.Series, members: pd.Series | None,
+             threshold: float | None) -> str:
+    per_band = ", ".join(f"{b} {int(np.sum(obj.band == i))}" for i, b in enumerate(BANDS))
+    facts = [("probability", f"{probability:.4f}"), ("flagged", _flagged(probability, threshold)),
+             ("Z", _number(log_row["Z"])), ("Z_err", _number(log_row.get("Z_err"))), ("EBV", _number(log_row["EBV"])),
+             ("observations", f"{len(obj.time)} ({per_band})")]
+    if members is not None:
+        facts += [(f"P({name})", _number(value)) for name, value in members.items()]
+    fact_rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    parts = [f"<section id=\"c{rank}\"><h2>{rank}. <code>{html.escape(object_id)}</code></h2>",
+             f"<table>{fact_rows}</table>",
+             f"<img src=\"candidates/{quote(file_name)}\" alt=\"light curve, GP, colours, temperature and "
+             f"feature contributions of {html.escape(object_id)}\">"]
+    if contributions is not None:
+        shown = _pushes(contributions)
+        tables = []
+        for title, css, chosen in (("pushed up", "up", shown[shown > 0]), ("pushed down", "down", shown[shown < 0])):
+            rows = "".join(f"<tr><td class=\"id\">{html.escape(name)}</td>"
+                           f"<td>{_number(values.get(name, np.nan))}</td>"
+                           f"<td class=\"{css}\">{value:+.3f}</td></tr>" for name, value in chosen.items())
+            tables.append(f"<div><h3>{title}</h3><table><tr><th class=\"id\">feature</th><th>value</th>"
+                          f"<th>log-odds</th></tr>{rows or '<tr><td colspan=3>none</td></tr>'}</table></div>")
+        parts.append(f"<div class=\"pushes\">{''.join(tables)}</div><p>bias (the model's expected raw score over "
+                     f"its training rows): {contributions['bias']:+.3f}</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+__all__ = ["GPCurves", "gp_curves", "shap_contributions", "write_candidate_report"]
