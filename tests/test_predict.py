@@ -144,7 +144,7 @@ def test_bad_batches_are_refused_with_one_line(kaggle_dir, tmp_path, small_run, 
     refuse(capsys, run_args, "log.csv: missing column 'EBV'", out)
 
     log.iloc[:0].to_csv(tmp_path / "batch" / "log.csv", index=False)
-    refuse(capsys, run_args, "log.csv: the log has no objects", out)
+    refuse(capsys, run_args, "has a header but no rows", out)
 
     log[["object_id", "Z", "Z_err", "EBV"]].to_csv(tmp_path / "batch" / "log.csv", index=False)
     curves = pd.read_csv(tmp_path / "batch" / "night0" / "lightcurves.csv")
