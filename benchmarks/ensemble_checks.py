@@ -30,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import utils.gbdt as gbdt  # noqa: E402
-from utils.classes import class_group  # noqa: E402
+from utils.classes import CLASS_GROUPS, class_group  # noqa: E402
 from utils.data import load_dataset  # noqa: E402
 from utils.ensemble import METHODS, cross_validated_blend, logit  # noqa: E402
 from utils.features import feature_table  # noqa: E402
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for own_iin, own_slsn in ((False, False), (True, False), (False, True), (True, True)):
             started = time.perf_counter()
-            name = {(False, False): "default groups (TDE, AGN, SN Ia, SN II, other)",
+            name = {(False, False): f"default groups ({', '.join(CLASS_GROUPS)})",
                     (True, False): "SN IIn its own class", (False, True): "SLSN its own class",
                     (True, True): "SN IIn and SLSN their own classes"}[own_iin, own_slsn]
             prob = multiclass_cv(tables, dataset, SEED, groups=spec_group_variant(own_iin, own_slsn)).oof.to_numpy()
