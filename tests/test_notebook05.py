@@ -32,6 +32,10 @@ def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, tmp_path):
     assert (run_dir / "predictions" / "oof_gbdt.csv").is_file()
     for figure in ("05_pr_and_f1_curves", "05_false_positives_by_spectype", "05_feature_importance"):
         assert (run_dir / "figures" / f"{figure}.png").is_file()
+    manifest = json.loads((run_dir / "model" / "manifest.json").read_text())
+    assert manifest["threshold"] == metrics["models"]["ensemble"]["threshold"]
+    assert manifest["blender"]["members"] == metrics["models"]["ensemble"]["members"]
+    assert all((run_dir / path).is_file() for path in manifest["members"]["gbdt"]["boosters"])
 
 
 def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_path):
@@ -49,3 +53,6 @@ def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_p
     assert "cnn" in oof.columns
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "cnn" in metrics["models"]["ensemble"]["members"]
+    manifest = json.loads((run_dir / "model" / "manifest.json").read_text())
+    assert manifest["members"]["cnn"] == {"kind": "unavailable",
+                                          "reason": "member 'cnn' has no fold checkpoints under models/cnn/"}
