@@ -154,11 +154,11 @@ def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributi
     ax_lc.axhline(0, color="0.6", lw=0.6)
     left, right = max(gp.WINDOW_DAYS[0], days.min() - 10), min(gp.WINDOW_DAYS[1], days.max() + 10)
     # The y range follows what is in view: points outside the window and huge error bars would squash it.
-    shown = [obj.flux[(days >= left) & (days <= right)], [0.0]]
+    visible = [obj.flux[(days >= left) & (days <= right)], [0.0]]
     if curves is not None:
         in_view = (curves.days >= left) & (curves.days <= right)
-        shown += [(curves.mean - curves.std)[in_view].ravel(), (curves.mean + curves.std)[in_view].ravel()]
-    low, high = np.min(np.concatenate(shown)), np.max(np.concatenate(shown))
+        visible += [(curves.mean - curves.std)[in_view].ravel(), (curves.mean + curves.std)[in_view].ravel()]
+    low, high = np.min(np.concatenate(visible)), np.max(np.concatenate(visible))
     ax_lc.set(xlim=(left, right), ylim=(low - 0.08 * (high - low), high + 0.15 * (high - low)))
     ax_lc.set(xlabel="rest-frame days from the brightest detection", ylabel="de-extinguished flux (µJy)",
               title="light curve and 2-D GP (mean ± 1σ)" if curves is not None
