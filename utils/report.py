@@ -159,7 +159,8 @@ def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributi
         in_view = (curves.days >= left) & (curves.days <= right)
         visible += [(curves.mean - curves.std)[in_view].ravel(), (curves.mean + curves.std)[in_view].ravel()]
     low, high = np.min(np.concatenate(visible)), np.max(np.concatenate(visible))
-    ax_lc.set(xlim=(left, right), ylim=(low - 0.08 * (high - low), high + 0.15 * (high - low)))
+    span = (high - low) or 1.0  # nothing in view but the zero line
+    ax_lc.set(xlim=(left, right), ylim=(low - 0.08 * span, high + 0.15 * span))
     ax_lc.set(xlabel="rest-frame days from the brightest detection", ylabel="de-extinguished flux (µJy)",
               title="light curve and 2-D GP (mean ± 1σ)" if curves is not None
               else "light curve (too few points in the window for the GP)")
