@@ -152,7 +152,15 @@ def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributi
             ax_lc.fill_between(curves.days, curves.mean[:, b] - curves.std[:, b], curves.mean[:, b] + curves.std[:, b],
                                color=BAND_COLOURS[band], alpha=0.15, lw=0)
     ax_lc.axhline(0, color="0.6", lw=0.6)
-    ax_lc.set_xlim(max(gp.WINDOW_DAYS[0], days.min() - 10), min(gp.WINDOW_DAYS[1], days.max() + 10))
+    left, right = max(gp.WINDOW_DAYS[0], days.min() - 10), min(gp.WINDOW_DAYS[1], days.max() + 10)
+    # The y range follows what is in view: points outside the window and huge error bars would squash it.
+    visible = [obj.flux[(days >= left) & (days <= right)], [0.0]]
+    if curves is not None:
+        in_view = (curves.days >= left) & (curves.days <= right)
+        visible += [(curves.mean - curves.std)[in_view].ravel(), (curves.mean + curves.std)[in_view].ravel()]
+    low, high = np.min(np.concatenate(visible)), np.max(np.concatenate(visible))
+    span = (high - low) or 1.0  # nothing in view but the zero line
+    ax_lc.set(xlim=(left, right), ylim=(low - 0.08 * span, high + 0.15 * span))
     ax_lc.set(xlabel="rest-frame days from the brightest detection", ylabel="de-extinguished flux (µJy)",
               title="light curve and 2-D GP (mean ± 1σ)" if curves is not None
               else "light curve (too few points in the window for the GP)")
