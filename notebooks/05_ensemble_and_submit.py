@@ -37,6 +37,7 @@ device = "auto"  # unused here (LightGBM runs on the CPU); every notebook takes 
 n_repeats = None  # repeats of the stratified K-fold; None: the profile's
 blend_method = None  # f1 | weights (by AP) | mean | logistic | auto (best CV average precision); None: the profile's
 pseudo_confidence = None  # pseudo-label test objects at this class probability (e.g. 0.97); None: the profile's
+report_top_n = None  # test candidates in candidates.html; None: the profile's
 
 # %%
 import json
@@ -60,11 +61,13 @@ from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_re
 from utils.features import feature_group, feature_table
 from utils.gbdt import adversarial_auc, cross_validate
 from utils.metrics import f1_by_threshold
+from utils.report import shap_contributions, write_candidate_report
 from utils.run_model import save_run_model
 from utils.runs import resolve_out_dir, save_figure
 from utils.submission import make_submission, write_submission
 
-cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence)
+cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence,
+                          report_top_n=report_top_n)
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},
@@ -251,3 +254,18 @@ axes[0].set(xlabel="share of gain", title="top 25 features (multiclass GBDT)")
 importance.groupby(importance.index.map(feature_group)).sum().sort_values().plot.barh(ax=axes[1])
 axes[1].set(xlabel="share of gain", title="per feature group")
 save_figure(fig, out, "05_feature_importance")
+
+# %% [markdown]
+# ## Candidates for follow-up
+# The test objects a person would send to a spectrograph first: the top `report_top_n` by blended
+# probability, each with its light curve and Gaussian-process fit, colour and temperature against
+# rest-frame time, redshift, every member's probability, and the features that pushed the multiclass
+# GBDT's TDE score up or down (SHAP values from LightGBM's `pred_contrib`, averaged over the refitted
+# boosters). Written to `candidates.html` with one PNG per candidate in `candidates/`.
+
+# %%
+explained = gbdt_results["gbdt"] if "gbdt" in gbdt_results else next(iter(gbdt_results.values()))
+contributions = shap_contributions(explained.boosters, features["test"], positive_class=explained.positive_column)
+page = write_candidate_report(out, test_log, dataset.test_lc, blend.test, features["test"], contributions,
+                              top_n=cfg["report_top_n"], threshold=blend.threshold, members=members.test)
+print(f"{page.relative_to(out)}: the top {min(cfg['report_top_n'], len(blend.test))} test objects")

@@ -23,6 +23,10 @@ def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, tmp_path):
     assert {"target", "gbdt", "gbdt_binary", "ensemble"} <= set(oof.columns)
     probabilities = pd.read_csv(run_dir / "probabilities.csv")
     assert probabilities["object_id"].tolist() == sample["object_id"].tolist()
+    page = (run_dir / "candidates.html").read_text()
+    top = probabilities.sort_values("ensemble", ascending=False, kind="stable")["object_id"].head(3).astype(str)
+    assert all(object_id in page for object_id in top)
+    assert len(list((run_dir / "candidates").glob("*.png"))) == 3
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for model in ("gbdt", "gbdt_binary", "ensemble"):
