@@ -40,6 +40,7 @@ def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, tmp_path):
     assert manifest["threshold"] == metrics["models"]["ensemble"]["threshold"]
     assert manifest["blender"]["members"] == metrics["models"]["ensemble"]["members"]
     assert all((run_dir / path).is_file() for path in manifest["members"]["gbdt"]["boosters"])
+    assert manifest["commit"] == json.loads((run_dir / "config.json").read_text())["commit"]  # the code that ran
 
 
 def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_path):

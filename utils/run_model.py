@@ -102,6 +102,12 @@ def _deep_member(run_dir: Path, name: str) -> dict[str, Any]:
             "layout": settings["layout"], "use_features": bool(settings.get("use_features"))}
 
 
+def _run_commit(run_dir: Path) -> str | None:
+    """The commit the pipeline recorded when the run started (the code may have moved on since)."""
+    config = run_dir / "config.json"
+    return json.loads(config.read_text()).get("commit") if config.is_file() else None
+
+
 def save_run_model(run_dir: str | os.PathLike, *, gbdt_results: Mapping[str, CVResult], blender: Blender,
                    threshold: float, threshold_method: str, feature_columns, settings: Mapping[str, Any],
                    data_fingerprint: str | None = None) -> Path:
@@ -138,7 +144,7 @@ def save_run_model(run_dir: str | os.PathLike, *, gbdt_results: Mapping[str, CVR
                         "weights": [float(w) for w in blender.weights], "intercept": float(blender.intercept)},
             "threshold": float(threshold), "threshold_method": threshold_method,
             "settings": dict(settings), "data_fingerprint": data_fingerprint,
-            "commit": git_commit(), "packages": package_versions(),
+            "commit": _run_commit(run_dir) or git_commit(), "packages": package_versions(),
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         }
         save_config(manifest, staging / "manifest.json")
