@@ -19,7 +19,7 @@ from utils.ensemble import fit_blender
 from utils.errors import DataError
 from utils.gbdt import cross_validate
 from utils.pipeline import NOTEBOOK_DIR, execute
-from utils.predict import main
+from utils.predict import main, predict_batch
 from utils.run_model import MODEL_FORMAT, aligned_mean, load_run_model, save_run_model
 from utils.runs import save_predictions
 from utils.training import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings, make_deterministic, prepare_inputs
@@ -91,6 +91,18 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
     submission = pd.read_csv(run_dir / "submission.csv").set_index("object_id").loc[predicted["object_id"]]
     assert (predicted["prediction"].to_numpy() == submission["prediction"].to_numpy()).all()
     assert json.loads((out / "config.json").read_text())["objects"] == len(log)
+    page = (out / "candidates.html").read_text()
+    ranked = predicted.sort_values("probability", ascending=False, kind="stable")["object_id"].astype(str)
+    assert ranked.iloc[0] in page and len(list((out / "candidates").glob("*.png"))) == min(20, len(log))
+
+    # The same batch with its features extracted on a Dask cluster (utils.distributed) gives the same scores.
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        on_dask = predict_batch(run_dir, tmp_path / "batch", out=tmp_path / "scored-dask", chunk_size=6,
+                                device="cpu", progress=False, report_top_n=0, scheduler=cluster.scheduler_address)
+    assert not (on_dask / "candidates.html").exists()
+    pd.testing.assert_frame_equal(pd.read_csv(on_dask / "predictions.csv"), predicted)
 
 
 def test_aligned_mean_repeats_the_alignment_of_the_test_set():

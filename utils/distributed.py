@@ -103,11 +103,12 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
                               partition_size: int = 500, groups: Iterable[str] | None = None,
                               progress: bool = True, processes: bool = True,
                               cache_dir: str | os.PathLike | None = None,
-                              redshift_seed: int | None = None) -> pd.DataFrame:
+                              redshift_seed: int | None = None, client: Client | None = None) -> pd.DataFrame:
     """`feature_table(dataset, kind, groups=..., redshift_seed=..., cache_dir=...)`, extracted on Dask.
 
     `scheduler`: address of a running cluster ("tcp://host:8786"); None starts a LocalCluster of
     `n_workers` single-thread worker processes (`processes=False`: threads in this process, for tests).
+    `client`: an open Client to use instead (one cluster for many calls, as utils.predict does per chunk).
     """
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
@@ -126,7 +127,9 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
     log = dataset.log(kind)
     z = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed) if redshift_seed is not None else None
     objects = iter_objects(deextinct(dataset.lightcurves(kind), log["EBV"]), log, z)
-    with cluster_client(scheduler, n_workers=n_workers, processes=processes) as client:
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(cluster_client(scheduler, n_workers=n_workers, processes=processes))
         rows = map_partitions(functools.partial(_extract_chunk, groups=groups), objects, client,
                               partition_size=partition_size, n_objects=len(log), progress=progress,
                               desc=f"features {kind} (dask)")

@@ -1,7 +1,8 @@
 """Score new light curves with a finished run folder (`<run>/model/`, see utils.run_model).
 
     python -m utils.predict --run submissions/<id> --data-dir <folder> [--kind NAME] [--out <folder>]
-                            [--chunk-size N] [--jobs N] [--device auto]
+                            [--chunk-size N] [--jobs N] [--device auto] [--report N]
+                            [--workers N | --scheduler tcp://host:8786]
 
 Input layout under --data-dir:
 
@@ -11,8 +12,11 @@ Input layout under --data-dir:
 * `--kind NAME`: `NAME_log.csv` and `**/NAME_*lightcurves.csv`, so `--kind test` reads the Kaggle test side.
 
 Output: a NEW folder (default `<run>/scored/<UTC time>`) with `predictions.csv` (object_id, probability,
-one column per member, prediction 0/1 at the run's threshold) and `config.json`; it is written into a
-temporary sibling and renamed, so a failure leaves nothing. Objects are scored in chunks of --chunk-size
+one column per member, prediction 0/1 at the run's threshold), `config.json` and, unless `--report 0`, the
+candidate report (`candidates.html` and `candidates/`: the top N objects, utils.report); it is written into
+a temporary sibling and renamed, so a failure leaves nothing. `--workers N` or `--scheduler ADDRESS`
+extract the features on Dask (utils.distributed: a local cluster of N processes, or a running cluster)
+instead of local joblib workers. Objects are scored in chunks of --chunk-size
 (memory: the largest light-curve file plus one chunk's features and tensors). Bad input: one `error:` line,
 exit status 2.
 """
@@ -20,6 +24,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -38,6 +43,7 @@ from .errors import DataError, examples
 from .validate import check_ids_match, validate_lightcurves, validate_log
 
 DEFAULT_CHUNK_SIZE = 2000
+DEFAULT_REPORT_TOP_N = 20
 
 
 @dataclass(frozen=True)
@@ -101,15 +107,71 @@ def batch_dataset(log: pd.DataFrame, lightcurves: pd.DataFrame, data_dir: Path, 
                    data_dir=data_dir, fingerprint=key)
 
 
+@dataclass
+class _Candidates:
+    """What the report needs of the best-scored objects of each chunk, so memory stays one chunk's worth."""
+
+    log: list[pd.DataFrame]
+    lightcurves: list[pd.DataFrame]
+    features: list[pd.DataFrame]
+
+    def keep(self, scored: pd.DataFrame, chunk_log: pd.DataFrame, chunk_lc: pd.DataFrame, features: pd.DataFrame,
+             top_n: int) -> None:
+        top = pd.Index(scored.nlargest(top_n, "probability")["object_id"])
+        self.log.append(chunk_log.loc[top])
+        self.lightcurves.append(chunk_lc[chunk_lc["object_id"].isin(top)])
+        self.features.append(features.loc[top])
+
+
+def _write_report(folder: Path, model, predictions: pd.DataFrame, kept: _Candidates, top_n: int) -> Path:
+    """candidates.html for the batch's top objects, explained by the run's multiclass GBDT (or its first GBDT)."""
+    from .report import shap_contributions, write_candidate_report
+    from .run_model import GBDTMember
+
+    features = pd.concat(kept.features)
+    gbdt = [name for name, member in model.members.items() if isinstance(member, GBDTMember)]
+    contributions = None
+    if gbdt:
+        explained = model.members["gbdt" if "gbdt" in gbdt else gbdt[0]]
+        positive = explained.positive_column if explained.boosters[0].num_model_per_iteration() > 1 else None
+        contributions = shap_contributions(explained.boosters, features[model.feature_columns], positive)
+    table = predictions.set_index("object_id")
+    return write_candidate_report(folder, pd.concat(kept.log), pd.concat(kept.lightcurves, ignore_index=True),
+                                  table["probability"], features, contributions, top_n=top_n,
+                                  threshold=model.threshold, members=table[list(model.members)])
+
+
 def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, kind: str | None = None,
                   out: str | os.PathLike | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int = -1,
-                  device: str = "auto", progress: bool = True) -> Path:
-    """Score every object of the batch with the run's model; return the new output folder."""
+                  device: str = "auto", progress: bool = True, report_top_n: int = DEFAULT_REPORT_TOP_N,
+                  workers: int | None = None, scheduler: str | None = None) -> Path:
+    """Score every object of the batch with the run's model; return the new output folder.
+
+    `report_top_n`: objects in the candidate report (0: no report). `workers` / `scheduler`: extract the
+    features on Dask (a local cluster of that many processes / a running cluster) instead of joblib.
+    """
+    if chunk_size < 1:
+        raise DataError(f"--chunk-size must be at least 1, not {chunk_size}")
+    if report_top_n < 0:
+        raise DataError(f"--report must be 0 (no report) or more, not {report_top_n}")
+    if workers is not None and workers < 1:
+        raise DataError(f"--workers must be at least 1, not {workers}")
+    with contextlib.ExitStack() as stack:
+        client = None
+        if workers is not None or scheduler is not None:
+            from .distributed import cluster_client
+
+            client = stack.enter_context(cluster_client(scheduler, n_workers=workers or 2))
+        return _predict_batch(run_dir, data_dir, kind=kind, out=out, chunk_size=chunk_size, n_jobs=n_jobs,
+                              device=device, progress=progress, report_top_n=report_top_n, client=client)
+
+
+def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, progress, report_top_n,
+                   client) -> Path:
+    from .distributed import distributed_feature_table
     from .features import feature_table
     from .run_model import load_run_model
 
-    if chunk_size < 1:
-        raise DataError(f"--chunk-size must be at least 1, not {chunk_size}")
     model = load_run_model(run_dir, device=device)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(out).expanduser().resolve() if out else model.run_dir / "scored" / stamp
@@ -119,7 +181,7 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
     log = read_batch_log(files.log)
     ids_by_file = check_batch(log, files)
 
-    parts = []
+    parts, kept = [], _Candidates([], [], [])
     bar = tqdm(total=len(log), desc="scoring", unit="obj", disable=not progress)
     for path, ids in ids_by_file.items():
         where = _where(path, files.log.parent)
@@ -132,8 +194,12 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
             check_ids_match(chunk_log, chunk_lc, where)
             key = hashlib.sha1((fingerprint([files.log, path]) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
             dataset = batch_dataset(chunk_log, chunk_lc, files.log.parent, key)
-            features = feature_table(dataset, "test", n_jobs=n_jobs, progress=False)
-            parts.append(model.score(dataset, features))
+            features = (feature_table(dataset, "test", n_jobs=n_jobs, progress=False) if client is None else
+                        distributed_feature_table(dataset, "test", client=client, progress=False))
+            scored = model.score(dataset, features)
+            parts.append(scored)
+            if report_top_n:
+                kept.keep(scored, chunk_log, chunk_lc, features, report_top_n)
             bar.update(len(chunk_log))
     bar.close()
     predictions = pd.concat(parts, ignore_index=True).set_index("object_id").reindex(log.index).reset_index()
@@ -142,12 +208,16 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         predictions.to_csv(staging / "predictions.csv", index=False)
+        if report_top_n:
+            _write_report(staging, model, predictions, kept, report_top_n)
         save_config({"run": str(model.run_dir), "data_dir": str(files.log.parent), "kind": kind,
                      "log": files.log.name, "lightcurve_files": [_where(p, files.log.parent) for p in files.lightcurves],
                      "objects": len(predictions), "flagged": int(predictions["prediction"].sum()),
                      "threshold": model.threshold, "members": list(model.members),
                      "features_version": model.manifest["features_version"], "run_commit": model.manifest["commit"],
-                     "chunk_size": chunk_size, "device": device, "created": stamp}, staging / "config.json")
+                     "chunk_size": chunk_size, "device": device, "report_top_n": report_top_n,
+                     "dask": None if client is None else str(client.scheduler.address), "created": stamp},
+                    staging / "config.json")
         staging.rename(out)
     finally:
         if staging.exists():
@@ -164,11 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="objects scored at a time")
     parser.add_argument("--jobs", type=int, default=-1, help="feature-extraction workers (-1: all cores)")
     parser.add_argument("--device", default="auto", help="deep members: auto | cpu | cuda | mps")
+    parser.add_argument("--report", type=int, default=DEFAULT_REPORT_TOP_N,
+                        help="objects in the candidate report candidates.html (0: none)")
+    parser.add_argument("--workers", type=int, default=None, help="extract features on a local Dask cluster of N processes")
+    parser.add_argument("--scheduler", default=None, help="extract features on a running Dask cluster (tcp://host:8786)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         out = predict_batch(args.run, args.data_dir, kind=args.kind, out=args.out, chunk_size=args.chunk_size,
-                            n_jobs=args.jobs, device=args.device, progress=not args.quiet)
+                            n_jobs=args.jobs, device=args.device, progress=not args.quiet, report_top_n=args.report,
+                            workers=args.workers, scheduler=args.scheduler)
     except DataError as error:
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
