@@ -34,13 +34,12 @@ from .errors import DataError, examples
 from .features import gp
 from .features.lightcurve import ObjectLightCurve, iter_objects
 from .plots import BAND_COLOURS
-from .preprocess import LSST_WAVELENGTHS, deextinct
+from .preprocess import deextinct
 from .validate import require_columns
 
 N_UP, N_DOWN = 10, 5  # features listed as pushing the score up / down
 MIN_GP_SNR = 2.0  # colours and temperatures are drawn only where the GP mean is this many σ above zero
 FIGURE_DPI = 100
-_WAVELENGTHS = np.array([LSST_WAVELENGTHS[b] for b in BANDS])
 
 
 def shap_contributions(boosters: Sequence[lgb.Booster], features: pd.DataFrame,
@@ -110,26 +109,19 @@ class GPCurves:
 
 def gp_curves(obj: ObjectLightCurve) -> GPCurves | None:
     """Fit the 2-D GP to the points gp.extract fits and evaluate it on gp.GRID_DAYS (None if too few points)."""
-    days = (obj.time - obj.peak_time) / obj.dilation
-    keep = np.flatnonzero((days >= gp.WINDOW_DAYS[0]) & (days <= gp.WINDOW_DAYS[1]))
-    if len(keep) > gp.MAX_POINTS:
-        keep = np.sort(keep[np.argsort(-np.abs(obj.snr[keep]))[:gp.MAX_POINTS]])
-    if len(keep) < gp.MIN_POINTS or len(np.unique(obj.band[keep])) < 2:
+    points = gp.gp_inputs(obj)
+    if points is None:
         return None
-    rest_wave = _WAVELENGTHS / obj.dilation
-    x = np.column_stack([days[keep], rest_wave[obj.band[keep]]])
-    scale = np.max(np.abs(obj.flux[keep]))
-    y, noise = obj.flux[keep] / scale, (obj.flux_err[keep] / scale) ** 2
-    grid = np.column_stack([np.repeat(gp.GRID_DAYS, len(BANDS)), np.tile(rest_wave, len(gp.GRID_DAYS))])
     # One BLAS thread, as in feature extraction: threads fighting over small matrices slow the fit ~10x.
     with threadpool_limits(1), np.errstate(all="ignore"):
-        params = gp.fit_gp(x, y, noise)
+        params = gp.fit_gp(points.x, points.y, points.noise)
         try:
-            mean, std = gp.predict(params, x, y, noise, grid, return_std=True)
+            mean, std = gp.predict(params, points.x, points.y, points.noise, points.grid(), return_std=True)
         except np.linalg.LinAlgError:
             return None
     shape = (len(gp.GRID_DAYS), len(BANDS))
-    return GPCurves(gp.GRID_DAYS, mean.reshape(shape) * scale, std.reshape(shape) * scale, rest_wave)
+    return GPCurves(gp.GRID_DAYS, mean.reshape(shape) * points.scale, std.reshape(shape) * points.scale,
+                    points.rest_wavelength)
 
 
 def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributions: pd.Series | None,

@@ -17,6 +17,8 @@ g, r, i, z fluxes alone predict (u-band excess).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
@@ -166,22 +168,46 @@ def _half_crossings(curve: np.ndarray, peak: int) -> tuple[float, float]:
     return rise, decline
 
 
-def extract(obj: ObjectLightCurve) -> dict[str, float]:
-    features = empty_features(NAMES)
+@dataclass(frozen=True)
+class GPInputs:
+    """The points one object's GP is fitted to: (rest-frame days from the peak, rest wavelength) rows,
+    fluxes divided by `scale` (their largest |value|) and their noise variances."""
+
+    x: np.ndarray
+    y: np.ndarray
+    noise: np.ndarray
+    scale: float
+    rest_wavelength: np.ndarray  # the six bands' rest wavelengths (Å)
+
+    def grid(self) -> np.ndarray:
+        """(GRID_DAYS x bands) rows at which the GP's curves are read, day-major."""
+        return np.column_stack([np.repeat(GRID_DAYS, len(BANDS)), np.tile(self.rest_wavelength, len(GRID_DAYS))])
+
+
+def gp_inputs(obj: ObjectLightCurve) -> GPInputs | None:
+    """The points in the rest-frame window around the peak (the MAX_POINTS of highest |SNR| when there are
+    more); None with fewer than MIN_POINTS points or a single band."""
     days = (obj.time - obj.peak_time) / obj.dilation
     keep = np.flatnonzero((days >= WINDOW_DAYS[0]) & (days <= WINDOW_DAYS[1]))
     if len(keep) > MAX_POINTS:
         keep = np.sort(keep[np.argsort(-np.abs(obj.snr[keep]))[:MAX_POINTS]])
     if len(keep) < MIN_POINTS or len(np.unique(obj.band[keep])) < 2:
-        return features
+        return None
     rest_wave = _WAVE / obj.dilation
-    x = np.column_stack([days[keep], rest_wave[obj.band[keep]]])
-    scale = np.max(np.abs(obj.flux[keep]))
-    y, noise = obj.flux[keep] / scale, (obj.flux_err[keep] / scale) ** 2
+    scale = float(np.max(np.abs(obj.flux[keep])))
+    return GPInputs(np.column_stack([days[keep], rest_wave[obj.band[keep]]]), obj.flux[keep] / scale,
+                    (obj.flux_err[keep] / scale) ** 2, scale, rest_wave)
+
+
+def extract(obj: ObjectLightCurve) -> dict[str, float]:
+    features = empty_features(NAMES)
+    points = gp_inputs(obj)
+    if points is None:
+        return features
+    x, y, noise, rest_wave = points.x, points.y, points.noise, points.rest_wavelength
     params = fit_gp(x, y, noise)
     try:
-        grid = np.column_stack([np.repeat(GRID_DAYS, len(BANDS)), np.tile(rest_wave, len(GRID_DAYS))])
-        curves = predict(params, x, y, noise, grid).reshape(len(GRID_DAYS), len(BANDS))
+        curves = predict(params, x, y, noise, points.grid()).reshape(len(GRID_DAYS), len(BANDS))
         fitted = predict(params, x, y, noise, x)
     except np.linalg.LinAlgError:
         return features
