@@ -38,6 +38,7 @@ n_repeats = None  # repeats of the stratified K-fold; None: the profile's
 blend_method = None  # f1 | weights (by AP) | mean | logistic | auto (best CV average precision); None: the profile's
 pseudo_confidence = None  # pseudo-label test objects at this class probability (e.g. 0.97); None: the profile's
 report_top_n = None  # test candidates in candidates.html; None: the profile's
+select_members = None  # True: blend only the members whose measured gain beats one standard error; None: the profile's
 
 # %%
 import json
@@ -67,7 +68,7 @@ from utils.runs import resolve_out_dir, save_figure
 from utils.submission import make_submission, write_submission
 
 cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence,
-                          report_top_n=report_top_n)
+                          report_top_n=report_top_n, select_members=select_members)
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},
@@ -158,13 +159,21 @@ members.oof.corr(method="spearman").round(3)
 # Each blender is fitted on K-1 folds of the OOF predictions and scores the K-th, so the blended OOF
 # never saw its own labels through the weights; each object's blended score is the mean (in logits) over
 # `blend_repeats` fold splits, because one split can coincide with the deep models' own CV folds and
-# swing the score (README, Results). With `blend_method="auto"` the method with the best
+# swing the score (docs/results.md). With `blend_method="auto"` the method with the best
 # cross-validated average precision is used.
+#
+# Members earn their place by measurement (`select_members`, on in the default profile): starting from all
+# of them, the member whose removal costs least is dropped unless the blend's cross-validated nested F1
+# with it beats the blend without it by more than one standard error over `blend_repeats` blender splits.
+# The multiclass GBDT always stays. The table printed below is that measurement.
 
 # %%
 started = time.perf_counter()
 blend = choose_blend(members, cfg["blend_method"], seed=seed, blend_repeats=cfg["blend_repeats"],
-                     nested_repeats=cfg["nested_repeats"])
+                     nested_repeats=cfg["nested_repeats"], select=cfg["select_members"])
+if blend.selection is not None:
+    print(f"blended members: {list(blend.blender.members)} (of {list(members.oof.columns)}); each decision:")
+    print(blend.selection.round(4).to_string(index=False))
 timings["ensemble"] = time.perf_counter() - started
 pd.DataFrame(blend.scores_by_method).T[["f1", "f1_oof_optimised", "precision", "recall", "average_precision"]].round(4)
 

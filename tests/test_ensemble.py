@@ -107,3 +107,36 @@ def test_align_members_keeps_the_shared_ids():
     probabilities, _ = members()
     table = align_members({"gbdt": probabilities["gbdt"], "cnn": probabilities["cnn"].iloc[:50]})
     assert list(table.columns) == ["gbdt", "cnn"] and len(table) == 50
+
+
+def _members_for_selection(seed: int = 0, n: int = 600, positives: int = 60) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(positives), np.zeros(n - positives)].astype(int)
+    ids = [f"o{i}" for i in range(n)]
+
+    def noisy_view() -> np.ndarray:
+        return 1 / (1 + np.exp(-(2.0 * y - 2.0 + rng.normal(0, 1.2, n))))
+
+    table = pd.DataFrame({"gbdt": noisy_view(), "helpful": noisy_view(), "useless": rng.uniform(0.01, 0.99, n)},
+                         index=ids)
+    return table, pd.Series(y, index=ids)
+
+
+def test_select_members_keeps_an_independent_view_and_drops_noise():
+    from utils.ensemble import select_members
+
+    table, target = _members_for_selection()
+    kept, decisions = select_members(table, target, "f1", anchor="gbdt", seed=0, n_splits_seeds=5)
+    assert kept == ["gbdt", "helpful"]
+    assert decisions["member tested"].iloc[0] == "useless" and decisions["decision"].iloc[0].startswith("drop")
+    assert decisions["decision"].iloc[-1].startswith("keep helpful")
+
+
+def test_select_members_never_drops_the_anchor_and_checks_it_exists():
+    from utils.ensemble import select_members
+
+    table, target = _members_for_selection()
+    kept, decisions = select_members(table[["gbdt", "useless"]], target, "f1", anchor="gbdt", n_splits_seeds=3)
+    assert kept == ["gbdt"] and decisions["decision"].iloc[-1] == "gbdt alone"
+    with pytest.raises(DataError, match="anchor member 'cnn'"):
+        select_members(table, target, "f1", anchor="cnn")

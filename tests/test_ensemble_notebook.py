@@ -46,3 +46,14 @@ def test_blend_threshold_outputs_and_false_positives(tmp_path):
 
     table = results_table({"ensemble": {**blend.summary, "seconds": 1.0}})
     assert table.loc["ensemble", "F1 (nested)"] == blend.summary["f1"]
+
+
+def test_blend_with_member_selection_blends_only_what_earns_its_place():
+    m = members(n=400)
+    noise = np.random.default_rng(5).uniform(0.01, 0.99, len(m.oof))
+    m = Members(m.oof.assign(noise=noise), m.test.assign(noise=[0.5, 0.5, 0.5]), m.target)
+    blend = choose_blend(m, "f1", seed=0, blend_repeats=3, nested_repeats=1, select=True)
+    assert "gbdt" in blend.blender.members and "noise" not in blend.blender.members
+    assert blend.selection["decision"].iloc[0].startswith("drop noise")
+    assert blend.test.index.equals(m.test.index)
+    assert choose_blend(m, "f1", seed=0, blend_repeats=3, nested_repeats=1).selection is None

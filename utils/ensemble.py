@@ -28,7 +28,7 @@ from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
 
 from .errors import DataError
-from .metrics import best_threshold
+from .metrics import best_threshold, f1_at, nested_threshold_predictions
 
 METHODS = ("mean", "weights", "f1", "logistic")
 WEIGHT_STEP = 0.1
@@ -126,3 +126,54 @@ def align_members(predictions: dict[str, pd.Series]) -> pd.DataFrame:
     if table.empty:
         raise DataError(f"members {list(predictions)} share no object_id")
     return table
+
+
+def select_members(probabilities: pd.DataFrame, target: pd.Series, method: str, *, anchor: str,
+                   seed: int = 0, n_splits_seeds: int = 5, nested_seed: int = 0) -> tuple[list[str], pd.DataFrame]:
+    """Members that earn their place in the blend, decided by measurement, and the table that says why.
+
+    Backward elimination from all members: for each member other than `anchor` (the strongest model, always
+    kept), the cross-validated blend's nested F1 with it and without it is measured on `n_splits_seeds`
+    blender fold splits (seeds seed, seed + 1, ...; one split each), paired by split. The member whose
+    paired gain is smallest is dropped when that gain is not above one standard error of the paired
+    differences; the survivors are measured again, until every remaining member's gain is beyond one
+    standard error (or only the anchor is left). Every blender is fitted without the fold it scores.
+    """
+    if anchor not in probabilities.columns:
+        raise DataError(f"anchor member {anchor!r} is not among the members {list(probabilities.columns)}")
+    y = target.reindex(probabilities.index).to_numpy().astype(int)
+    seeds = [seed + k for k in range(max(2, n_splits_seeds))]
+    cache: dict[tuple[str, ...], np.ndarray] = {}
+
+    def nested_f1(columns: tuple[str, ...]) -> np.ndarray:
+        if columns not in cache:
+            scores = []
+            for split_seed in seeds:
+                blended = cross_validated_blend(probabilities[list(columns)], target, method, seed=split_seed)
+                predictions, _ = nested_threshold_predictions(y, blended.to_numpy(), seed=nested_seed)
+                scores.append(f1_at(y, predictions, 0.5))
+            cache[columns] = np.array(scores)
+        return cache[columns]
+
+    kept = list(probabilities.columns)
+    rows = []
+    while len(kept) > 1:
+        with_all = nested_f1(tuple(kept))
+        gains = {}
+        for member in (m for m in kept if m != anchor):
+            diff = with_all - nested_f1(tuple(m for m in kept if m != member))
+            gains[member] = (float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))))
+        weakest = min(gains, key=lambda m: gains[m][0] - gains[m][1])
+        gain, error = gains[weakest]
+        keep = gain > error
+        rows.append({"members": " + ".join(kept), "nested F1": float(with_all.mean()), "member tested": weakest,
+                     "gain from it": gain, "standard error": error,
+                     "decision": f"keep {weakest} (+{gain:.3f} > {error:.3f})" if keep else
+                                 f"drop {weakest} ({gain:+.3f} not above {error:.3f})"})
+        if keep:
+            break
+        kept.remove(weakest)
+    if len(kept) == 1:
+        rows.append({"members": anchor, "nested F1": float(nested_f1((anchor,)).mean()), "member tested": None,
+                     "gain from it": np.nan, "standard error": np.nan, "decision": f"{anchor} alone"})
+    return kept, pd.DataFrame(rows)

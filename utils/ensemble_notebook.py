@@ -20,7 +20,7 @@ import pandas as pd
 
 from .config import resolve
 from .cv_result import CVResult
-from .ensemble import METHODS, Blender, align_members, cross_validated_blend, fit_blender
+from .ensemble import METHODS, Blender, align_members, cross_validated_blend, fit_blender, select_members
 from .gbdt import LGBM_PARAMS
 from .metrics import best_threshold, honest_summary
 from .runs import load_predictions, save_predictions
@@ -28,13 +28,14 @@ from .runs import load_predictions, save_predictions
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
               "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
-              "blend_repeats": 1, "report_top_n": 3},
+              "blend_repeats": 1, "report_top_n": 3, "select_members": False},
     "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                 "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20},
+                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True},
     "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-               "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20},
+               "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20,
+               "select_members": True},
 }
 THRESHOLD_CHOICE = "single F1-optimal cut on all OOF rows of the blender fitted on all of them"
 
@@ -97,25 +98,39 @@ class BlendOutcome:
     summary: dict  # its honest summary
     threshold: float  # F1-best cut of `blender` on the OOF rows: the test threshold
     test: pd.Series  # blended test probability
+    selection: pd.DataFrame | None = None  # how the blended members were chosen (select_members), if they were
 
 
 def choose_blend(members: Members, blend_method: str, *, seed: int, blend_repeats: int,
-                 nested_repeats: int) -> BlendOutcome:
-    """Every blend method cross-validated; the configured one (or, for 'auto', the best by AP) scores the test set."""
-    cv_blends = {method: cross_validated_blend(members.oof, members.target, method, seed=seed,
+                 nested_repeats: int, select: bool = False, anchor: str = "gbdt") -> BlendOutcome:
+    """Every blend method cross-validated; the configured one (or, for 'auto', the best by AP) scores the test set.
+
+    With `select`, only the members that earn their place enter the blend (utils.ensemble.select_members:
+    each one's paired gain in cross-validated nested F1 over `blend_repeats` blender splits must exceed one
+    standard error; `anchor`, the multiclass GBDT, always stays). Its table says what was measured.
+    """
+    oof, test, selection = members.oof, members.test, None
+    if select and oof.shape[1] > 1 and anchor in oof.columns:
+        method_for_selection = "f1" if blend_method == "auto" else blend_method
+        kept, selection = select_members(oof, members.target, method_for_selection, anchor=anchor, seed=seed,
+                                         n_splits_seeds=blend_repeats)
+        oof, test = oof[kept], test[kept]
+    cv_blends = {method: cross_validated_blend(oof, members.target, method, seed=seed,
                                                n_repeats=blend_repeats) for method in METHODS}
     scores = {method: honest_summary(members.target, blended.to_numpy(), seed=seed, repeats=nested_repeats)
               for method, blended in cv_blends.items()}
     method = (max(scores, key=lambda m: scores[m]["average_precision"]) if blend_method == "auto" else blend_method)
-    blender = fit_blender(members.oof, members.target, method)
-    threshold, _ = best_threshold(members.target, blender.predict(members.oof).to_numpy())
+    blender = fit_blender(oof, members.target, method)
+    threshold, _ = best_threshold(members.target, blender.predict(oof).to_numpy())
     return BlendOutcome(method, blender, scores, cv_blends[method], scores[method], threshold,
-                        blender.predict(members.test))
+                        blender.predict(test), selection)
 
 
 def ensemble_record(blend: BlendOutcome, members: Members, seconds: float) -> dict[str, Any]:
     return {**blend.summary, "threshold": blend.threshold, "seconds": round(seconds, 1),
-            "blend": blend.blender.describe(), "members": list(members.oof.columns)}
+            "blend": blend.blender.describe(), "members": list(members.oof.columns),
+            "blended_members": list(blend.blender.members),
+            "member_selection": None if blend.selection is None else blend.selection.to_dict("records")}
 
 
 def results_table(model_metrics: dict[str, dict]) -> pd.DataFrame:
