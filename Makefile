@@ -70,7 +70,7 @@ bench: $(STAMP)
 clean-cache:
 	rm -rf cache
 
-# Kaggle GPU kernel (utils/kaggle_kernel.py): build a self-contained notebook from the last commit,
+# Kaggle GPU kernel (utils/kaggle_kernel/): build a self-contained notebook from the last commit,
 # push it, watch it, fetch its outputs into submissions/kaggle-<time>/, submit a file.
 # ALLOW_DIRTY=1 builds from uncommitted changes; FILE=... MESSAGE="..." for kaggle-submit.
 KAGGLE_DIR := build/kaggle
