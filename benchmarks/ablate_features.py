@@ -12,12 +12,13 @@ prints the paired difference per seed and its standard error (std of the paired 
 
 Feature tables come from the cache (utils.features.feature_table; a candidate group is cached on its
 own), and every (row, seed) score is stored in --scores (JSON), so a rerun or a new row costs only the
-GBDTs not yet run; two processes with different rows can share the file (it is re-read before writing).
+GBDTs not yet run; processes running other rows or seeds share the file (it is locked while written).
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -69,12 +70,14 @@ def load_scores(path: Path) -> dict:
 
 
 def save_score(path: Path, key: str, value: dict) -> None:
-    scores = load_scores(path)  # re-read: another process may have added rows meanwhile
-    scores[key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
-    tmp.replace(path)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # several processes (rows, seed ranges) share the file
+        scores = load_scores(path)  # re-read: another process may have added scores meanwhile
+        scores[key] = value
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
+        tmp.replace(path)
 
 
 def training_table(dataset, groups: list[str], redshift_seed: int) -> pd.DataFrame:
