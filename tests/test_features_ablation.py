@@ -34,7 +34,10 @@ def test_paired_difference_and_its_standard_error(ablate):
     assert se == pytest.approx(diff.std(ddof=1) / np.sqrt(3))
 
 
-def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, kaggle_dir, tmp_path, capsys):
+def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, kaggle_dir, tmp_path, capsys,
+                                                                       monkeypatch):
+    full = ablate.cross_validate
+    monkeypatch.setattr(ablate, "cross_validate", lambda *a, **k: full(*a, params={"n_estimators": 20}, **k))
     args = ["--data-dir", str(kaggle_dir), "--rows", "default,+agn", "--cv-seeds", "0,1",
             "--scores", str(tmp_path / "scores.json")]
     assert ablate.main(args) == 0
