@@ -137,17 +137,22 @@ def main(argv: list[str] | None = None) -> int:
         stored = load_scores(args.scores)
         results[row] = [stored.get(k) for k in keys]
 
-    base = results[rows[0]]
-    print(f"\n| row | nested F1 at CV seeds {' / '.join(map(str, cv_seeds))} | mean | "
+    # Only the seeds that every row has reached enter the table, so each difference is paired.
+    done = [i for i in range(len(cv_seeds)) if all(results[row][i] is not None for row in rows)]
+    missing = [cv_seeds[i] for i in range(len(cv_seeds)) if i not in done]
+    if missing:
+        print(f"\nnot every row has CV seeds {missing} yet; the table uses the seeds they all have")
+    if not done:
+        return 0
+    seeds = [cv_seeds[i] for i in done]
+    base = [results[rows[0]][i] for i in done]
+    print(f"\n| row | nested F1 at CV seeds {' / '.join(map(str, seeds))} | mean | "
           f"ΔF1 vs {rows[0]} ± SE | AP mean | ΔAP ± SE | features |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
-        cells = results[row]
-        if any(c is None for c in cells):
-            print(f"| {row} | (not run at every seed) | | | | | |")
-            continue
+        cells = [results[row][i] for i in done]
         f1, ap = [c["f1"] for c in cells], [c["ap"] for c in cells]
-        if row != rows[0] and all(c is not None for c in base):
+        if row != rows[0]:
             d_f1 = "{:+.4f} ± {:.4f}".format(*paired(f1, [c["f1"] for c in base]))
             d_ap = "{:+.4f} ± {:.4f}".format(*paired(ap, [c["ap"] for c in base]))
         else:
