@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from utils.data import load_dataset  # noqa: E402
-from utils.features import GROUP_NAMES, feature_table  # noqa: E402
+from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table  # noqa: E402
 from utils.features.gp import SED_NAMES  # noqa: E402
 from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate  # noqa: E402
 from utils.metrics import honest_summary  # noqa: E402
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     if args.experiment == "groups":
         print(score("all groups", noisy_z, dataset), flush=True)
-        for group, names in GROUP_NAMES.items():
+        for group in DEFAULT_GROUPS:
+            names = GROUP_NAMES[group]
             print(score(f"without {group}", noisy_z.drop(columns=list(names)), dataset), flush=True)
     elif args.experiment == "redshift":
         print(score("train Z spectroscopic", spec_z, dataset), flush=True)

@@ -30,7 +30,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 from utils.data import Dataset, load_dataset  # noqa: E402
 from utils.distributed import distributed_feature_table  # noqa: E402
-from utils.features import GROUPS  # noqa: E402
+from utils.features import DEFAULT_GROUPS  # noqa: E402
 
 PROJECTED_OBJECTS = 10_000_000
 SAMPLE_SECONDS = 0.25
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, default=50_000)
     parser.add_argument("--workers", default="1,2", help="comma-separated local cluster sizes to measure")
     parser.add_argument("--partition-size", type=int, default=500)
-    parser.add_argument("--groups", default=",".join(GROUPS), help=f"comma-separated subset of {list(GROUPS)}")
+    parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS), help=f"comma-separated subset of {list(DEFAULT_GROUPS)}")
     args = parser.parse_args(argv)
     if args.objects < 1:
         parser.error("--objects must be at least 1")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from joblib.externals.loky import get_reusable_executor  # noqa: E402
 
 from utils.data import load_dataset  # noqa: E402
-from utils.features import GROUPS, feature_table  # noqa: E402
+from utils.features import DEFAULT_GROUPS, REGISTRY, feature_table  # noqa: E402
 
 
 def peak_memory_mb() -> tuple[float, float]:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--n-jobs", type=int, default=-1)
-    parser.add_argument("--groups", default=",".join(GROUPS), help=f"comma-separated subset of {list(GROUPS)}")
+    parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS), help=f"comma-separated subset of {list(REGISTRY)}")
     args = parser.parse_args(argv)
     groups = [g for g in args.groups.split(",") if g]
     dataset = load_dataset(args.data_dir)

@@ -6,10 +6,11 @@ import pytest
 
 from synthetic import gaussian_flux, tde_flux
 from utils import BANDS
-from utils.features import GROUP_NAMES, GROUPS, extract_object, make_object, perturbed_redshift
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, extract_object, make_object, perturbed_redshift
 from utils.features import gp, meta, powerlaw, timescales, variability
 
 FWHM_PER_SIGMA = 2 * np.sqrt(2 * np.log(2))
+PER_OBJECT_GROUPS = tuple(g for g in REGISTRY if g not in BATCH_GROUPS)
 
 
 def multiband(flux_of_time, times, *, z=0.0, bands=BANDS, err=0.01):
@@ -133,8 +134,8 @@ EMPTY_AND_SPARSE = {
 @pytest.mark.parametrize("case", sorted(EMPTY_AND_SPARSE))
 def test_every_group_survives_empty_bands_and_single_points(case):
     with np.errstate(all="ignore"):
-        features = extract_object(EMPTY_AND_SPARSE[case])
-    expected = [name for names in GROUP_NAMES.values() for name in names]
+        features = extract_object(EMPTY_AND_SPARSE[case], PER_OBJECT_GROUPS)
+    expected = [name for group in PER_OBJECT_GROUPS for name in GROUP_NAMES[group]]
     assert list(features) == expected  # same columns, same order, for every object
     assert all(isinstance(v, (int, float, np.floating, np.integer)) for v in features.values())
 
@@ -143,8 +144,14 @@ def test_group_names_are_unique_and_match_what_groups_return():
     obj = multiband(lambda t, b: tde_flux(t), np.arange(0.0, 300.0, 4.0))
     all_names = [n for names in GROUP_NAMES.values() for n in names]
     assert len(all_names) == len(set(all_names))
-    for group, extract in GROUPS.items():
-        assert tuple(extract(obj)) == GROUP_NAMES[group]
+    for group in PER_OBJECT_GROUPS:
+        assert tuple(REGISTRY[group].extract(obj)) == GROUP_NAMES[group]
+
+
+def test_registry_defaults_and_batch_groups_are_consistent():
+    assert set(DEFAULT_GROUPS) <= set(REGISTRY)
+    for group, module in REGISTRY.items():
+        assert hasattr(module, "extract_batch" if group in BATCH_GROUPS else "extract"), group
 
 
 def test_single_point_gives_nan_not_numbers():

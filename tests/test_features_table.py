@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from utils.data import load_dataset
-from utils.features import GROUP_NAMES, feature_table
+from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def dataset(kaggle_dir):
 def test_one_row_per_object_in_log_order_with_every_feature(dataset, cache_dir):
     table = feature_table(dataset, "train", n_jobs=1, progress=False)
     assert table.index.equals(dataset.train_log.index)
-    assert list(table.columns) == [n for names in GROUP_NAMES.values() for n in names]
+    assert list(table.columns) == [n for g in DEFAULT_GROUPS for n in GROUP_NAMES[g]]
     assert table.dtypes.eq("float64").all()
     assert table["z"].to_numpy() == pytest.approx(dataset.train_log["Z"].to_numpy())
     assert list((cache_dir / "features").glob("train-*.parquet"))

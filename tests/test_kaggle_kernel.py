@@ -93,8 +93,8 @@ def test_notebook_carries_every_stage_and_the_utils_package(kernel):
     expected = {p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "notebooks").glob("*.py")}
     assert expected <= names
     assert {"utils/__init__.py", "utils/pipeline.py", "utils/kaggle_kernel/runtime.py", "requirements.txt",
-            BUILD_INFO} <= names
-    assert not [n for n in names if "__pycache__" in n or not n.endswith((".py", ".txt", ".json"))]
+            BUILD_INFO, "utils/features/bandpasses/total_u.dat"} <= names
+    assert not [n for n in names if "__pycache__" in n or not n.endswith((".py", ".dat", ".txt", ".json"))]
 
 
 def test_build_refuses_uncommitted_changes(tmp_path, monkeypatch):

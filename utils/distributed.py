@@ -19,14 +19,14 @@ import contextlib
 import functools
 import itertools
 import os
-from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
-from .features import GROUPS, _cache_path, _extract_chunk, iter_objects, perturbed_redshift
+from .features import (BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, _batch_table, _cache_path,
+                       _extract_chunk, iter_objects, perturbed_redshift, write_table)
 from .features.lightcurve import ObjectLightCurve
 from .preprocess import deextinct
 
@@ -112,14 +112,23 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
     """
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
-    groups = list(GROUPS) if groups is None else list(groups)
-    unknown = sorted(set(groups) - set(GROUPS))
+    groups = list(DEFAULT_GROUPS) if groups is None else list(groups)
+    unknown = sorted(set(groups) - set(REGISTRY))
     if unknown:
-        raise ValueError(f"unknown feature group(s) {unknown}; known: {list(GROUPS)}")
+        raise ValueError(f"unknown feature group(s) {unknown}; known: {list(REGISTRY)}")
     if redshift_seed is not None and kind != "train":
         raise ValueError("redshift_seed perturbs training redshifts only; the test's are already photometric")
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, not {partition_size}")
+    if any(group in BATCH_GROUPS for group in groups):
+        # A batch group runs one model over all objects at once (feature_table does the same): on the driver.
+        per_object = [g for g in groups if g not in BATCH_GROUPS]
+        parts = [distributed_feature_table(dataset, kind, scheduler=scheduler, n_workers=n_workers,
+                                           partition_size=partition_size, groups=per_object, progress=progress,
+                                           processes=processes, cache_dir=cache_dir, redshift_seed=redshift_seed,
+                                           client=client)] if per_object else []
+        parts += [_batch_table(dataset, kind, g, cache_dir, progress) for g in groups if g in BATCH_GROUPS]
+        return pd.concat(parts, axis=1)[[name for g in groups for name in GROUP_NAMES[g]]]
     path = _cache_path(dataset, kind, groups, redshift_seed, cache_dir)
     if path.is_file():
         return pd.read_parquet(path)
@@ -135,16 +144,7 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
                               desc=f"features {kind} (dask)")
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
     table.index.name = "object_id"
-    _write_parquet(table, path)
-    return table
-
-
-def _write_parquet(table: pd.DataFrame, path: Path) -> None:
-    """Write beside the target and rename, as feature_table does, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    table.to_parquet(tmp)
-    tmp.replace(path)
+    return write_table(table, path)
 
 
 __all__ = ["cluster_client", "distributed_feature_table", "map_partitions", "partitions"]

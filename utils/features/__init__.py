@@ -8,6 +8,12 @@ Light curves are de-extinguished first. Tables are cached under <cache>/features
 fingerprint, FEATURES_VERSION, the groups and the redshift perturbation, so a second call costs a
 parquet read. Extraction runs in parallel with joblib over chunks of objects, with a progress bar.
 The meaning and unit of every column is in docs/features.md.
+
+REGISTRY maps every group to its module (NAMES + extract); DEFAULT_GROUPS are the ones a plain call
+builds; the others are candidates that benchmarks/ablate_features.py measures. A module with
+`extract_batch(objects)` instead is a batch group (a neural model, faster over many objects): it is
+cached on its own and its training table is built once, not per redshift draw (its `redshifts`
+says which redshifts it sees).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from types import ModuleType
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,34 +34,28 @@ from tqdm.auto import tqdm
 from ..data import cache_root
 from ..preprocess import deextinct
 from ..progress import progress_count
-from . import gp, meta, parametric, photometry, powerlaw, timescales, variability
+from . import agn, fits, gp, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
 FEATURES_VERSION = "features-v3"  # bump whenever a feature's definition changes
-GROUPS: dict[str, Callable[[ObjectLightCurve], dict[str, float]]] = {
-    "meta": meta.extract,
-    "photometry": photometry.extract,
-    "timescales": timescales.extract,
-    "powerlaw": powerlaw.extract,
-    "parametric": parametric.extract,
-    "variability": variability.extract,
-    "gp": gp.extract,
+REGISTRY: dict[str, ModuleType] = {
+    "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
+    "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,
 }
-GROUP_NAMES: dict[str, tuple[str, ...]] = {
-    "meta": meta.NAMES, "photometry": photometry.NAMES, "timescales": timescales.NAMES,
-    "powerlaw": powerlaw.NAMES, "parametric": parametric.NAMES, "variability": variability.NAMES, "gp": gp.NAMES,
-}
+DEFAULT_GROUPS: tuple[str, ...] = ("meta", "photometry", "timescales", "powerlaw", "parametric", "variability", "gp")
+GROUP_NAMES: dict[str, tuple[str, ...]] = {group: module.NAMES for group, module in REGISTRY.items()}
+BATCH_GROUPS: tuple[str, ...] = tuple(g for g, module in REGISTRY.items() if hasattr(module, "extract_batch"))
 
-__all__ = ["FEATURES_VERSION", "GROUPS", "GROUP_NAMES", "ObjectLightCurve", "extract_object", "feature_table",
-           "feature_group", "make_object", "perturbed_redshift"]
+__all__ = ["BATCH_GROUPS", "DEFAULT_GROUPS", "FEATURES_VERSION", "GROUP_NAMES", "REGISTRY", "ObjectLightCurve",
+           "extract_object", "feature_table", "feature_group", "make_object", "perturbed_redshift"]
 
 
-def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = tuple(GROUPS)) -> dict[str, float]:
-    """All features of the chosen groups for one object (NaN where a feature is undefined)."""
+def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = DEFAULT_GROUPS) -> dict[str, float]:
+    """All features of the chosen per-object groups for one object (NaN where a feature is undefined)."""
     features: dict[str, float] = {}
     for group in groups:
-        features.update(GROUPS[group](obj))
+        features.update(REGISTRY[group].extract(obj))
     return features
 
 
@@ -91,12 +92,18 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
     """
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
-    groups = list(GROUPS) if groups is None else list(groups)
-    unknown = sorted(set(groups) - set(GROUPS))
+    groups = list(DEFAULT_GROUPS) if groups is None else list(groups)
+    unknown = sorted(set(groups) - set(REGISTRY))
     if unknown:
-        raise ValueError(f"unknown feature group(s) {unknown}; known: {list(GROUPS)}")
+        raise ValueError(f"unknown feature group(s) {unknown}; known: {list(REGISTRY)}")
     if redshift_seed is not None and kind != "train":
         raise ValueError("redshift_seed perturbs training redshifts only; the test's are already photometric")
+    if any(group in BATCH_GROUPS for group in groups):
+        per_object = [g for g in groups if g not in BATCH_GROUPS]
+        parts = [feature_table(dataset, kind, n_jobs=n_jobs, cache_dir=cache_dir, groups=per_object,
+                               redshift_seed=redshift_seed, progress=progress)] if per_object else []
+        parts += [_batch_table(dataset, kind, g, cache_dir, progress) for g in groups if g in BATCH_GROUPS]
+        return pd.concat(parts, axis=1)[[name for g in groups for name in GROUP_NAMES[g]]]
     path = _cache_path(dataset, kind, groups, redshift_seed, cache_dir)
     if path.is_file():
         return pd.read_parquet(path)
@@ -114,8 +121,28 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
                        len(rows), len(objects), len(chunk))
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
     table.index.name = "object_id"
+    return write_table(table, path)
+
+
+def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Cache a feature table: written beside the target and renamed, so a reader never sees half a file
+    and two processes writing the same entry each leave a whole one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     table.to_parquet(tmp)
     tmp.replace(path)
     return table
+
+
+def _batch_table(dataset, kind: str, group: str, cache_dir: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
+    """A batch group's table, cached on its own (never per redshift draw)."""
+    path = _cache_path(dataset, kind, [group], None, cache_dir)
+    if path.is_file():
+        return pd.read_parquet(path)
+    module = REGISTRY[group]
+    log = dataset.log(kind)
+    objects = list(iter_objects(deextinct(dataset.lightcurves(kind), log["EBV"]), log, *module.redshifts(dataset, kind)))
+    table = pd.DataFrame(module.extract_batch(objects, progress=progress), index=log.index,
+                         columns=list(module.NAMES)).astype("float64")
+    table.index.name = "object_id"
+    return write_table(table, path)

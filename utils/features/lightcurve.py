@@ -37,6 +37,7 @@ class ObjectLightCurve:
     band: np.ndarray
     z: float
     ebv: float
+    z_err: float = np.nan  # photometric-redshift error (NaN: unknown, e.g. a spectroscopic redshift)
 
     @property
     def dilation(self) -> float:
@@ -68,7 +69,7 @@ class ObjectLightCurve:
         return scale if scale > 0 else 1.0
 
 
-def make_object(time, flux, flux_err, band, *, z: float = 0.0, ebv: float = 0.0,
+def make_object(time, flux, flux_err, band, *, z: float = 0.0, ebv: float = 0.0, z_err: float = np.nan,
                 object_id: str = "object") -> ObjectLightCurve:
     """Build an object from arrays; `band` may be letters ('g') or indices; rows are sorted by time."""
     band = np.asarray(band)
@@ -78,12 +79,16 @@ def make_object(time, flux, flux_err, band, *, z: float = 0.0, ebv: float = 0.0,
     order = np.argsort(time, kind="stable")
     return ObjectLightCurve(object_id, time[order], np.asarray(flux, dtype=np.float64)[order],
                             np.asarray(flux_err, dtype=np.float64)[order], band.astype(np.int64)[order],
-                            float(z), float(ebv))
+                            float(z), float(ebv), float(z_err))
 
 
-def iter_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | None = None) -> Iterator[ObjectLightCurve]:
-    """Objects in log order; `z` overrides log['Z'] (e.g. a perturbed redshift)."""
+def iter_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | None = None,
+                 z_err: pd.Series | None = None) -> Iterator[ObjectLightCurve]:
+    """Objects in log order; `z` overrides log['Z'] (e.g. a perturbed redshift), `z_err` log['Z_err']."""
     redshift = (log["Z"] if z is None else z).reindex(log.index).to_numpy(dtype=np.float64)
+    if z_err is None:
+        z_err = log["Z_err"] if "Z_err" in log else pd.Series(np.nan, index=log.index)
+    redshift_err = z_err.reindex(log.index).to_numpy(dtype=np.float64)
     ebv = log["EBV"].to_numpy(dtype=np.float64)
     codes = pd.Categorical(lightcurves["object_id"], categories=log.index).codes
     if (codes < 0).any():
@@ -96,7 +101,8 @@ def iter_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | No
     for i, object_id in enumerate(log.index):
         rows = slice(bounds[i], bounds[i + 1])
         yield ObjectLightCurve(str(object_id), columns["time"][rows], columns["flux"][rows],
-                               columns["flux_err"][rows], band[rows], float(redshift[i]), float(ebv[i]))
+                               columns["flux_err"][rows], band[rows], float(redshift[i]), float(ebv[i]),
+                               float(redshift_err[i]))
 
 
 def empty_features(names) -> dict[str, float]:

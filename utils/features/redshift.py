@@ -15,8 +15,9 @@ from ..errors import DataError
 NEIGHBOURS = 20  # σ is drawn from the Z_err of this many test objects nearest in Z
 
 
-def perturbed_redshift(train_log: pd.DataFrame, test_log: pd.DataFrame, seed: int) -> pd.Series:
-    """Z + N(0, σ²) per training object, σ drawn from test objects at similar Z; stays > -1 + 1e-3."""
+def perturbed_redshift_and_error(train_log: pd.DataFrame, test_log: pd.DataFrame,
+                                 seed: int) -> tuple[pd.Series, pd.Series]:
+    """(Z + N(0, σ²), σ) per training object, σ drawn from test objects at similar Z; Z stays > -1 + 1e-3."""
     reference = test_log[["Z", "Z_err"]].dropna()
     if reference.empty:
         raise DataError("test_log.csv has no Z_err values to model the photometric redshift error on")
@@ -27,4 +28,10 @@ def perturbed_redshift(train_log: pd.DataFrame, test_log: pd.DataFrame, seed: in
     offset = rng.integers(-NEIGHBOURS // 2, NEIGHBOURS // 2 + 1, size=len(train_log))
     sigma = test_err[np.clip(position + offset, 0, len(test_z) - 1)]
     noisy = train_log["Z"].to_numpy() + rng.normal(0.0, 1.0, len(train_log)) * sigma
-    return pd.Series(np.maximum(noisy, -1 + 1e-3), index=train_log.index, name="Z")
+    return (pd.Series(np.maximum(noisy, -1 + 1e-3), index=train_log.index, name="Z"),
+            pd.Series(sigma, index=train_log.index, name="Z_err"))
+
+
+def perturbed_redshift(train_log: pd.DataFrame, test_log: pd.DataFrame, seed: int) -> pd.Series:
+    """Z + N(0, σ²) per training object, σ drawn from test objects at similar Z; stays > -1 + 1e-3."""
+    return perturbed_redshift_and_error(train_log, test_log, seed)[0]

@@ -64,8 +64,9 @@ def source_state(root: Path) -> tuple[str, bool]:
 
 
 def bundle_files(root: Path) -> list[Path]:
-    """What the kernel needs to run every stage: utils/**/*.py, notebooks/*.py, requirements.txt."""
-    files = [p for p in (root / "utils").rglob("*.py") if "__pycache__" not in p.parts]
+    """What the kernel needs to run every stage: utils/**/*.py with the data files shipped beside them
+    (the LSST bandpasses of utils/features/bandpasses/), notebooks/*.py, requirements.txt."""
+    files = [p for p in (root / "utils").rglob("*") if p.suffix in (".py", ".dat") and "__pycache__" not in p.parts]
     files += (root / "notebooks").glob("*.py")
     files.append(root / "requirements.txt")
     return sorted(files)

@@ -1,0 +1,166 @@
+"""Which feature groups pay: the default against default + each candidate group, over several CV seeds.
+
+    nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
+        --rows default,+parsnip,+agn,+fits --cv-seeds 42,0,1,2,3
+
+Every row is the multiclass GBDT exactly as notebook 05 trains it (3 training tables, one per redshift
+draw and CV repeat; utils.gbdt.cross_validate with utils.gbdt.LGBM_PARAMS). A row is `default` (the
+groups in utils.features.DEFAULT_GROUPS), `+g1+g2` (the default plus these groups) or `-g` (the default
+without g). Per CV seed: the nested-threshold F1 averaged over 10 threshold-split seeds
+(utils.metrics.honest_summary) and the average precision of the OOF scores. Against the first row it
+prints the paired difference per seed and its standard error (std of the paired differences / sqrt(n)).
+
+Feature tables come from the cache (utils.features.feature_table; a candidate group is cached on its
+own), and every (row, seed) score is stored in --scores (JSON), so a rerun or a new row costs only the
+GBDTs not yet run; processes running other rows or seeds share the file (it is locked while written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import average_precision_score  # noqa: E402
+
+from utils.data import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
+from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table  # noqa: E402
+from utils.gbdt import LGBM_PARAMS, cross_validate  # noqa: E402
+from utils.metrics import honest_summary  # noqa: E402
+
+REDSHIFT_SEED = 42  # notebook 05's: training tables use redshift draws 42, 43, 44
+N_DRAWS = 3
+THRESHOLD_SPLITS = 10
+DEFAULT_SCORES = DEFAULT_CACHE_DIR / "ablate_features_scores.json"
+
+
+def row_groups(row: str) -> list[str]:
+    """'default' -> DEFAULT_GROUPS; '+a+b' adds groups a and b; '-a' removes group a."""
+    groups = list(DEFAULT_GROUPS)
+    if row == "default":
+        return groups
+    for token in row.replace("-", " -").replace("+", " +").split():
+        sign, group = token[0], token[1:]
+        if group not in REGISTRY or sign not in "+-":
+            raise SystemExit(f"row {row!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
+        if sign == "+" and group not in groups:
+            groups.append(group)
+        elif sign == "-" and group in groups:
+            groups.remove(group)
+    return groups
+
+
+def score_key(dataset, groups: list[str], cv_seed: int) -> str:
+    spec = json.dumps([dataset.fingerprint, FEATURES_VERSION, sorted(groups), cv_seed, REDSHIFT_SEED, N_DRAWS,
+                       THRESHOLD_SPLITS, sorted(LGBM_PARAMS.items())], default=str)
+    return hashlib.sha1(spec.encode()).hexdigest()[:16]
+
+
+def load_scores(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def save_score(path: Path, key: str, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # several processes (rows, seed ranges) share the file
+        scores = load_scores(path)  # re-read: another process may have added scores meanwhile
+        scores[key] = value
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
+        tmp.replace(path)
+
+
+def training_table(dataset, groups: list[str], redshift_seed: int) -> pd.DataFrame:
+    """The default groups' cached table (less any removed group) joined with each added group's own
+    cached table, so a candidate costs only its own extraction."""
+    base = feature_table(dataset, "train", groups=list(DEFAULT_GROUPS), redshift_seed=redshift_seed)
+    parts = [base[[n for g in DEFAULT_GROUPS if g in groups for n in GROUP_NAMES[g]]]]
+    parts += [feature_table(dataset, "train", groups=[g], redshift_seed=redshift_seed)
+              for g in groups if g not in DEFAULT_GROUPS]
+    return pd.concat(parts, axis=1)
+
+
+def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int) -> dict:
+    log = dataset.train_log
+    y = log["target"].astype(int).to_numpy()
+    started = time.perf_counter()
+    result = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
+                            n_repeats=N_DRAWS, seed=cv_seed)
+    prob = result.oof.to_numpy()
+    f1 = float(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
+    return {"f1": f1, "ap": float(average_precision_score(y, prob)), "seconds": time.perf_counter() - started,
+            "n_features": int(tables[0].shape[1])}
+
+
+def paired(values: list[float], baseline: list[float]) -> tuple[float, float]:
+    """Mean paired difference and its standard error (std of the differences / sqrt(n))."""
+    diff = np.asarray(values) - np.asarray(baseline)
+    se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+    return float(diff.mean()), se
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--rows", default="default," + ",".join(f"+{g}" for g in REGISTRY if g not in DEFAULT_GROUPS),
+                        help="comma-separated rows; the first is the baseline of the paired differences")
+    parser.add_argument("--cv-seeds", default="42,0,1,2,3")
+    parser.add_argument("--scores", type=Path, default=DEFAULT_SCORES, help="JSON store of (row, seed) scores")
+    parser.add_argument("--table-only", action="store_true", help="print the table from stored scores only")
+    args = parser.parse_args(argv)
+    dataset = load_dataset(args.data_dir)
+    rows = [r for r in args.rows.split(",") if r]
+    cv_seeds = [int(s) for s in args.cv_seeds.split(",")]
+    results: dict[str, list[dict | None]] = {}
+    for row in rows:
+        groups = row_groups(row)
+        keys = [score_key(dataset, groups, seed) for seed in cv_seeds]
+        stored = load_scores(args.scores)
+        if not args.table_only and any(k not in stored for k in keys):
+            tables = [training_table(dataset, groups, REDSHIFT_SEED + r) for r in range(N_DRAWS)]
+            for seed, key in zip(cv_seeds, keys):
+                if key not in load_scores(args.scores):
+                    value = {"row": row, "cv_seed": seed, **run_cv(dataset, tables, seed)}
+                    save_score(args.scores, key, value)
+                    print(f"{row} seed {seed}: F1 {value['f1']:.4f} AP {value['ap']:.4f} "
+                          f"({value['seconds']:.0f} s)", flush=True)
+        stored = load_scores(args.scores)
+        results[row] = [stored.get(k) for k in keys]
+
+    # Only the seeds that every row has reached enter the table, so each difference is paired.
+    done = [i for i in range(len(cv_seeds)) if all(results[row][i] is not None for row in rows)]
+    missing = [cv_seeds[i] for i in range(len(cv_seeds)) if i not in done]
+    if missing:
+        print(f"\nnot every row has CV seeds {missing} yet; the table uses the seeds they all have")
+    if not done:
+        return 0
+    seeds = [cv_seeds[i] for i in done]
+    base = [results[rows[0]][i] for i in done]
+    print(f"\n| row | nested F1 at CV seeds {' / '.join(map(str, seeds))} | mean | "
+          f"ΔF1 vs {rows[0]} ± SE | AP mean | ΔAP ± SE | features |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        cells = [results[row][i] for i in done]
+        f1, ap = [c["f1"] for c in cells], [c["ap"] for c in cells]
+        if row != rows[0]:
+            d_f1 = "{:+.4f} ± {:.4f}".format(*paired(f1, [c["f1"] for c in base]))
+            d_ap = "{:+.4f} ± {:.4f}".format(*paired(ap, [c["ap"] for c in base]))
+        else:
+            d_f1 = d_ap = "—"
+        print(f"| {row} | {' / '.join(f'{v:.3f}' for v in f1)} | **{np.mean(f1):.4f}** | {d_f1} | "
+              f"{np.mean(ap):.4f} | {d_ap} | {cells[0]['n_features']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

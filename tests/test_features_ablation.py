@@ -1,0 +1,52 @@
+"""benchmarks/ablate_features.py on the tiny data set: row parsing, paired differences, stored scores."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils.features import DEFAULT_GROUPS
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "ablate_features.py"
+
+
+@pytest.fixture
+def ablate():
+    spec = importlib.util.spec_from_file_location("ablate_features", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rows_add_and_remove_groups(ablate):
+    assert ablate.row_groups("default") == list(DEFAULT_GROUPS)
+    assert ablate.row_groups("+agn+fits") == [*DEFAULT_GROUPS, "agn", "fits"]
+    assert "gp" not in ablate.row_groups("-gp")
+    with pytest.raises(SystemExit, match="not \\+group or -group"):
+        ablate.row_groups("+colour_magic")
+
+
+def test_paired_difference_and_its_standard_error(ablate):
+    mean, se = ablate.paired([0.72, 0.70, 0.74], [0.70, 0.70, 0.71])
+    diff = np.array([0.02, 0.0, 0.03])
+    assert mean == pytest.approx(diff.mean())
+    assert se == pytest.approx(diff.std(ddof=1) / np.sqrt(3))
+
+
+def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, kaggle_dir, tmp_path, capsys,
+                                                                       monkeypatch):
+    full = ablate.cross_validate
+    monkeypatch.setattr(ablate, "cross_validate", lambda *a, **k: full(*a, params={"n_estimators": 20}, **k))
+    args = ["--data-dir", str(kaggle_dir), "--rows", "default,+agn", "--cv-seeds", "0,1",
+            "--scores", str(tmp_path / "scores.json")]
+    assert ablate.main(args) == 0
+    first = capsys.readouterr().out
+    rows = [line for line in first.splitlines() if line.startswith("| default") or line.startswith("| +agn")]
+    assert len(rows) == 2
+    assert len(rows[1].split(" | ")[1].split(" / ")) == 2
+    assert rows[1].split(" | ")[3] != "—" and rows[0].split(" | ")[3] == "—"  # the paired column
+    assert ablate.main(args) == 0
+    again = capsys.readouterr().out
+    assert "seed 0: F1" not in again  # nothing re-trained
+    assert again.splitlines()[-2:] == first.splitlines()[-2:]
