@@ -96,7 +96,7 @@ def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int) -> dict:
     started = time.perf_counter()
     result = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
                             n_repeats=N_DRAWS, seed=cv_seed)
-    prob = result.oof.to_numpy()
+    prob = result.oof_prob
     f1 = float(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
     return {"f1": f1, "ap": float(average_precision_score(y, prob)), "seconds": time.perf_counter() - started,
             "n_features": int(tables[0].shape[1])}

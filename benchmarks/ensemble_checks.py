@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         for cv_seed in (SEED, 0, 1, 2):
             for name, features in (("GBDT", tables), (f"GBDT + {' + '.join(deep)} OOF as features", stacked)):
                 started = time.perf_counter()
-                prob = multiclass_cv(features, dataset, cv_seed).oof.to_numpy()
+                prob = multiclass_cv(features, dataset, cv_seed).oof_prob
                 print(row(f"{name}, CV seed {cv_seed}", y, lambda s: prob, started), flush=True)
     elif args.experiment == "catboost":
         prob = catboost_oof(tables, dataset)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             name = {(False, False): f"default groups ({', '.join(CLASS_GROUPS)})",
                     (True, False): "SN IIn its own class", (False, True): "SLSN its own class",
                     (True, True): "SN IIn and SLSN their own classes"}[own_iin, own_slsn]
-            prob = multiclass_cv(tables, dataset, SEED, groups=spec_group_variant(own_iin, own_slsn)).oof.to_numpy()
+            prob = multiclass_cv(tables, dataset, SEED, groups=spec_group_variant(own_iin, own_slsn)).oof_prob
             print(row(name, y, lambda s: prob, started), flush=True)
     return 0
 

@@ -198,8 +198,11 @@ def test_a_failing_notebook_keeps_its_run_folder_and_leaves_latest(kaggle_dir, e
     out, err = capfd.readouterr()
     run_dir = (runs / "bad").resolve()
     assert code == 1
-    assert err.splitlines() == ["error: notebook 02 failed: ValueError: boom",  # the kernel's log stays quiet
-                                f"  the traceback is in {run_dir / '02_broken.ipynb'}"]
+    # The runner's own lines, exactly; the kernel's log stays quiet (a dying kernel's libzmq may still print an
+    # assertion of its own on shutdown, seen once in CI: that line is not ours and not a traceback).
+    ours = [line for line in err.splitlines() if not line.startswith("Assertion failed:")]
+    assert ours == ["error: notebook 02 failed: ValueError: boom", f"  the traceback is in {run_dir / '02_broken.ipynb'}"]
+    assert "Traceback" not in err
     assert (run_dir / "FAILED").read_text().startswith("02_broken.py failed: ValueError: boom")
     assert (run_dir / "01_fine.ipynb").is_file() and not (run_dir / "03_never.ipynb").exists()
     assert (runs / "latest").resolve() == earlier.resolve()
