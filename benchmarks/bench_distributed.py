@@ -150,11 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     batch = repeated_test_set(load_dataset(args.data_dir), args.objects)
     print(f"batch: {len(batch.test_log):,} objects, {len(batch.test_lc):,} observations; "
           f"partitions of {args.partition_size}", flush=True)
-    rows = []
+    print("\n".join(markdown([]).splitlines()[:2]), flush=True)
     for n in worker_counts:  # each row as soon as it is measured: a long run shows its first figures early
-        rows.append(measure(batch, n, args.partition_size, groups))
-        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
-    print(markdown(rows))
+        print(markdown([measure(batch, n, args.partition_size, groups)]).splitlines()[-1], flush=True)
     return 0
 
 

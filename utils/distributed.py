@@ -25,8 +25,8 @@ import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
-from .features import (BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, _batch_table, _cache_path,
-                       _extract_chunk, iter_objects, perturbed_redshift, write_table)
+from .features import (BATCH_GROUPS, GROUP_NAMES, _batch_table, _cache_path, _extract_chunk, checked_request,
+                       iter_objects, perturbed_redshift, write_table)
 from .features.lightcurve import ObjectLightCurve
 from .preprocess import deextinct
 
@@ -110,14 +110,7 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
     `n_workers` single-thread worker processes (`processes=False`: threads in this process, for tests).
     `client`: an open Client to use instead (one cluster for many calls, as utils.predict does per chunk).
     """
-    if kind not in ("train", "test"):
-        raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
-    groups = list(DEFAULT_GROUPS) if groups is None else list(groups)
-    unknown = sorted(set(groups) - set(REGISTRY))
-    if unknown:
-        raise ValueError(f"unknown feature group(s) {unknown}; known: {list(REGISTRY)}")
-    if redshift_seed is not None and kind != "train":
-        raise ValueError("redshift_seed perturbs training redshifts only; the test's are already photometric")
+    groups = checked_request(kind, groups, redshift_seed)
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, not {partition_size}")
     if any(group in BATCH_GROUPS for group in groups):

@@ -82,14 +82,8 @@ def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | 
     return root / f"{kind}-{key}.parquet"
 
 
-def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.PathLike | None = None,
-                  groups: Iterable[str] | None = None, redshift_seed: int | None = None,
-                  progress: bool = True) -> pd.DataFrame:
-    """Features of every `kind` ('train' or 'test') object, indexed by object_id in log order.
-
-    `redshift_seed`: for 'train' only, replace Z by `perturbed_redshift(train, test, seed)` before
-    extraction, so rest-frame features carry the test's photometric-redshift noise.
-    """
+def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int | None) -> list[str]:
+    """The groups a feature-table request asks for (DEFAULT_GROUPS when None), after checking the request."""
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
     groups = list(DEFAULT_GROUPS) if groups is None else list(groups)
@@ -98,6 +92,18 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
         raise ValueError(f"unknown feature group(s) {unknown}; known: {list(REGISTRY)}")
     if redshift_seed is not None and kind != "train":
         raise ValueError("redshift_seed perturbs training redshifts only; the test's are already photometric")
+    return groups
+
+
+def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.PathLike | None = None,
+                  groups: Iterable[str] | None = None, redshift_seed: int | None = None,
+                  progress: bool = True) -> pd.DataFrame:
+    """Features of every `kind` ('train' or 'test') object, indexed by object_id in log order.
+
+    `redshift_seed`: for 'train' only, replace Z by `perturbed_redshift(train, test, seed)` before
+    extraction, so rest-frame features carry the test's photometric-redshift noise.
+    """
+    groups = checked_request(kind, groups, redshift_seed)
     if any(group in BATCH_GROUPS for group in groups):
         per_object = [g for g in groups if g not in BATCH_GROUPS]
         parts = [feature_table(dataset, kind, n_jobs=n_jobs, cache_dir=cache_dir, groups=per_object,
