@@ -25,8 +25,8 @@ import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
-from .features import (BATCH_GROUPS, GROUP_NAMES, _batch_table, _cache_path, _extract_chunk, checked_request,
-                       iter_objects, perturbed_redshift, write_table)
+from .features import (BATCH_GROUPS, _cache_path, _extract_chunk, checked_request, iter_objects,
+                       perturbed_redshift, with_batch_groups, write_table)
 from .features.lightcurve import ObjectLightCurve
 from .preprocess import deextinct
 
@@ -115,13 +115,10 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
         raise ValueError(f"partition_size must be at least 1, not {partition_size}")
     if any(group in BATCH_GROUPS for group in groups):
         # A batch group runs one model over all objects at once (feature_table does the same): on the driver.
-        per_object = [g for g in groups if g not in BATCH_GROUPS]
-        parts = [distributed_feature_table(dataset, kind, scheduler=scheduler, n_workers=n_workers,
-                                           partition_size=partition_size, groups=per_object, progress=progress,
-                                           processes=processes, cache_dir=cache_dir, redshift_seed=redshift_seed,
-                                           client=client)] if per_object else []
-        parts += [_batch_table(dataset, kind, g, cache_dir, progress) for g in groups if g in BATCH_GROUPS]
-        return pd.concat(parts, axis=1)[[name for g in groups for name in GROUP_NAMES[g]]]
+        return with_batch_groups(dataset, kind, groups, lambda per_object: distributed_feature_table(
+            dataset, kind, scheduler=scheduler, n_workers=n_workers, partition_size=partition_size,
+            groups=per_object, progress=progress, processes=processes, cache_dir=cache_dir,
+            redshift_seed=redshift_seed, client=client), cache_dir, progress)
     path = _cache_path(dataset, kind, groups, redshift_seed, cache_dir)
     if path.is_file():
         return pd.read_parquet(path)

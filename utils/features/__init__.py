@@ -23,7 +23,7 @@ import json
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -105,11 +105,9 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
     """
     groups = checked_request(kind, groups, redshift_seed)
     if any(group in BATCH_GROUPS for group in groups):
-        per_object = [g for g in groups if g not in BATCH_GROUPS]
-        parts = [feature_table(dataset, kind, n_jobs=n_jobs, cache_dir=cache_dir, groups=per_object,
-                               redshift_seed=redshift_seed, progress=progress)] if per_object else []
-        parts += [_batch_table(dataset, kind, g, cache_dir, progress) for g in groups if g in BATCH_GROUPS]
-        return pd.concat(parts, axis=1)[[name for g in groups for name in GROUP_NAMES[g]]]
+        return with_batch_groups(dataset, kind, groups, lambda per_object: feature_table(
+            dataset, kind, n_jobs=n_jobs, cache_dir=cache_dir, groups=per_object, redshift_seed=redshift_seed,
+            progress=progress), cache_dir, progress)
     path = _cache_path(dataset, kind, groups, redshift_seed, cache_dir)
     if path.is_file():
         return pd.read_parquet(path)
@@ -138,6 +136,17 @@ def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     table.to_parquet(tmp)
     tmp.replace(path)
     return table
+
+
+def with_batch_groups(dataset, kind: str, groups: Sequence[str],
+                      per_object_table: Callable[[list[str]], pd.DataFrame],
+                      cache_dir: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
+    """A request that holds batch groups: the per-object groups from `per_object_table` (joblib or Dask),
+    each batch group from its own cache entry (one model over all objects, never per redshift draw)."""
+    per_object = [g for g in groups if g not in BATCH_GROUPS]
+    parts = [per_object_table(per_object)] if per_object else []
+    parts += [_batch_table(dataset, kind, g, cache_dir, progress) for g in groups if g in BATCH_GROUPS]
+    return pd.concat(parts, axis=1)[[name for g in groups for name in GROUP_NAMES[g]]]
 
 
 def _batch_table(dataset, kind: str, group: str, cache_dir: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
