@@ -4,7 +4,9 @@
 
 The batch repeats the test set (object ids suffixed `_c<copy>`) until it holds `--objects` objects.
 Each measurement extracts into its own temporary cache, so it is cold, on a fresh LocalCluster of
-single-thread worker processes; the cluster's start-up is timed apart from the extraction. Memory:
+single-thread worker processes (`utils.distributed.local_cluster`: no profiler, no dashboard); the
+cluster's start-up is timed apart from the extraction. Before the clusters, the first `--reference`
+objects are extracted in this process on one core (no Dask) as the yardstick for Dask's overhead. Memory:
 each worker's peak resident set (Linux VmHWM, else the largest RSS sampled through `client.run` every
 `SAMPLE_SECONDS`), and the driver's largest RSS sampled during the extraction (the driver also hosts the
 scheduler and the nannies). Core-hours for 10 million objects = 10^7 / (objects/s) x workers / 3600.
@@ -26,11 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client  # noqa: E402
 
 from utils.data import Dataset, load_dataset  # noqa: E402
-from utils.distributed import distributed_feature_table  # noqa: E402
-from utils.features import DEFAULT_GROUPS  # noqa: E402
+from utils.distributed import distributed_feature_table, local_cluster  # noqa: E402
+from utils.features import DEFAULT_GROUPS, _extract_chunk, iter_objects  # noqa: E402
+from utils.preprocess import deextinct  # noqa: E402
 
 PROJECTED_OBJECTS = 10_000_000
 SAMPLE_SECONDS = 0.25
@@ -104,7 +107,7 @@ class MemorySampler(threading.Thread):
 
 def measure(batch: Dataset, n_workers: int, partition_size: int, groups: list[str]) -> dict[str, float]:
     started = time.perf_counter()
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with local_cluster(n_workers) as cluster, \
             Client(cluster) as client:
         start_seconds = time.perf_counter() - started
         sampler = MemorySampler(client)
@@ -124,6 +127,17 @@ def measure(batch: Dataset, n_workers: int, partition_size: int, groups: list[st
             "core_hours": PROJECTED_OBJECTS / rate * n_workers / 3600}
 
 
+def in_process_ms_per_object(batch: Dataset, n_objects: int, groups: list[str]) -> float:
+    """Milliseconds per object of `_extract_chunk` in this process (one core, no Dask), after a short warm-up."""
+    log = batch.test_log.iloc[:n_objects]
+    curves = batch.test_lc[batch.test_lc["object_id"].isin(log.index)]
+    objects = list(iter_objects(deextinct(curves, log["EBV"]), log, None))
+    _extract_chunk(objects[:20], groups)  # imports and first-call set-up, which a worker pays once per run
+    started = time.perf_counter()
+    _extract_chunk(objects, groups)
+    return (time.perf_counter() - started) * 1000 / len(objects)
+
+
 def markdown(rows: list[dict[str, float]]) -> str:
     lines = ["| workers | objects | cluster start (s) | extraction (s) | objects/s | objects/s per worker "
              "| peak RSS per worker (MB) | driver peak RSS (MB) | core-hours for 10M objects |",
@@ -141,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, default=50_000)
     parser.add_argument("--workers", default="1,2", help="comma-separated local cluster sizes to measure")
     parser.add_argument("--partition-size", type=int, default=500)
+    parser.add_argument("--reference", type=int, default=1000, help="objects for the in-process yardstick (0: skip)")
     parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS), help=f"comma-separated subset of {list(DEFAULT_GROUPS)}")
     args = parser.parse_args(argv)
     if args.objects < 1:
@@ -150,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     batch = repeated_test_set(load_dataset(args.data_dir), args.objects)
     print(f"batch: {len(batch.test_log):,} objects, {len(batch.test_lc):,} observations; "
           f"partitions of {args.partition_size}", flush=True)
+    if args.reference > 0:
+        ms = in_process_ms_per_object(batch, args.reference, groups)
+        print(f"in-process yardstick (first {min(args.reference, len(batch.test_log)):,} objects, one core, no Dask): "
+              f"{ms:.1f} ms/object = {1000 / ms:.1f} objects/s", flush=True)
     print("\n".join(markdown([]).splitlines()[:2]), flush=True)
     for n in worker_counts:  # each row as soon as it is measured: a long run shows its first figures early
         print(markdown([measure(batch, n, args.partition_size, groups)]).splitlines()[-1], flush=True)

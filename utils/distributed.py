@@ -21,6 +21,7 @@ import itertools
 import os
 from typing import Callable, Iterable, Iterator, TypeVar
 
+import dask
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
@@ -44,12 +45,33 @@ def cluster_client(scheduler: str | None = None, *, n_workers: int = 2, processe
         with Client(scheduler) as client:
             yield client
         return
+    with local_cluster(n_workers, processes=processes) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers: int, *, processes: bool = True) -> Iterator[LocalCluster]:
+    """A LocalCluster of `n_workers` one-thread workers, tuned for this CPU-bound, allocation-heavy feature code.
+
+    Two of Dask's defaults cost this code a third of its speed (docs/results.md, Dask section):
+    - the nanny exports MALLOC_TRIM_THRESHOLD_=65536 to its workers, and setting it at all switches off
+      glibc's adaptive mmap threshold, so every large numpy temporary (the GP's covariance matrices) is
+      mmapped and page-faulted anew (GP kernel 2.7x slower in a worker); left unset here;
+    - the statistical profiler samples each worker thread's stack every 10 ms; off here.
+    The nanny writes its spawn environment into this process's os.environ; it is restored afterwards, so
+    later child processes (joblib, papermill) do not inherit one-thread BLAS limits. No dashboard: its
+    fixed port clashes between concurrent runs on one machine, and nothing here reads it.
+    """
     if n_workers < 1:
         raise ValueError(f"n_workers must be at least 1, not {n_workers}")
-    # No dashboard: its fixed port clashes between concurrent runs on one machine, and nothing here reads it.
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client
+    environ = dict(os.environ)
+    settings = {"distributed.worker.profile.enabled": False,
+                "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    with dask.config.set(settings), LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                                                 dashboard_address=None) as cluster:
+        os.environ.clear()
+        os.environ.update(environ)
+        yield cluster
 
 
 def partitions(objects: Iterable[ObjectLightCurve], size: int) -> Iterator[list[ObjectLightCurve]]:
@@ -137,4 +159,4 @@ def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = Non
     return write_table(table, path)
 
 
-__all__ = ["cluster_client", "distributed_feature_table", "map_partitions", "partitions"]
+__all__ = ["cluster_client", "distributed_feature_table", "local_cluster", "map_partitions", "partitions"]
