@@ -1,11 +1,12 @@
-"""LightGBM CV: OOF shapes and honesty, both modes, class weights, pseudo-labels, adversarial AUC."""
+"""LightGBM CV: OOF shapes and honesty, both modes, class weights, pseudo-labels, adversarial AUC and weights."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from utils.errors import DataError
-from utils.gbdt import adversarial_auc, class_weights, cross_validate, spec_group
+from utils.gbdt import (adversarial_auc, adversarial_weights, class_weights, cross_validate, spec_group,
+                        weight_summary)
 
 FAST = {"n_estimators": 30, "learning_rate": 0.1, "min_child_samples": 3}  # extra trees learn slowly at 0.03
 
@@ -110,3 +111,68 @@ def test_custom_class_groups_change_what_the_multiclass_model_learns():
     with pytest.raises(DataError, match="no 'TDE' class"):
         cross_validate(features, target, spec_type=spec, mode="multiclass", params=FAST,
                        groups=lambda s: s.replace("TDE", "flare"))
+
+
+def two_samples(n_train=600, n_test=900, shift=0.0, seed=3):
+    """Train and test tables of the same two columns; test's `x` moved by `shift`."""
+    rng = np.random.default_rng(seed)
+    train = pd.DataFrame({"x": rng.normal(size=n_train), "y": rng.normal(size=n_train)},
+                         index=[f"train{i}" for i in range(n_train)])
+    test = pd.DataFrame({"x": rng.normal(size=n_test) + shift, "y": rng.normal(size=n_test)})
+    return train, test
+
+
+def test_adversarial_weights_stay_near_one_when_train_and_test_match():
+    train, test = two_samples()
+    weights = adversarial_weights(train, test, seed=0, params=FAST)
+    summary = weight_summary(weights)
+    assert weights.index.equals(train.index) and summary["mean"] == pytest.approx(1.0)
+    # Chance alone keeps the effective share at 0.98-0.99 (three data seeds); a shift of half a standard
+    # deviation in x already brings it to 0.83-0.90, one standard deviation to ~0.65.
+    assert summary["effective_fraction"] > 0.95
+    assert 0.8 < summary["median"] < 1.2
+
+
+def test_adversarial_weights_favour_the_test_like_region():
+    train, test = two_samples(shift=1.0)
+    weights = adversarial_weights(train, test, seed=0, params=FAST, clip=(0.05, 20.0))
+    # True ratio N(x; 1, 1) / N(x; 0, 1) = exp(x - 1/2): increasing in x, ~1.6 at x = 1, ~0.2 at x = -1.
+    high, low = weights[train["x"] > 1].median(), weights[train["x"] < -1].median()
+    assert high > 1.3 and low < 0.6
+    assert np.corrcoef(train["x"], np.log(weights))[0, 1] > 0.8
+    assert weight_summary(weights)["effective_fraction"] < 0.8  # weighting now costs effective samples
+
+
+def test_adversarial_weights_respect_the_clip_and_average_one():
+    train, test = two_samples(shift=2.0)
+    weights = adversarial_weights([train, train + 0.01], test, seed=1, params=FAST, clip=(0.5, 2.0))
+    assert weights.min() >= 0.5 - 1e-12 and weights.max() <= 2.0 + 1e-12
+    assert weights.mean() == pytest.approx(1.0, abs=1e-9)
+    assert np.isclose(weights, 2.0).sum() > 10 and np.isclose(weights, 0.5).sum() > 10  # the clip binds
+    with pytest.raises(ValueError, match="0 < lo <= 1 <= hi"):
+        adversarial_weights(train, test, seed=0, clip=(1.5, 3.0))
+    with pytest.raises(DataError, match="same object_ids"):
+        adversarial_weights([train, train.iloc[::-1]], test, seed=0)
+
+
+def test_sample_weight_of_ones_changes_nothing_and_other_weights_do():
+    features, target, spec = separable()
+    kwargs = dict(spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST)
+    plain = cross_validate(features, target, **kwargs)
+    ones = cross_validate(features, target, sample_weight=pd.Series(1.0, index=features.index[::-1]), **kwargs)
+    np.testing.assert_array_equal(plain.oof_prob, ones.oof_prob)
+    assert ones.settings["sample_weight"]["effective_fraction"] == pytest.approx(1.0)
+    rng = np.random.default_rng(4)
+    varied = cross_validate(features, target, sample_weight=pd.Series(rng.uniform(0.2, 5, len(features)),
+                                                                      index=features.index), **kwargs)
+    assert not np.allclose(plain.oof_prob, varied.oof_prob)
+
+
+def test_sample_weight_must_cover_every_training_object():
+    features, target, spec = separable()
+    with pytest.raises(DataError, match="no weight for 2 of 120 training objects, e.g. \\['o0', 'o1'\\]"):
+        cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST,
+                       sample_weight=pd.Series(1.0, index=features.index[2:]))
+    with pytest.raises(DataError, match="finite and >= 0"):
+        cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST,
+                       sample_weight=pd.Series(-1.0, index=features.index))

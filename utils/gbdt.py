@@ -10,6 +10,9 @@
   probability >= `pseudo_confidence` added under that label. Inside CV the pseudo-labels come from the
   fold's own model, so the scored fold never leaks into them.
 * `adversarial_auc`: how well a classifier tells train from test rows (0.5: indistinguishable).
+* `adversarial_weights`: per-object density ratio p(test | x) / p(train | x) from the same train-vs-test
+  classifier's out-of-fold probabilities; `cross_validate(sample_weight=...)` multiplies it into the class
+  weights, so the models lean toward the training objects that look like test objects.
 
 The number of trees is fixed (no early stopping), so no OOF row ever influences its own model.
 """
@@ -40,6 +43,8 @@ LGBM_PARAMS = {
     "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.3, "reg_lambda": 1.0,
     "verbose": -1, "n_jobs": 1,  # OpenMP threads spin and crawl when other work shares the 2 cores
 }
+ADVERSARIAL_TREES = 200  # the train-vs-test classifier's trees (notebook 05's default profile)
+WEIGHT_CLIP = (0.2, 5.0)  # adversarial weights: no object below 1/5 or above 5 times the average
 
 
 def class_weights(labels: np.ndarray, scheme: str | None) -> np.ndarray:
@@ -70,8 +75,12 @@ def _fit(features: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, params:
 
 def _fit_with_pseudo_labels(features: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, params: dict,
                             multiclass: bool, seed: int, test_features: pd.DataFrame | None,
-                            confidence: float | None) -> tuple[lgb.LGBMClassifier, int]:
-    """Fit; if `confidence` is set, refit with the confidently labelled test rows added. Returns (model, n added)."""
+                            confidence: float | None,
+                            class_weight_of: dict | None = None) -> tuple[lgb.LGBMClassifier, int]:
+    """Fit; if `confidence` is set, refit with the confidently labelled test rows added. Returns (model, n added).
+
+    A pseudo-labelled row carries its class's weight (`class_weight_of`; default: all 1), not a per-object one.
+    """
     model = _fit(features, labels, weight, params, multiclass, seed)
     if confidence is None or test_features is None:
         return model, 0
@@ -80,8 +89,7 @@ def _fit_with_pseudo_labels(features: pd.DataFrame, labels: np.ndarray, weight: 
     if not confident.any():
         return model, 0
     pseudo_labels = model.classes_[proba.argmax(axis=1)[confident]]
-    label_weight = dict(zip(labels, weight))  # every row of a class carries that class's weight
-    pseudo_weight = np.array([label_weight[label] for label in pseudo_labels])
+    pseudo_weight = np.array([(class_weight_of or {}).get(label, 1.0) for label in pseudo_labels])
     model = _fit(pd.concat([features, test_features[confident]]), np.r_[labels, pseudo_labels],
                  np.r_[weight, pseudo_weight], params, multiclass, seed)
     return model, int(confident.sum())
@@ -97,7 +105,7 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
                    n_repeats: int = 3, seed: int = 0, class_weight: str | None = "sqrt",
                    params: dict | None = None, pseudo_confidence: float | None = None,
                    groups: Callable[[pd.Series], pd.Series] | None = None,
-                   nested_repeats: int = 1) -> CVResult:
+                   nested_repeats: int = 1, sample_weight: pd.Series | None = None) -> CVResult:
     """Repeated stratified CV of a LightGBM model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
     `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
@@ -106,6 +114,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     `pseudo_confidence` (needs test_features): pseudo-label test objects at or above this class probability.
     `groups`: multiclass only, SpecType -> the class each row learns (default `spec_group`); must keep "TDE".
     `nested_repeats`: fold splits the honest summary's nested-threshold F1 averages over.
+    `sample_weight`: one weight per training object (indexed by object_id, e.g. `adversarial_weights`),
+    multiplied into the class weights; the same weight applies in every feature table (redshift draw).
     The result keeps the refitted boosters (`boosters`, one per repeat) so the run can score new objects.
     """
     tables = [features] if isinstance(features, pd.DataFrame) else list(features)
@@ -136,6 +146,9 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     params = {**LGBM_PARAMS, **(params or {})}
     started = time.perf_counter()
     weight = class_weights(labels, class_weight)
+    class_weight_of = dict(zip(labels, weight))  # what a pseudo-labelled test row of that class carries
+    if sample_weight is not None:
+        weight = weight * _object_weights(sample_weight, features.index)
     oof = np.zeros((n_repeats, len(features)))
     gains = pd.Series(0.0, index=features.columns)
     if test_features is not None:
@@ -144,7 +157,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     for repeat, fit_rows, score_rows in repeated_folds(labels, n_splits, n_repeats, seed):
         table = tables[repeat % len(tables)]
         model, n_pseudo = _fit_with_pseudo_labels(table.iloc[fit_rows], labels[fit_rows], weight[fit_rows], params,
-                                                  mode == "multiclass", seed + repeat, test_features, pseudo_confidence)
+                                                  mode == "multiclass", seed + repeat, test_features, pseudo_confidence,
+                                                  class_weight_of)
         oof[repeat, score_rows] = _tde_probability(model, table.iloc[score_rows], positive)
         gains += model.booster_.feature_importance("gain")
         pseudo_counts.append(n_pseudo)
@@ -156,14 +170,16 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
         test_prob = np.zeros(len(test_features))
         for repeat in range(n_repeats):
             model, _ = _fit_with_pseudo_labels(tables[repeat % len(tables)], labels, weight, params,
-                                               mode == "multiclass", seed + repeat, test_features, pseudo_confidence)
+                                               mode == "multiclass", seed + repeat, test_features, pseudo_confidence,
+                                               class_weight_of)
             test_prob += _tde_probability(model, test_features, positive) / n_repeats
             boosters.append(model.booster_)
             positive_column = list(model.classes_).index(positive)
     settings = {"mode": mode, "n_splits": n_splits, "n_repeats": n_repeats, "seed": seed,
                 "class_weight": class_weight, "params": params, "n_features": features.shape[1],
                 "pseudo_confidence": pseudo_confidence, "pseudo_labels_per_fold": float(np.mean(pseudo_counts)),
-                "feature_tables": len(tables)}
+                "feature_tables": len(tables),
+                "sample_weight": None if sample_weight is None else weight_summary(sample_weight[features.index])}
     y = target.to_numpy().astype(int)
     oof_prob = oof.mean(axis=0)
     # The per-fold table follows the first repeat's folds.
@@ -180,17 +196,112 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
         boosters=boosters or None, positive_column=positive_column)
 
 
-def adversarial_auc(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int = 5,
-                    seed: int = 0, params: dict | None = None) -> tuple[float, pd.Series]:
-    """CV ROC AUC of telling train rows (0) from test rows (1), and the features that tell them apart."""
+def _object_weights(sample_weight: pd.Series, object_ids: pd.Index) -> np.ndarray:
+    """`sample_weight` in the order of `object_ids`; missing ids, duplicates or bad values are refused."""
+    if sample_weight.index.has_duplicates:
+        repeated = sample_weight.index[sample_weight.index.duplicated()].unique()
+        raise DataError(f"sample_weight holds {len(repeated)} object_id(s) more than once, e.g. {list(repeated[:5])}")
+    missing = object_ids.difference(sample_weight.index)
+    if len(missing):
+        raise DataError(f"sample_weight has no weight for {len(missing)} of {len(object_ids)} training objects, "
+                        f"e.g. {list(missing[:5])}")
+    values = sample_weight.reindex(object_ids).to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise DataError(f"sample_weight must be finite and >= 0; {int(bad.sum())} are not, "
+                        f"e.g. {list(object_ids[bad][:5])}")
+    return values
+
+
+def _train_vs_test(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int, seed: int,
+                   params: dict | None) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """A LightGBM told train rows (0) from test rows (1), by stratified K-fold on their shared columns.
+
+    Returns the out-of-fold P(test | x) of every train row then every test row, the 0/1 truth, and each
+    column's share of the gain summed over the folds.
+    """
     columns = train_features.columns.intersection(test_features.columns)
+    if columns.empty:
+        raise DataError("train and test feature tables share no column to tell them apart by")
     rows = pd.concat([train_features[columns], test_features[columns]], ignore_index=True)
     is_test = np.r_[np.zeros(len(train_features)), np.ones(len(test_features))].astype(int)
-    params = {**LGBM_PARAMS, "n_estimators": 200, **(params or {})}
+    params = {**LGBM_PARAMS, "n_estimators": ADVERSARIAL_TREES, **(params or {})}
     prob = np.zeros(len(rows))
     gains = pd.Series(0.0, index=columns)
     for _, fit_rows, score_rows in repeated_folds(is_test, n_splits, 1, seed):
         model = _fit(rows.iloc[fit_rows], is_test[fit_rows], np.ones(len(fit_rows)), params, False, seed)
         prob[score_rows] = model.predict_proba(rows.iloc[score_rows])[:, 1]
         gains += model.booster_.feature_importance("gain")
-    return float(roc_auc_score(is_test, prob)), (gains / gains.sum()).sort_values(ascending=False)
+    return prob, is_test, gains / gains.sum()
+
+
+def adversarial_auc(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int = 5,
+                    seed: int = 0, params: dict | None = None) -> tuple[float, pd.Series]:
+    """CV ROC AUC of telling train rows (0) from test rows (1), and the features that tell them apart."""
+    prob, is_test, gains = _train_vs_test(train_features, test_features, n_splits=n_splits, seed=seed, params=params)
+    return float(roc_auc_score(is_test, prob)), gains.sort_values(ascending=False)
+
+
+def adversarial_weights(train_features: pd.DataFrame | Sequence[pd.DataFrame], test_features: pd.DataFrame, *,
+                        seed: int, n_splits: int = 5, clip: tuple[float, float] = WEIGHT_CLIP,
+                        params: dict | None = None) -> pd.Series:
+    """Importance weights that make the training objects look like the test set (covariate shift).
+
+    For every training object, the out-of-fold P(test | x) of the train-vs-test classifier behind
+    `adversarial_auc` gives the density ratio w = p / (1 − p) · n_train / n_test (the second factor
+    undoes the classifier's prior), clipped to `clip` and scaled to mean 1 (the scale is solved for
+    with the clip in place, so both hold). Out-of-fold, so an object's weight never comes from a model
+    that saw it. Returns a Series indexed by the training object ids (for `cross_validate`).
+
+    Which columns it sees: every column the two tables share, *with the training tables built under the
+    perturbed redshift* (utils.features.perturbed_redshift), the tables the models train on. Built with
+    the spectroscopic Z instead, Z and every rest-frame column would tell exact from photometric
+    redshifts apart, and the weights would chase the measurement error the perturbation already models
+    rather than the population difference (class mix, redshift range, cadence, depth) that weighting is
+    for. Z and Z-derived columns stay in: a test set deeper or shallower in Z than the training set is
+    exactly such a difference. Z_err is not a feature column, so it is not seen. Given several tables
+    (one per redshift draw, same objects), P(test | x) is averaged over them, so a weight does not hang
+    on one draw; the weight is then per object, applied in every draw.
+
+    `clip` (lo <= 1 <= hi): no object counts less than lo or more than hi times the average, which keeps
+    the effective sample size (`weight_summary`) from collapsing onto a few test-like objects.
+    """
+    tables = [train_features] if isinstance(train_features, pd.DataFrame) else list(train_features)
+    if not tables:
+        raise DataError("adversarial_weights needs at least one training feature table")
+    for other in tables[1:]:
+        if not other.index.equals(tables[0].index):
+            raise DataError("every training feature table must hold the same object_ids in the same order")
+    low, high = clip
+    if not 0 < low <= 1 <= high:
+        raise ValueError(f"clip must satisfy 0 < lo <= 1 <= hi so that mean-1 weights exist, not {clip}")
+    n_train = len(tables[0])
+    prob = np.mean([_train_vs_test(table, test_features, n_splits=n_splits, seed=seed, params=params)[0][:n_train]
+                    for table in tables], axis=0)
+    prob = np.clip(prob, 1e-6, 1 - 1e-6)
+    ratio = prob / (1 - prob) * n_train / len(test_features)
+    return pd.Series(_clipped_mean_one(ratio, low, high), index=tables[0].index, name="adversarial_weight")
+
+
+def _clipped_mean_one(ratio: np.ndarray, low: float, high: float) -> np.ndarray:
+    """clip(s · ratio, low, high) with the scale s that makes its mean 1 (bisection on log s)."""
+    log_ratio = np.log(ratio)
+    # At log s = a every weight clips to low (mean <= 1), at b every weight to high (mean >= 1).
+    a, b = np.log(low) - log_ratio.max(), np.log(high) - log_ratio.min()
+    for _ in range(200):
+        middle = (a + b) / 2
+        if np.clip(np.exp(log_ratio + middle), low, high).mean() < 1:
+            a = middle
+        else:
+            b = middle
+        if b - a < 1e-14:
+            break
+    return np.clip(np.exp(log_ratio + b), low, high)
+
+
+def weight_summary(weights: pd.Series | np.ndarray) -> dict[str, float]:
+    """min / median / max, and the effective sample size (Σw)² / Σw² with its share of n (1: unweighted)."""
+    w = np.asarray(weights, dtype=float)
+    ess = float(w.sum() ** 2 / (w ** 2).sum())
+    return {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max()), "mean": float(w.mean()),
+            "effective_sample_size": ess, "effective_fraction": ess / len(w), "n": int(len(w))}
