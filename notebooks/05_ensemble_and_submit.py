@@ -39,6 +39,7 @@ blend_method = None  # f1 | weights (by AP) | mean | logistic | auto (best CV av
 pseudo_confidence = None  # pseudo-label test objects at this class probability (e.g. 0.97); None: the profile's
 report_top_n = None  # test candidates in candidates.html; None: the profile's
 select_members = None  # True: blend only the members whose measured gain beats one standard error; None: the profile's
+adversarial_weighting = None  # True: GBDTs weight training objects by how test-like they look; None: the profile's (off)
 
 # %%
 import json
@@ -60,7 +61,7 @@ from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_re
                                      gbdt_member_name, load_members, metrics_document, notebook05_settings,
                                      results_table, save_gbdt_member, write_oof, write_probabilities)
 from utils.features import feature_group, feature_table
-from utils.gbdt import adversarial_auc, cross_validate
+from utils.gbdt import adversarial_auc, adversarial_weights, cross_validate, weight_summary
 from utils.metrics import f1_by_threshold
 from utils.report import shap_contributions, write_candidate_report
 from utils.run_model import save_run_model
@@ -68,7 +69,8 @@ from utils.runs import resolve_out_dir, save_figure
 from utils.submission import make_submission, write_submission
 
 cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence,
-                          report_top_n=report_top_n, select_members=select_members)
+                          report_top_n=report_top_n, select_members=select_members,
+                          adversarial_weighting=adversarial_weighting)
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},
@@ -122,6 +124,30 @@ pd.DataFrame({"train Z": ["spectroscopic (before)", "perturbed by test Z_err (af
               "most telling features": [adversarial["train_spec_z"]["top_features"], adversarial["train"]["top_features"]]})
 
 # %% [markdown]
+# ## Adversarial-validation weights (setting `adversarial_weighting`, off by default)
+# The same train-vs-test classifier, read the other way: each training object's out-of-fold P(test | x)
+# gives the density ratio p / (1 − p) · n_train / n_test, clipped to [0.2, 5] and scaled to mean 1
+# (`utils.gbdt.adversarial_weights`), which the GBDTs multiply into their class weights. It sees the
+# perturbed-Z training tables (averaged over the redshift draws), so it weights by population differences,
+# not by the exact-versus-photometric redshift the perturbation already models. The effective sample size
+# (Σw)² / Σw² says how many equally weighted objects the weighted set is worth.
+
+# %%
+sample_weight = None
+if cfg["adversarial_weighting"]:
+    started = time.perf_counter()
+    sample_weight = adversarial_weights(redshift_draws, features["test"], seed=seed,
+                                        params={"n_estimators": cfg["adversarial_trees"]})
+    timings["adversarial_weights"] = time.perf_counter() - started
+    spread = weight_summary(sample_weight)
+    print(f"adversarial weights: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f}; "
+          f"effective sample size {spread['effective_sample_size']:.0f} of {spread['n']} "
+          f"({spread['effective_fraction']:.1%}), {timings['adversarial_weights']:.0f} s")
+    print(sample_weight.groupby(train_log["SpecType"].reindex(sample_weight.index)).mean().round(3).to_string())
+else:
+    print("adversarial weights: off (setting adversarial_weighting); every training object counts by its class weight")
+
+# %% [markdown]
 # ## LightGBM: binary and multiclass-then-sum
 # Repeated stratified K-fold; OOF probabilities averaged over repeats; test probabilities from models
 # refitted on all training objects. `gbdt` (saved for the ensemble) is the multiclass model's P(TDE).
@@ -133,7 +159,8 @@ for mode in cfg["modes"]:
     result = cross_validate(redshift_draws, target, spec_type=train_log["SpecType"], mode=mode,
                             test_features=features["test"], n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
                             seed=seed, params={"n_estimators": cfg["n_estimators"]},
-                            pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"])
+                            pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
+                            sample_weight=sample_weight)
     name = gbdt_member_name(mode)
     gbdt_results[name] = result
     model_metrics[name] = save_gbdt_member(out, name, result, time.perf_counter() - started,

@@ -22,6 +22,9 @@ def test_settings_refuse_an_unknown_blend_method():
     assert notebook05_settings("quick", n_repeats=None)["n_repeats"] == 1
     with pytest.raises(ValueError, match="blend_method"):
         notebook05_settings("quick", blend_method="vote")
+    # Adversarial weighting stays off until measured (benchmarks/ablate_features.py, row default@adv).
+    assert not any(notebook05_settings(p)["adversarial_weighting"] for p in ("quick", "default", "kaggle"))
+    assert notebook05_settings("quick", adversarial_weighting=True)["adversarial_weighting"] is True
 
 
 def test_blend_threshold_outputs_and_false_positives(tmp_path):

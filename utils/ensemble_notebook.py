@@ -28,15 +28,19 @@ from .runs import load_predictions, save_predictions
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
               "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
-              "blend_repeats": 1, "report_top_n": 3, "select_members": False},
+              "blend_repeats": 1, "report_top_n": 3, "select_members": False,
+              "adversarial_weighting": False},
     "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                 "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True},
+                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True,
+                "adversarial_weighting": False},
     "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20,
-               "select_members": True},
+               "select_members": True, "adversarial_weighting": False},
 }
+# adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial_weights);
+# off until benchmarks/ablate_features.py's `default@adv` row shows a paired gain over `default`.
 THRESHOLD_CHOICE = "single F1-optimal cut on all OOF rows of the blender fitted on all of them"
 
 
