@@ -2,11 +2,18 @@
 
     nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
         --rows default,+parsnip,+agn,+fits --cv-seeds 42,0,1,2,3
+    nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
+        --rows default,default@adv --cv-seeds 42,0,1,2,3
 
 Every row is the multiclass GBDT exactly as notebook 05 trains it (3 training tables, one per redshift
 draw and CV repeat; utils.gbdt.cross_validate with utils.gbdt.LGBM_PARAMS). A row is `default` (the
 groups in utils.features.DEFAULT_GROUPS), `+g1+g2` (the default plus these groups) or `-g` (the default
-without g). Per CV seed: the nested-threshold F1 averaged over 10 threshold-split seeds
+without g), optionally followed by a weighting suffix: `@adv` trains with adversarial-validation
+sample weights (utils.gbdt.adversarial_weights: the out-of-fold train-vs-test density ratio of each
+training object, from the row's three perturbed-Z training tables against the test table of the same
+groups, clipped to utils.gbdt.WEIGHT_CLIP and scaled to mean 1; estimated afresh at every CV seed, with
+that seed, so the paired difference includes the weights' own estimation noise), e.g. `default@adv` or
+`+agn@adv`. An unknown suffix is refused. Per CV seed: the nested-threshold F1 averaged over 10 threshold-split seeds
 (utils.metrics.honest_summary) and the average precision of the OOF scores. Against the first row it
 prints the paired difference per seed and its standard error (std of the paired differences / sqrt(n)).
 
@@ -34,13 +41,15 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 
 from utils.data import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
 from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table  # noqa: E402
-from utils.gbdt import LGBM_PARAMS, cross_validate  # noqa: E402
+from utils.gbdt import (ADVERSARIAL_TREES, LGBM_PARAMS, WEIGHT_CLIP, adversarial_weights,  # noqa: E402
+                        cross_validate, weight_summary)
 from utils.metrics import honest_summary  # noqa: E402
 
 REDSHIFT_SEED = 42  # notebook 05's: training tables use redshift draws 42, 43, 44
 N_DRAWS = 3
 THRESHOLD_SPLITS = 10
 DEFAULT_SCORES = DEFAULT_CACHE_DIR / "ablate_features_scores.json"
+WEIGHTINGS = {"adv": "adversarial-validation sample weights (utils.gbdt.adversarial_weights)"}
 
 
 def row_groups(row: str) -> list[str]:
@@ -59,9 +68,21 @@ def row_groups(row: str) -> list[str]:
     return groups
 
 
-def score_key(dataset, groups: list[str], cv_seed: int) -> str:
-    spec = json.dumps([dataset.fingerprint, FEATURES_VERSION, sorted(groups), cv_seed, REDSHIFT_SEED, N_DRAWS,
-                       THRESHOLD_SPLITS, sorted(LGBM_PARAMS.items())], default=str)
+def parse_row(row: str) -> tuple[list[str], str | None]:
+    """'<groups>[@<weighting>]' -> (row_groups(<groups>), weighting or None); e.g. 'default@adv'."""
+    groups, at, weighting = row.partition("@")
+    if at and weighting not in WEIGHTINGS:
+        raise SystemExit(f"row {row!r}: unknown weighting suffix '@{weighting}'; known: "
+                         + ", ".join(f"@{name} ({meaning})" for name, meaning in WEIGHTINGS.items()))
+    return row_groups(groups), weighting or None
+
+
+def score_key(dataset, groups: list[str], cv_seed: int, weighting: str | None = None) -> str:
+    spec = [dataset.fingerprint, FEATURES_VERSION, sorted(groups), cv_seed, REDSHIFT_SEED, N_DRAWS,
+            THRESHOLD_SPLITS, sorted(LGBM_PARAMS.items())]
+    if weighting is not None:  # unweighted rows keep the keys they were stored under before weightings existed
+        spec += [weighting, ADVERSARIAL_TREES, list(WEIGHT_CLIP)]
+    spec = json.dumps(spec, default=str)
     return hashlib.sha1(spec.encode()).hexdigest()[:16]
 
 
@@ -80,26 +101,31 @@ def save_score(path: Path, key: str, value: dict) -> None:
         tmp.replace(path)
 
 
-def training_table(dataset, groups: list[str], redshift_seed: int) -> pd.DataFrame:
+def training_table(dataset, groups: list[str], redshift_seed: int | None, kind: str = "train") -> pd.DataFrame:
     """The default groups' cached table (less any removed group) joined with each added group's own
-    cached table, so a candidate costs only its own extraction."""
-    base = feature_table(dataset, "train", groups=list(DEFAULT_GROUPS), redshift_seed=redshift_seed)
+    cached table, so a candidate costs only its own extraction. kind 'test' takes redshift_seed None."""
+    base = feature_table(dataset, kind, groups=list(DEFAULT_GROUPS), redshift_seed=redshift_seed)
     parts = [base[[n for g in DEFAULT_GROUPS if g in groups for n in GROUP_NAMES[g]]]]
-    parts += [feature_table(dataset, "train", groups=[g], redshift_seed=redshift_seed)
+    parts += [feature_table(dataset, kind, groups=[g], redshift_seed=redshift_seed)
               for g in groups if g not in DEFAULT_GROUPS]
     return pd.concat(parts, axis=1)
 
 
-def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int) -> dict:
+def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int, test_table: pd.DataFrame | None = None) -> dict:
+    """One CV seed of the multiclass GBDT; with `test_table`, weighted by adversarial weights (seed cv_seed)."""
     log = dataset.train_log
     y = log["target"].astype(int).to_numpy()
     started = time.perf_counter()
+    weights, extra = None, {}
+    if test_table is not None:
+        weights = adversarial_weights(tables, test_table, seed=cv_seed)
+        extra = {"weights": weight_summary(weights), "weight_seconds": time.perf_counter() - started}
     result = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                            n_repeats=N_DRAWS, seed=cv_seed)
+                            n_repeats=N_DRAWS, seed=cv_seed, sample_weight=weights)
     prob = result.oof_prob
     f1 = float(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
     return {"f1": f1, "ap": float(average_precision_score(y, prob)), "seconds": time.perf_counter() - started,
-            "n_features": int(tables[0].shape[1])}
+            "n_features": int(tables[0].shape[1]), **extra}
 
 
 def paired(values: list[float], baseline: list[float]) -> tuple[float, float]:
@@ -113,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--rows", default="default," + ",".join(f"+{g}" for g in REGISTRY if g not in DEFAULT_GROUPS),
-                        help="comma-separated rows; the first is the baseline of the paired differences")
+                        help="comma-separated rows (+group, -group, optional @adv suffix); the first is the "
+                             "baseline of the paired differences")
     parser.add_argument("--cv-seeds", default="42,0,1,2,3")
     parser.add_argument("--scores", type=Path, default=DEFAULT_SCORES, help="JSON store of (row, seed) scores")
     parser.add_argument("--table-only", action="store_true", help="print the table from stored scores only")
@@ -122,18 +149,22 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in args.rows.split(",") if r]
     cv_seeds = [int(s) for s in args.cv_seeds.split(",")]
     results: dict[str, list[dict | None]] = {}
+    parsed = {row: parse_row(row) for row in rows}  # every row checked before any GBDT runs
     for row in rows:
-        groups = row_groups(row)
-        keys = [score_key(dataset, groups, seed) for seed in cv_seeds]
+        groups, weighting = parsed[row]
+        keys = [score_key(dataset, groups, seed, weighting) for seed in cv_seeds]
         stored = load_scores(args.scores)
         if not args.table_only and any(k not in stored for k in keys):
             tables = [training_table(dataset, groups, REDSHIFT_SEED + r) for r in range(N_DRAWS)]
+            test_table = training_table(dataset, groups, None, kind="test") if weighting == "adv" else None
             for seed, key in zip(cv_seeds, keys):
                 if key not in load_scores(args.scores):
-                    value = {"row": row, "cv_seed": seed, **run_cv(dataset, tables, seed)}
+                    value = {"row": row, "cv_seed": seed, **run_cv(dataset, tables, seed, test_table)}
                     save_score(args.scores, key, value)
+                    spread = (f"; weights {value['weights']['min']:.2f}-{value['weights']['max']:.2f}, effective "
+                              f"share {value['weights']['effective_fraction']:.1%}" if "weights" in value else "")
                     print(f"{row} seed {seed}: F1 {value['f1']:.4f} AP {value['ap']:.4f} "
-                          f"({value['seconds']:.0f} s)", flush=True)
+                          f"({value['seconds']:.0f} s{spread})", flush=True)
         stored = load_scores(args.scores)
         results[row] = [stored.get(k) for k in keys]
 

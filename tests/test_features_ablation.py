@@ -1,4 +1,4 @@
-"""benchmarks/ablate_features.py on the tiny data set: row parsing, paired differences, stored scores."""
+"""benchmarks/ablate_features.py on the tiny data set: row parsing, paired differences, stored scores, @adv rows."""
 
 import importlib.util
 from pathlib import Path
@@ -27,6 +27,15 @@ def test_rows_add_and_remove_groups(ablate):
         ablate.row_groups("+colour_magic")
 
 
+def test_rows_take_a_weighting_suffix(ablate):
+    assert ablate.parse_row("default") == (list(DEFAULT_GROUPS), None)
+    assert ablate.parse_row("default@adv") == (list(DEFAULT_GROUPS), "adv")
+    assert ablate.parse_row("+agn@adv") == ([*DEFAULT_GROUPS, "agn"], "adv")
+    for bad in ("default@importance", "default@", "+agn@adv@adv"):
+        with pytest.raises(SystemExit, match="unknown weighting suffix"):
+            ablate.parse_row(bad)
+
+
 def test_paired_difference_and_its_standard_error(ablate):
     mean, se = ablate.paired([0.72, 0.70, 0.74], [0.70, 0.70, 0.71])
     diff = np.array([0.02, 0.0, 0.03])
@@ -50,3 +59,22 @@ def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, k
     again = capsys.readouterr().out
     assert "seed 0: F1" not in again  # nothing re-trained
     assert again.splitlines()[-2:] == first.splitlines()[-2:]
+
+
+def test_adversarially_weighted_row_is_stored_under_its_own_key(ablate, kaggle_dir, tmp_path, capsys, monkeypatch):
+    full = ablate.cross_validate
+    weighted = []
+    monkeypatch.setattr(ablate, "cross_validate", lambda *a, **k: weighted.append(k["sample_weight"] is not None)
+                        or full(*a, params={"n_estimators": 20}, **k))
+    scores = tmp_path / "scores.json"
+    args = ["--data-dir", str(kaggle_dir), "--rows", "default,default@adv", "--cv-seeds", "0,1", "--scores", str(scores)]
+    assert ablate.main(args) == 0
+    assert weighted == [False, False, True, True]
+    stored = ablate.load_scores(scores)
+    assert len(stored) == 4 and {v["row"] for v in stored.values()} == {"default", "default@adv"}
+    adv = [v for v in stored.values() if v["row"] == "default@adv"]
+    assert all(v["weights"]["mean"] == pytest.approx(1.0) for v in adv)
+    out = capsys.readouterr().out
+    assert "effective share" in out
+    row = next(line for line in out.splitlines() if line.startswith("| default@adv"))
+    assert row.split(" | ")[3] != "—"  # paired against default
