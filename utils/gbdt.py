@@ -75,11 +75,10 @@ def _fit(features: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, params:
 
 def _fit_with_pseudo_labels(features: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, params: dict,
                             multiclass: bool, seed: int, test_features: pd.DataFrame | None,
-                            confidence: float | None,
-                            class_weight_of: dict | None = None) -> tuple[lgb.LGBMClassifier, int]:
+                            confidence: float | None, class_weight_of: dict) -> tuple[lgb.LGBMClassifier, int]:
     """Fit; if `confidence` is set, refit with the confidently labelled test rows added. Returns (model, n added).
 
-    A pseudo-labelled row carries its class's weight (`class_weight_of`; default: all 1), not a per-object one.
+    A pseudo-labelled row carries its class's weight (`class_weight_of`), not a per-object sample weight.
     """
     model = _fit(features, labels, weight, params, multiclass, seed)
     if confidence is None or test_features is None:
@@ -89,7 +88,7 @@ def _fit_with_pseudo_labels(features: pd.DataFrame, labels: np.ndarray, weight: 
     if not confident.any():
         return model, 0
     pseudo_labels = model.classes_[proba.argmax(axis=1)[confident]]
-    pseudo_weight = np.array([(class_weight_of or {}).get(label, 1.0) for label in pseudo_labels])
+    pseudo_weight = np.array([class_weight_of[label] for label in pseudo_labels])
     model = _fit(pd.concat([features, test_features[confident]]), np.r_[labels, pseudo_labels],
                  np.r_[weight, pseudo_weight], params, multiclass, seed)
     return model, int(confident.sum())
