@@ -1,6 +1,7 @@
 """Benchmark scripts on made-up run folders: their tables, and their errors on bad input."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,22 @@ def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
     np.savez(tmp_path / "other.npz", **arrays, aux_classes=np.array(["AGN", "SN Ia", "core-collapse SN", "SLSN", "TDE"]))
     with pytest.raises(SystemExit, match="another class grouping"):
         ablate_deep.load_bundle(tmp_path / "other.npz", settings)
+
+
+def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):
+    ablate_deep = load_script("ablate_deep")
+    results = tmp_path / "ablations.jsonl"
+    common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
+              "--seeds", "3,4"]
+    ablate_deep.main([*common, "--set", "n_folds=2", "--tag", "plain"])
+    ablate_deep.main([*common, "--set", "n_folds=2", "pretrain=True", "--tag", "pretrained", "--baseline", "plain"])
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(row["tag"], row["seed"], row["cv_seed"]) for row in rows] == [
+        ("plain", 3, 3), ("plain", 4, 4), ("pretrained", 3, 3), ("pretrained", 4, 4)]
+    printed = capsys.readouterr().out
+    for seed, plain, pretrained in zip((3, 4), rows[:2], rows[2:]):
+        assert f"seed {seed}: nested F1 {pretrained['f1']:.3f}" in printed
+        assert f"difference F1 {pretrained['f1'] - plain['f1']:+.3f}" in printed
+    assert "paired difference over 2 seed(s)" in printed
+    with pytest.raises(SystemExit, match="no complete row tagged 'absent'"):
+        ablate_deep.main([*common, "--baseline", "absent"])
