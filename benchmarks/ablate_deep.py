@@ -7,8 +7,9 @@
         --tag lc-pretrained --baseline lc   # a row per seed, each compared with the lc row of that seed
 
 Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like. `--seeds`
-repeats the run with seed = cv_seed = each value (other folds, Z draw and weights), one row per seed; with
-`--baseline TAG` it prints each seed's difference from the stored row of that tag, model and seed.
+repeats the run with seed = cv_seed = each value (other folds, Z draw and weights), one row per seed
+(`--same-folds`: only `seed`, the weights); with `--baseline TAG` it prints each seed's difference from the
+stored row of that tag, model, seed and cv_seed.
 `--export-bundle F` writes the training arrays and physics features to one file, and `--bundle F` reads
 them instead of the data set, for machines without the raw data (or without `extinction`).
 """
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-bundle", type=Path, default=None, help="write a bundle and exit")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 42,0,1,2,3: one run (and row) "
                         "per seed, each with seed = cv_seed = that value")
+    parser.add_argument("--same-folds", action="store_true", help="--seeds sets `seed` only: cv_seed (folds and Z "
+                        "draw) stays the profile's, so a pretrained encoder is computed once for all seeds")
     parser.add_argument("--baseline", default=None, help="tag of stored rows (same model, same seed) to compare with")
     args = parser.parse_args(argv)
     if args.export_bundle:
@@ -132,18 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(seed) for seed in args.seeds.split(",")] if args.seeds else [None]
     if args.seeds and ({"seed", "cv_seed"} & set(overrides)):
         raise SystemExit("--seeds sets seed and cv_seed; drop them from --set")
+    if args.same_folds and not args.seeds:
+        raise SystemExit("--same-folds needs --seeds")
     baseline = baseline_rows(Path(args.results), args.baseline, args.model) if args.baseline else {}
     differences = []
     for seed in seeds:
-        row = run_once(args, overrides, seed)
+        row = run_once(args, overrides, seed, same_folds=args.same_folds)
         print(json.dumps(row))
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
         with open(args.results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
         line = f"seed {row['seed']}: nested F1 {row.get('f1', float('nan')):.3f}, AP {row.get('average_precision', float('nan')):.3f}"
-        reference = baseline.get(row["seed"])
+        reference = baseline.get((row["seed"], row["cv_seed"]))
         if args.baseline and reference is None:
-            line += f"; no row tagged {args.baseline!r} for {args.model} at seed {row['seed']}"
+            line += f"; no row tagged {args.baseline!r} for {args.model} at seed {row['seed']}, cv_seed {row['cv_seed']}"
         elif reference is not None and "f1" in row:
             difference = (row["f1"] - reference["f1"], row["average_precision"] - reference["average_precision"])
             differences.append(difference)
@@ -158,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_once(args: argparse.Namespace, overrides: dict, seed: int | None) -> dict:
-    """One 5-fold CV of the configuration (at `seed` = cv_seed when given); its results-file row."""
+def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, same_folds: bool = False) -> dict:
+    """One 5-fold CV of the configuration (at `seed`, and cv_seed = `seed` unless `same_folds`); its row."""
     profiles = TRANSFORMER_PROFILES if args.model == "transformer" else CNN_PROFILES
-    seeded = {"seed": seed, "cv_seed": seed} if seed is not None else {}
+    seeded = {} if seed is None else {"seed": seed} if same_folds else {"seed": seed, "cv_seed": seed}
     settings = deep_settings(profiles, args.profile, args.variant, model=args.model, **overrides, **seeded)
     make_deterministic(settings["seed"], settings["threads"])
     started = time.perf_counter()
@@ -186,15 +191,19 @@ def run_once(args: argparse.Namespace, overrides: dict, seed: int | None) -> dic
                if result.summary else {"fold_ap": float(result.folds.average_precision.mean())})}
 
 
-def baseline_rows(path: Path, tag: str, model: str) -> dict[int, dict]:
-    """The last stored row per seed with this tag and model (rows from before --seeds: the profile's seed)."""
+def baseline_rows(path: Path, tag: str, model: str) -> dict[tuple[int, int], dict]:
+    """The last stored row per (seed, cv_seed) with this tag and model (older rows: the profile's seeds unless
+    their overrides set them)."""
     default_seed = CNN_PROFILES["default"]["seed"]
     rows = {}
     if path.is_file():
         for line in path.read_text().splitlines():
             row = json.loads(line) if line.strip() else {}
             if row.get("tag") == tag and row.get("model") == model and "f1" in row:
-                rows[row.get("seed", row.get("overrides", {}).get("seed", default_seed))] = row
+                overrides = row.get("overrides", {})
+                seeds = (row.get("seed", overrides.get("seed", default_seed)),
+                         row.get("cv_seed", overrides.get("cv_seed", default_seed)))
+                rows[seeds] = row
     if not rows:
         raise SystemExit(f"no complete row tagged {tag!r} for model {model} in {path}")
     return rows

@@ -123,5 +123,9 @@ def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, t
         assert f"seed {seed}: nested F1 {pretrained['f1']:.3f}" in printed
         assert f"difference F1 {pretrained['f1'] - plain['f1']:+.3f}" in printed
     assert "paired difference over 2 seed(s)" in printed
+    ablate_deep.main([*common, "--same-folds", "--set", "n_folds=2", "--tag", "same folds", "--baseline", "plain"])
+    rows = [json.loads(line) for line in results.read_text().splitlines()][4:]
+    assert [(row["seed"], row["cv_seed"]) for row in rows] == [(3, 42), (4, 42)]
+    assert "no row tagged 'plain' for cnn at seed 3, cv_seed 42" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no complete row tagged 'absent'"):
         ablate_deep.main([*common, "--baseline", "absent"])
