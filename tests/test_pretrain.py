@@ -11,6 +11,7 @@ from utils.data import load_dataset
 from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, cross_validate, deep_settings,
                             make_deterministic, prepare_inputs, train_network)
 from utils.training import pretrain as pretraining
+from utils.training.fit import parameter_groups
 from utils.training.pretrain import (PretrainedEncoder, light_curves_only, pretrain, pretrained_encoder,
                                      pretrained_path, reconstruction_loss)
 
@@ -111,6 +112,12 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(dataset, model):
     assert all(torch.equal(weights[key], fresh_weights[key]) for key in weights if key not in state)
     with pytest.raises(ValueError, match="no pretrained encoder"):
         train_network(settings, inputs.train, inputs.y, inputs.aux, None, None, seed=5)
+
+    groups = parameter_groups(started, {**settings, "pretrain_encoder_lr_scale": 0.1}, state)
+    named = dict(started.named_parameters())
+    assert groups[0]["lr"] == pytest.approx(0.1 * settings["lr"]) and "lr" not in groups[1]
+    assert {id(p) for p in groups[0]["params"]} == {id(named[key]) for key in state if key in named}
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(named)
 
 
 def test_cross_validation_with_pretraining_saves_loadable_checkpoints(dataset, tmp_path):

@@ -54,6 +54,17 @@ def _lr_schedule(optimizer, epochs: int, steps: int) -> torch.optim.lr_scheduler
                                                total_steps=max(epochs * steps, 1), pct_start=0.1)
 
 
+def parameter_groups(model: torch.nn.Module, settings: Mapping[str, Any],
+                     pretrained: Mapping[str, torch.Tensor] | None) -> list[dict]:
+    """One group at settings['lr']; with pretrained weights, those at lr x settings['pretrain_encoder_lr_scale']."""
+    if pretrained is None:
+        return [{"params": list(model.parameters())}]
+    named = dict(model.named_parameters())
+    encoder = [named[key] for key in pretrained if key in named]  # buffers are no parameters
+    rest = [value for key, value in named.items() if key not in pretrained]
+    return [{"params": encoder, "lr": settings["lr"] * settings["pretrain_encoder_lr_scale"]}, {"params": rest}]
+
+
 def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None,
                   val: LightCurveArrays | None, y_val: np.ndarray | None, *, seed: int,
                   pretrained: Mapping[str, torch.Tensor] | None = None,
@@ -75,7 +86,8 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
     if pretrained is not None:
         load_encoder_state(model, pretrained)
     model = model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
+    optimizer = torch.optim.AdamW(parameter_groups(model, settings, pretrained), lr=settings["lr"],
+                                  weight_decay=settings["weight_decay"])
     steps = int(np.ceil(len(train) / settings["batch_size"]))
     schedule = _lr_schedule(optimizer, settings["epochs"], steps)
     loss_fn = make_loss(settings)

@@ -35,6 +35,7 @@ _TRAINING = {
     # reconstruct a hidden share of each object's observations; fine-tuning then starts from that encoder
     "pretrain": False, "pretrain_epochs": 20, "pretrain_mask_fraction": 0.3, "pretrain_lr": 1e-3,
     "pretrain_seed": 0,
+    "pretrain_encoder_lr_scale": 1.0,  # fine-tuning: the pretrained encoder's learning rate as a share of lr
 }
 _CNN = {"model": "cnn", "layout": "band", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5,
         # unused by the CNN, present so one settings schema serves both notebooks
