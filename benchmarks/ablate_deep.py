@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="cnn", choices=["cnn", "cnn_attn", "transformer"])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--variant", default="tuned")
-    parser.add_argument("--set", nargs="*", default=[], help="key=value overrides, e.g. aug_noise=0 n_seeds=1")
+    parser.add_argument("--set", nargs="*", action="extend", default=[],
+                        help="key=value overrides, e.g. aug_noise=0 n_seeds=1 (the flag may repeat)")
     parser.add_argument("--tag", default="")
     parser.add_argument("--results", default="benchmarks/results/ablations.jsonl")
     parser.add_argument("--blind", action="store_true", help="hide all observations (features-only reference)")

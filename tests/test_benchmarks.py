@@ -114,8 +114,10 @@ def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, t
     common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
               "--seeds", "3,4"]
     ablate_deep.main([*common, "--set", "n_folds=2", "--tag", "plain"])
-    ablate_deep.main([*common, "--set", "n_folds=2", "pretrain=True", "--tag", "pretrained", "--baseline", "plain"])
+    ablate_deep.main([*common, "--set", "n_folds=2", "--set", "pretrain=True", "--tag", "pretrained",
+                      "--baseline", "plain"])
     rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert rows[2]["overrides"] == {"n_folds": 2, "pretrain": True}  # a repeated --set adds to the first
     assert [(row["tag"], row["seed"], row["cv_seed"]) for row in rows] == [
         ("plain", 3, 3), ("plain", 4, 4), ("pretrained", 3, 3), ("pretrained", 4, 4)]
     printed = capsys.readouterr().out
