@@ -45,7 +45,7 @@ from ..models.inputs import object_channels, object_scale, relative_time
 from ..models.layers import ContinuousTimeEmbedding
 from ..progress import progress_line
 from .arrays import LightCurveArrays
-from .augment import _uniform, augment, compact
+from .augment import augment, compact
 from .device import pick_device
 
 PRETRAIN_VERSION = 1  # bump when the objective changes: old cache entries are then never read
@@ -90,7 +90,8 @@ class ReconstructionHead(nn.Module):
 def hide_observations(mask: torch.Tensor, fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(hidden, visible): a random `fraction` of each object's observed points hidden; an object whose points
     would all be hidden keeps them all visible (nothing to reconstruct from)."""
-    hidden = mask & (_uniform(mask.shape, generator, mask.device) < fraction)
+    # drawn on the CPU with a CPU generator, as augment.py does, so the draws do not depend on the device
+    hidden = mask & (torch.rand(mask.shape, generator=generator).to(mask.device) < fraction)
     nothing_left = ~(mask & ~hidden).flatten(1).any(1)
     hidden = hidden & ~nothing_left.view((-1,) + (1,) * (mask.dim() - 1))
     return hidden, mask & ~hidden
@@ -240,14 +241,14 @@ def reconstruction_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays,
 
 
 def pretrain_key(settings: Mapping[str, Any], parts: Sequence[LightCurveArrays]) -> str:
-    """Hash of the light-curve tensors (so of the data, sequence length and Z draw) and the settings
-    pretraining reads; labels are no part of it."""
+    """Hash of the light-curve tensors (so of the data, sequence length and Z draw), the settings pretraining
+    reads and the kind of device (CPU and GPU arithmetic differ); labels are no part of it."""
     digest = hashlib.sha1()
     for part in parts:
         for key in LIGHT_CURVE_KEYS:
             digest.update(key.encode())
             digest.update(part.tensors[key].contiguous().numpy().tobytes())
-    chosen = {key: settings[key] for key in PRETRAIN_SETTINGS}
+    chosen = {key: settings[key] for key in PRETRAIN_SETTINGS} | {"device": pick_device(settings["device"]).type}
     return hashlib.sha1(json.dumps([PRETRAIN_VERSION, digest.hexdigest(), chosen], sort_keys=True)
                         .encode()).hexdigest()[:16]
 
