@@ -131,3 +131,10 @@ def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, t
     assert "no row tagged 'plain' for cnn at seed 3, cv_seed 42" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no complete row tagged 'absent'"):
         ablate_deep.main([*common, "--baseline", "absent"])
+
+
+def test_time_pretrain_prints_both_epoch_times(kaggle_dir, capsys):
+    load_script("time_pretrain").main(["--data-dir", str(kaggle_dir), "--objects", "20", "--epochs", "1",
+                                       "--models", "cnn"])
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("cnn (band layout, 20 objects): pretraining ") and "ratio" in line and "60 objects" in line
