@@ -280,9 +280,11 @@ def pretrained_encoder(settings: Mapping[str, Any], train: LightCurveArrays, tes
         pretrained = pretrain(settings, arrays, progress=progress)
         seconds = time.perf_counter() - started
         pretrained.save(path, n_objects=len(arrays), seconds=round(seconds, 1))
-        print(f"pretrained the {settings['model']} encoder on {len(arrays):,} light curves in {seconds:.0f} s; "
-              f"reconstruction loss {pretrained.history[0]['loss']:.3f} -> {pretrained.history[-1]['loss']:.3f}"
-              if pretrained.history else "pretraining ran no epoch")
+        message = f"pretrained the {settings['model']} encoder on {len(arrays):,} light curves in {seconds:.0f} s"
+        if pretrained.history:
+            message += (f"; reconstruction loss {pretrained.history[0]['loss']:.3f} -> "
+                        f"{pretrained.history[-1]['loss']:.3f}")
+        print(message)
     if out_dir is not None:
         target = run_copy_path(out_dir, settings["model"])
         target.parent.mkdir(parents=True, exist_ok=True)
