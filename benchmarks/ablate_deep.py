@@ -146,10 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
         with open(args.results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
-        line = f"seed {row['seed']}: nested F1 {row.get('f1', float('nan')):.3f}, AP {row.get('average_precision', float('nan')):.3f}"
+        line = (f"seed {row['seed']}: nested F1 {row.get('f1', float('nan')):.3f}, "
+                f"AP {row.get('average_precision', float('nan')):.3f}")
         reference = baseline.get((row["seed"], row["cv_seed"]))
         if args.baseline and reference is None:
-            line += f"; no row tagged {args.baseline!r} for {args.model} at seed {row['seed']}, cv_seed {row['cv_seed']}"
+            line += (f"; no row tagged {args.baseline!r} for {args.model} at seed {row['seed']}, "
+                     f"cv_seed {row['cv_seed']}")
         elif reference is not None and "f1" in row:
             difference = (row["f1"] - reference["f1"], row["average_precision"] - reference["average_precision"])
             differences.append(difference)

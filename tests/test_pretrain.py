@@ -71,7 +71,8 @@ def test_a_pretrained_checkpoint_round_trips(dataset, tmp_path):
     assert reconstruction_loss(reloaded, arrays) == reconstruction_loss(trained, arrays)
     batch = arrays.batch(np.arange(8))
     with torch.no_grad():
-        assert torch.equal(reloaded.encoder.eval().encode_steps(batch)[0], trained.encoder.eval().encode_steps(batch)[0])
+        steps = trained.encoder.eval().encode_steps(batch)[0]
+        assert torch.equal(reloaded.encoder.eval().encode_steps(batch)[0], steps)
     assert reloaded.history == trained.history and reloaded.settings == trained.settings
 
 

@@ -55,7 +55,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
         train_rows, val_rows = splits[k]
         classifier = DeepClassifier(settings, scaler).fit(
             train.subset(train_rows), y[train_rows], aux[train_rows] if aux is not None else None,
-            seed=settings["seed"] + k, pretrained=pretrained, progress=progress, description=f"{settings['model']} fold {k}")
+            seed=settings["seed"] + k, pretrained=pretrained, progress=progress,
+            description=f"{settings['model']} fold {k}")
         oof[val_rows] = classifier.predict_proba(train.subset(val_rows))
         fold_of[val_rows] = k
         if test is not None:

@@ -87,7 +87,8 @@ class ReconstructionHead(nn.Module):
         return mean, raw_variance
 
 
-def hide_observations(mask: torch.Tensor, fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def hide_observations(mask: torch.Tensor, fraction: float,
+                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(hidden, visible): a random `fraction` of each object's observed points hidden; an object whose points
     would all be hidden keeps them all visible (nothing to reconstruct from)."""
     # drawn on the CPU with a CPU generator, as augment.py does, so the draws do not depend on the device
@@ -97,7 +98,8 @@ def hide_observations(mask: torch.Tensor, fraction: float, generator: torch.Gene
     return hidden, mask & ~hidden
 
 
-def _gather_hidden(values: dict[str, torch.Tensor], hidden: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _gather_hidden(values: dict[str, torch.Tensor],
+                   hidden: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The hidden points of (B, N) tensors packed to the front of (B, Q) ones; Q = most hidden in an object."""
     count = hidden.sum(1)
     width = max(int(count.max()), 1) if len(count) else 1
@@ -235,7 +237,8 @@ def reconstruction_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays,
         for start in range(0, len(arrays), LOSS_BATCH):
             rows = np.arange(start, min(start + LOSS_BATCH, len(arrays)))
             batch = arrays.batch(rows)
-            loss = masked_reconstruction_loss(pretrained.encoder, pretrained.head, batch, pretrained.settings, generator)
+            loss = masked_reconstruction_loss(pretrained.encoder, pretrained.head, batch, pretrained.settings,
+                                              generator)
             total += loss.item() * len(rows)
     return total / max(len(arrays), 1)
 
