@@ -3,8 +3,13 @@
     python benchmarks/ablate_deep.py --model cnn --set aug_redshift=0 --tag no-redshift
     python benchmarks/ablate_deep.py --model transformer --variant starter --tag starter
     python benchmarks/ablate_deep.py --model cnn --blind --tag features-only   # the MLP without light curves
+    python benchmarks/ablate_deep.py --model cnn --set use_features=False pretrain=True --seeds 42,0,1 \\
+        --tag lc-pretrained --baseline lc   # a row per seed, each compared with the lc row of that seed
 
-Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like.
+Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like. `--seeds`
+repeats the run with seed = cv_seed = each value (other folds, Z draw and weights), one row per seed
+(`--same-folds`: only `seed`, the weights); with `--baseline TAG` it prints each seed's difference from the
+stored row of that tag, model, seed and cv_seed.
 `--export-bundle F` writes the training arrays and physics features to one file, and `--bundle F` reads
 them instead of the data set, for machines without the raw data (or without `extinction`).
 """
@@ -109,21 +114,63 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="cnn", choices=["cnn", "cnn_attn", "transformer"])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--variant", default="tuned")
-    parser.add_argument("--set", nargs="*", default=[], help="key=value overrides, e.g. aug_noise=0 n_seeds=1")
+    parser.add_argument("--set", nargs="*", action="extend", default=[],
+                        help="key=value overrides, e.g. aug_noise=0 n_seeds=1 (the flag may repeat)")
     parser.add_argument("--tag", default="")
     parser.add_argument("--results", default="benchmarks/results/ablations.jsonl")
     parser.add_argument("--blind", action="store_true", help="hide all observations (features-only reference)")
     parser.add_argument("--no-test", action="store_true", help="skip predicting the test set")
     parser.add_argument("--bundle", type=Path, default=None, help="read inputs from an exported bundle")
     parser.add_argument("--export-bundle", type=Path, default=None, help="write a bundle and exit")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 42,0,1,2,3: one run (and row) "
+                        "per seed, each with seed = cv_seed = that value")
+    parser.add_argument("--same-folds", action="store_true", help="--seeds sets `seed` only: cv_seed (folds and Z "
+                        "draw) stays the profile's, so a pretrained encoder is computed once for all seeds")
+    parser.add_argument("--baseline", default=None, help="tag of stored rows (same model, same seed) to compare with")
     args = parser.parse_args(argv)
     if args.export_bundle:
         export_bundle(args.data_dir, args.export_bundle)
         return 0
     overrides = dict(item.split("=", 1) for item in args.set)
     overrides = {key: parse_value(value) for key, value in overrides.items()}
+    seeds = [int(seed) for seed in args.seeds.split(",")] if args.seeds else [None]
+    if args.seeds and ({"seed", "cv_seed"} & set(overrides)):
+        raise SystemExit("--seeds sets seed and cv_seed; drop them from --set")
+    if args.same_folds and not args.seeds:
+        raise SystemExit("--same-folds needs --seeds")
+    baseline = baseline_rows(Path(args.results), args.baseline, args.model) if args.baseline else {}
+    differences = []
+    for seed in seeds:
+        row = run_once(args, overrides, seed, same_folds=args.same_folds)
+        print(json.dumps(row))
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.results, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        line = (f"seed {row['seed']}: nested F1 {row.get('f1', float('nan')):.3f}, "
+                f"AP {row.get('average_precision', float('nan')):.3f}")
+        reference = baseline.get((row["seed"], row["cv_seed"]))
+        if args.baseline and reference is None:
+            line += (f"; no row tagged {args.baseline!r} for {args.model} at seed {row['seed']}, "
+                     f"cv_seed {row['cv_seed']}")
+        elif reference is not None and "f1" in row:
+            difference = (row["f1"] - reference["f1"], row["average_precision"] - reference["average_precision"])
+            differences.append(difference)
+            line += (f"; baseline F1 {reference['f1']:.3f}, AP {reference['average_precision']:.3f}; "
+                     f"difference F1 {difference[0]:+.3f}, AP {difference[1]:+.3f}")
+        print(line, flush=True)
+    if differences:
+        values = np.array(differences)
+        spread = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(2, np.nan)
+        print(f"paired difference over {len(values)} seed(s): F1 {values[:, 0].mean():+.3f} ± {spread[0]:.3f}, "
+              f"AP {values[:, 1].mean():+.3f} ± {spread[1]:.3f} (mean ± sd)")
+    return 0
+
+
+def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, same_folds: bool = False) -> dict:
+    """One 5-fold CV of the configuration (at `seed`, and cv_seed = `seed` unless `same_folds`); its row."""
     profiles = TRANSFORMER_PROFILES if args.model == "transformer" else CNN_PROFILES
-    settings = deep_settings(profiles, args.profile, args.variant, model=args.model, **overrides)
+    seeded = {} if seed is None else {"seed": seed} if same_folds else {"seed": seed, "cv_seed": seed}
+    settings = deep_settings(profiles, args.profile, args.variant, model=args.model, **overrides, **seeded)
     make_deterministic(settings["seed"], settings["threads"])
     started = time.perf_counter()
     if args.bundle:
@@ -137,18 +184,32 @@ def main(argv: list[str] | None = None) -> int:
     result = cross_validate(settings, train, inputs.y, inputs.aux, None if args.no_test else inputs.test,
                             scaler=inputs.scaler)
     n_extra = len(inputs.scaler.names) if inputs.scaler else 0
-    row = {"tag": args.tag, "model": args.model, "variant": args.variant, "overrides": overrides, "blind": args.blind,
-           "device": str(torch.device(settings["device"]) if settings["device"] != "auto" else "auto"),
-           "parameters": count_parameters(build_model(settings, n_extra)),
-           "seconds": round(time.perf_counter() - started, 1),
-           "epochs_run": float(result.history.groupby(["fold", "seed"]).epoch.max().mean()),
-           **({k: result.summary[k] for k in ("f1", "precision", "recall", "average_precision", "f1_oof_optimised")}
-              if result.summary else {"fold_ap": float(result.folds.average_precision.mean())})}
-    print(json.dumps(row))
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.results, "a") as handle:
-        handle.write(json.dumps(row) + "\n")
-    return 0
+    return {"tag": args.tag, "model": args.model, "variant": args.variant, "overrides": overrides, "blind": args.blind,
+            "seed": settings["seed"], "cv_seed": settings["cv_seed"],
+            "device": str(torch.device(settings["device"]) if settings["device"] != "auto" else "auto"),
+            "parameters": count_parameters(build_model(settings, n_extra)),
+            "seconds": round(time.perf_counter() - started, 1),
+            "epochs_run": float(result.history.groupby(["fold", "seed"]).epoch.max().mean()),
+            **({k: result.summary[k] for k in ("f1", "precision", "recall", "average_precision", "f1_oof_optimised")}
+               if result.summary else {"fold_ap": float(result.folds.average_precision.mean())})}
+
+
+def baseline_rows(path: Path, tag: str, model: str) -> dict[tuple[int, int], dict]:
+    """The last stored row per (seed, cv_seed) with this tag and model (older rows: the profile's seeds unless
+    their overrides set them)."""
+    default_seed = CNN_PROFILES["default"]["seed"]
+    rows = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("tag") == tag and row.get("model") == model and "f1" in row:
+                overrides = row.get("overrides", {})
+                seeds = (row.get("seed", overrides.get("seed", default_seed)),
+                         row.get("cv_seed", overrides.get("cv_seed", default_seed)))
+                rows[seeds] = row
+    if not rows:
+        raise SystemExit(f"no complete row tagged {tag!r} for model {model} in {path}")
+    return rows
 
 
 if __name__ == "__main__":

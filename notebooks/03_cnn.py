@@ -39,6 +39,7 @@ lr = None
 loss = None  # focal | bce
 fold = None  # None: all folds; a number: that fold only (a quick check; no predictions saved)
 use_features = None  # True: feed utils.features' physics features into the MLP
+pretrain = None  # True: start from the encoder pretrained without labels on all light curves (self-supervised)
 
 # %%
 import sys
@@ -58,7 +59,7 @@ from utils.training import cross_validate_run, prepare_deep_run
 # %%
 run = prepare_deep_run("03_cnn", data_dir=data_dir, out_dir=out_dir, profile=profile, variant=variant,
                        model=model, seed=seed, device=device, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
-                       fold=fold, use_features=use_features)
+                       fold=fold, use_features=use_features, pretrain=pretrain)
 run.settings_table()
 
 # %% [markdown]
@@ -71,6 +72,10 @@ run.settings_table()
 #
 # When every fold ran, the predictions for the ensemble go to `predictions/`: OOF probabilities for
 # train, the fold-averaged probability for test, and the metrics (notebook 05 reads them).
+#
+# With `pretrain=True` the per-band encoders first learn, without labels, to reconstruct hidden observations
+# of all train and test light curves (utils/training/pretrain.py); that runs once (cached, a copy in
+# `models/cnn/pretrained_encoder.pt`) and every fold network starts from it, with a fresh head.
 
 # %%
 report = cross_validate_run(run)

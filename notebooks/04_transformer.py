@@ -36,6 +36,7 @@ lr = None
 loss = None  # focal | bce
 fold = None  # None: all folds; a number: that fold only (a quick check; no predictions saved)
 use_features = None  # True: feed utils.features' physics features into the MLP
+pretrain = None  # True: start from the encoder pretrained without labels on all light curves (self-supervised)
 
 # %%
 import sys
@@ -55,7 +56,7 @@ from utils.training import cross_validate_run, prepare_deep_run
 # %%
 run = prepare_deep_run("04_transformer", data_dir=data_dir, out_dir=out_dir, profile=profile, variant=variant,
                        model=model, seed=seed, device=device, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
-                       fold=fold, use_features=use_features)
+                       fold=fold, use_features=use_features, pretrain=pretrain)
 run.settings_table()
 
 # %% [markdown]
@@ -63,6 +64,8 @@ run.settings_table()
 # As in notebook 03: stratified 5-fold, `n_seeds` early-stopped networks per fold, fold scores put on
 # one scale (`align_folds`), checkpoints under `models/transformer/`, and, when every fold ran, the
 # OOF and test probabilities and metrics under `predictions/` for notebook 05.
+# With `pretrain=True` every fold network starts from an encoder pretrained once, without labels, on all
+# train and test light curves by reconstructing hidden observations (utils/training/pretrain.py).
 
 # %%
 report = cross_validate_run(run)

@@ -1,6 +1,7 @@
 """Benchmark scripts on made-up run folders: their tables, and their errors on bad input."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,35 @@ def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
     np.savez(tmp_path / "other.npz", **arrays, aux_classes=np.array(["AGN", "SN Ia", "core-collapse SN", "SLSN", "TDE"]))
     with pytest.raises(SystemExit, match="another class grouping"):
         ablate_deep.load_bundle(tmp_path / "other.npz", settings)
+
+
+def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):
+    ablate_deep = load_script("ablate_deep")
+    results = tmp_path / "ablations.jsonl"
+    common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
+              "--seeds", "3,4"]
+    ablate_deep.main([*common, "--set", "n_folds=2", "--tag", "plain"])
+    ablate_deep.main([*common, "--set", "n_folds=2", "--set", "pretrain=True", "--tag", "pretrained",
+                      "--baseline", "plain"])
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert rows[2]["overrides"] == {"n_folds": 2, "pretrain": True}  # a repeated --set adds to the first
+    assert [(row["tag"], row["seed"], row["cv_seed"]) for row in rows] == [
+        ("plain", 3, 3), ("plain", 4, 4), ("pretrained", 3, 3), ("pretrained", 4, 4)]
+    printed = capsys.readouterr().out
+    for seed, plain, pretrained in zip((3, 4), rows[:2], rows[2:]):
+        assert f"seed {seed}: nested F1 {pretrained['f1']:.3f}" in printed
+        assert f"difference F1 {pretrained['f1'] - plain['f1']:+.3f}" in printed
+    assert "paired difference over 2 seed(s)" in printed
+    ablate_deep.main([*common, "--same-folds", "--set", "n_folds=2", "--tag", "same folds", "--baseline", "plain"])
+    rows = [json.loads(line) for line in results.read_text().splitlines()][4:]
+    assert [(row["seed"], row["cv_seed"]) for row in rows] == [(3, 42), (4, 42)]
+    assert "no row tagged 'plain' for cnn at seed 3, cv_seed 42" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no complete row tagged 'absent'"):
+        ablate_deep.main([*common, "--baseline", "absent"])
+
+
+def test_time_pretrain_prints_both_epoch_times(kaggle_dir, capsys):
+    load_script("time_pretrain").main(["--data-dir", str(kaggle_dir), "--objects", "20", "--epochs", "1",
+                                       "--models", "cnn"])
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("cnn (band layout, 20 objects): pretraining ") and "ratio" in line and "60 objects" in line

@@ -67,7 +67,7 @@ def test_a_notebook_run_saves_its_figures_and_hands_them_back(kaggle_dir, tmp_pa
 
     from utils.training import cross_validate_run, prepare_deep_run
 
-    run = prepare_deep_run("04_transformer", out_dir=tmp_path, model="transformer", n_folds=2,
+    run = prepare_deep_run("04_transformer", out_dir=tmp_path, model="transformer", n_folds=2, pretrain=True,
                            **{**COMMON, "data_dir": str(kaggle_dir)})
     assert run.settings_table().loc["setting", "model"] == "transformer"
     report = cross_validate_run(run, progress=False)
@@ -76,3 +76,4 @@ def test_a_notebook_run_saves_its_figures_and_hands_them_back(kaggle_dir, tmp_pa
     assert not plt.get_fignums()  # closed here, so a notebook shows each one once, where it asks for it
     assert report.metrics["n_parameters"] == run.n_parameters and report.scores == score_lines(report.cv)
     assert set(load_predictions(tmp_path, data_fingerprint=run.data_fingerprint)) == {"transformer"}
+    assert (tmp_path / "models" / "transformer" / "pretrained_encoder.pt").is_file()  # next to the fold checkpoints

@@ -8,6 +8,8 @@ Layout (paths in the manifest are relative to the run folder)::
     <run>/models/<model>/fold<k>/best_model.pt   deep fold checkpoints (written by utils.training.cv)
     <run>/models/<model>/alignment.npz        what the fold alignment learned (sorted test logits per fold
                                               and their mean quantile function), when the folds were aligned
+    <run>/models/<model>/pretrained_encoder.pt   the self-supervised encoder the folds started from, when
+                                              settings['pretrain'] (a record: the fold checkpoints hold all weights)
 
 `load_run_model` refuses, with one sentence, a run whose model format or FEATURES_VERSION differs from the
 code's, a run without model/, or one whose members cannot all be scored.

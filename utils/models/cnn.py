@@ -21,6 +21,8 @@ class LightCurveCNN(nn.Module):
     after every layer, so they never leak into observed ones (the padding sits at the end of each band).
     """
 
+    STEP_ENCODER = ("convs",)  # the modules `encode_steps` runs: what self-supervised pretraining trains
+
     def __init__(self, settings: Mapping[str, Any], n_extra: int = 0, n_aux: int = 0, pooling: str = "mean_max"):
         super().__init__()
         if pooling not in ("mean_max", "attention"):
@@ -35,14 +37,15 @@ class LightCurveCNN(nn.Module):
         )
         self.activation = nn.GELU()
         self.dropout = nn.Dropout(settings["dropout"])
-        channels = widths[-1]
+        channels = self.step_channels = widths[-1]
         if pooling == "attention":
             self.score = nn.Conv1d(N_BANDS * channels, N_BANDS, 1, groups=N_BANDS)
         pooled = channels * (2 if pooling == "mean_max" else 1)
         self.head = Head(N_BANDS * pooled + object_channels(settings["flux_scaling"], n_extra),
                          settings["head_hidden"], settings["dropout"], n_aux)
 
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def encode_steps(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-step encodings (B, 6, L, C), zero at unobserved steps, and the object vector (B, M)."""
         features, _, objects = encode(batch, **self.encoding)
         mask = batch["mask"]  # (B, 6, L)
         size, _, length = mask.shape
@@ -50,12 +53,19 @@ class LightCurveCNN(nn.Module):
         x = torch.cat([features, mask.unsqueeze(-1).to(features.dtype)], dim=-1).transpose(2, 3)  # (B, 6, C, L)
         for conv in self.convs:
             x = self.activation(conv(x.reshape(size, -1, length))).view(size, N_BANDS, -1, length) * step_mask
+        return x.transpose(2, 3), objects
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        steps, objects = self.encode_steps(batch)
+        mask = batch["mask"]  # (B, 6, L)
+        size, _, length = mask.shape
+        x = steps.transpose(2, 3)  # (B, 6, C, L)
         if self.pooling == "mean_max":
-            count = step_mask.sum(-1).clamp(min=1.0)
+            count = mask.unsqueeze(2).to(x.dtype).sum(-1).clamp(min=1.0)
             maximum = x.masked_fill(~mask.unsqueeze(2), -torch.inf).amax(-1)
             maximum = torch.where(torch.isfinite(maximum), maximum, torch.zeros_like(maximum))
             pooled = torch.cat([x.sum(-1) / count, maximum], dim=-1)
         else:
             scores = self.score(x.reshape(size, -1, length))  # (B, 6, L)
-            pooled = masked_softmax_pool(x.transpose(2, 3), scores, mask, dim=2)
+            pooled = masked_softmax_pool(steps, scores, mask, dim=2)
         return self.head(self.dropout(pooled.flatten(1)), objects)

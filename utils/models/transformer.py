@@ -91,9 +91,11 @@ class _TimeOrPosition(nn.Module):
 class LightCurveTransformer(nn.Module):
     """The starter design: a Transformer encoder per band, pooled, then attention across the six bands."""
 
+    STEP_ENCODER = ("project", "when", "bands")  # the modules `encode_steps` runs (what pretraining trains)
+
     def __init__(self, settings: Mapping[str, Any], n_extra: int = 0, n_aux: int = 0):
         super().__init__()
-        d_model = settings["d_model"]
+        d_model = self.step_channels = settings["d_model"]
         self.encoding = {key: settings[key] for key in ("flux_scaling", "rest_frame", "time_reference")}
         self.project = nn.Linear(observation_channels(settings["flux_scaling"]), d_model)
         self.when = _TimeOrPosition(d_model, settings["time_encoding"])
@@ -103,14 +105,18 @@ class LightCurveTransformer(nn.Module):
         self.head = Head(N_BANDS * d_model + object_channels(settings["flux_scaling"], n_extra),
                          settings["head_hidden"], settings["dropout"], n_aux)
 
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def encode_steps(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each band encoder's per-step output (B, 6, L, d) and the object vector (B, M)."""
         features, time, objects = encode(batch, **self.encoding)
         mask = batch["mask"]  # (B, 6, L)
         tokens = self.project(features) + self.when(time)
-        pooled = torch.stack([
-            masked_mean(encoder(tokens[:, b], mask[:, b]), mask[:, b], dim=1)
-            for b, encoder in enumerate(self.bands)
-        ], dim=1)  # (B, 6, d)
+        steps = torch.stack([encoder(tokens[:, b], mask[:, b]) for b, encoder in enumerate(self.bands)], dim=1)
+        return steps, objects
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        steps, objects = self.encode_steps(batch)
+        mask = batch["mask"]  # (B, 6, L)
+        pooled = masked_mean(steps, mask, dim=2)  # (B, 6, d)
         band_present = mask.any(-1)
         mixed = self.cross_band(pooled + self.band_embedding, band_present)
         mixed = mixed * band_present.unsqueeze(-1)
@@ -120,9 +126,11 @@ class LightCurveTransformer(nn.Module):
 class TokenTransformer(nn.Module):
     """One time-ordered sequence of all bands' observations: token = values + band + time embeddings."""
 
+    STEP_ENCODER = ("project", "band_embedding", "when", "encoder", "norm")  # what `encode_steps` runs
+
     def __init__(self, settings: Mapping[str, Any], n_extra: int = 0, n_aux: int = 0):
         super().__init__()
-        d_model = settings["d_model"]
+        d_model = self.step_channels = settings["d_model"]
         self.encoding = {key: settings[key] for key in ("flux_scaling", "rest_frame", "time_reference")}
         self.project = nn.Linear(observation_channels(settings["flux_scaling"]), d_model)
         self.band_embedding = nn.Embedding(N_BANDS, d_model)
@@ -133,10 +141,14 @@ class TokenTransformer(nn.Module):
         self.head = Head(2 * d_model + object_channels(settings["flux_scaling"], n_extra),
                          settings["head_hidden"], settings["dropout"], n_aux)
 
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def encode_steps(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's per-token output (B, L, d) and the object vector (B, M)."""
         features, time, objects = encode(batch, **self.encoding)
-        mask = batch["mask"]  # (B, L)
         tokens = self.project(features) + self.band_embedding(batch["band"]) + self.when(time)
-        hidden = self.norm(self.encoder(tokens, mask))
+        return self.norm(self.encoder(tokens, batch["mask"])), objects
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        hidden, objects = self.encode_steps(batch)
+        mask = batch["mask"]  # (B, L)
         pooled = torch.cat([self.pool(hidden, mask), masked_mean(hidden, mask, dim=1)], dim=1)
         return self.head(pooled, objects)

@@ -20,6 +20,7 @@ from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
 from .fit import DeepClassifier
+from .pretrain import pretrained_encoder
 
 
 def fold_splits(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -38,6 +39,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     """Train on K-1 folds, predict the held-out fold (and test); settings['fold'] = k runs fold k only.
 
     With `out_dir`, each fold's classifier goes to out_dir/models/<model>/fold<k>/best_model.pt.
+    With settings['pretrain'], every fold network starts from the encoder pretrained (once, cached) on the
+    light curves of `train` and `test` without labels; its copy goes to out_dir/models/<model>/.
     """
     started = time.perf_counter()
     y = np.asarray(y).astype(int)
@@ -46,11 +49,14 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     oof = np.full(len(y), np.nan)
     fold_of = np.full(len(y), -1)
     test_probs, histories = [], []
+    pretrained = (pretrained_encoder(settings, train, test, out_dir=out_dir, progress=progress)
+                  if settings["pretrain"] else None)
     for k in chosen:
         train_rows, val_rows = splits[k]
         classifier = DeepClassifier(settings, scaler).fit(
             train.subset(train_rows), y[train_rows], aux[train_rows] if aux is not None else None,
-            seed=settings["seed"] + k, progress=progress, description=f"{settings['model']} fold {k}")
+            seed=settings["seed"] + k, pretrained=pretrained, progress=progress,
+            description=f"{settings['model']} fold {k}")
         oof[val_rows] = classifier.predict_proba(train.subset(val_rows))
         fold_of[val_rows] = k
         if test is not None:

@@ -20,6 +20,7 @@ from .arrays import FeatureScaler, LightCurveArrays
 from .augment import augment
 from .device import pick_device
 from .losses import make_loss
+from .pretrain import load_encoder_state
 
 PREDICT_BATCH = 512
 
@@ -53,18 +54,40 @@ def _lr_schedule(optimizer, epochs: int, steps: int) -> torch.optim.lr_scheduler
                                                total_steps=max(epochs * steps, 1), pct_start=0.1)
 
 
+def parameter_groups(model: torch.nn.Module, settings: Mapping[str, Any],
+                     pretrained: Mapping[str, torch.Tensor] | None) -> list[dict]:
+    """One group at settings['lr']; with pretrained weights, those at lr x settings['pretrain_encoder_lr_scale']."""
+    if pretrained is None:
+        return [{"params": list(model.parameters())}]
+    named = dict(model.named_parameters())
+    encoder = [named[key] for key in pretrained if key in named]  # buffers are no parameters
+    rest = [value for key, value in named.items() if key not in pretrained]
+    return [{"params": encoder, "lr": settings["lr"] * settings["pretrain_encoder_lr_scale"]}, {"params": rest}]
+
+
 def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None,
                   val: LightCurveArrays | None, y_val: np.ndarray | None, *, seed: int,
+                  pretrained: Mapping[str, torch.Tensor] | None = None,
                   progress: bool = False, description: str = "") -> tuple[torch.nn.Module, list[dict]]:
     """Fit one network; with a validation set keep the epoch of best validation AP (early stopping).
 
+    `pretrained`: encoder weights from pretrain.pretrained_encoder, required exactly when settings['pretrain'];
+    the network starts from them (its pooling and head from the seed's initialisation).
     Returns the network (best weights loaded, on the CPU) and the per-epoch history.
     """
+    if settings["pretrain"] != (pretrained is not None):
+        raise ValueError("settings['pretrain'] is " + ("on but no pretrained encoder weights were given "
+                         "(utils.training.pretrain.pretrained_encoder)" if settings["pretrain"] else
+                         "off but pretrained encoder weights were given"))
     device = pick_device(settings["device"])
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    model = build_model(settings, n_extra=train.tensors["extra"].shape[1] if "extra" in train.tensors else 0).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
+    model = build_model(settings, n_extra=train.tensors["extra"].shape[1] if "extra" in train.tensors else 0)
+    if pretrained is not None:
+        load_encoder_state(model, pretrained)
+    model = model.to(device)
+    optimizer = torch.optim.AdamW(parameter_groups(model, settings, pretrained), lr=settings["lr"],
+                                  weight_decay=settings["weight_decay"])
     steps = int(np.ceil(len(train) / settings["batch_size"]))
     schedule = _lr_schedule(optimizer, settings["epochs"], steps)
     loss_fn = make_loss(settings)
@@ -125,7 +148,9 @@ class DeepClassifier:
         self.histories: list[list[dict]] = []
 
     def fit(self, arrays: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None, *, seed: int = 0,
-            progress: bool = False, description: str = "") -> "DeepClassifier":
+            pretrained: Mapping[str, torch.Tensor] | None = None, progress: bool = False,
+            description: str = "") -> "DeepClassifier":
+        """`pretrained`: the encoder weights every bagged network starts from (see train_network)."""
         y = np.asarray(y).astype(int)
         self.networks, self.histories = [], []
         for bag in range(self.settings["n_seeds"]):
@@ -135,7 +160,7 @@ class DeepClassifier:
             network, history = train_network(
                 self.settings, arrays.subset(train_rows), y[train_rows],
                 aux[train_rows] if aux is not None else None, val, y[val_rows] if len(val_rows) else None,
-                seed=bag_seed, progress=progress,
+                seed=bag_seed, pretrained=pretrained, progress=progress,
                 description=f"{description} seed {bag + 1}/{self.settings['n_seeds']}")
             self.networks.append(network)
             self.histories.append(history)

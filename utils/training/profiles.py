@@ -33,13 +33,19 @@ _TRAINING = {
     "flux_scaling": "asinh", "rest_frame": True, "time_reference": "peak",
     # 32 steps per band / 64 tokens (windows centred on the peak) scored like 64 / 128 at a third of the cost
     "sequence_length": 32, "token_length": 64, "dropout": 0.3, "head_hidden": 32,
+    # self-supervised pretraining of the encoder on every train + test light curve, no labels (pretrain.py):
+    # reconstruct a hidden share of each object's observations; fine-tuning then starts from that encoder
+    "pretrain": False, "pretrain_epochs": 20, "pretrain_mask_fraction": 0.3, "pretrain_lr": 1e-3,
+    "pretrain_seed": 0,
+    "pretrain_encoder_lr_scale": 1.0,  # fine-tuning: the pretrained encoder's learning rate as a share of lr
 }
 _CNN = {"model": "cnn", "layout": "band", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5,
         # unused by the CNN, present so one settings schema serves both notebooks
         "d_model": 32, "n_heads": 4, "n_layers": 2, "ff_dim": 64, "time_encoding": "time"}
 _TRANSFORMER = {"model": "transformer", "layout": "token", "d_model": 32, "n_heads": 2, "n_layers": 2,
                 "ff_dim": 64, "time_encoding": "time", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5}
-_QUICK = {"epochs": 2, "n_seeds": 1, "patience": 2, "sequence_length": 16, "token_length": 32, "use_features": False}
+_QUICK = {"epochs": 2, "n_seeds": 1, "patience": 2, "sequence_length": 16, "token_length": 32, "use_features": False,
+          "pretrain_epochs": 2}
 _KAGGLE = {"n_seeds": 5, "epochs": 60, "patience": 15}
 
 CNN_PROFILES = {

@@ -1,0 +1,134 @@
+"""Self-supervised pretraining of the deep encoders (utils/training/pretrain.py) on tiny synthetic data."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from utils.data import load_dataset
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, cross_validate, deep_settings,
+                            make_deterministic, prepare_inputs, train_network)
+from utils.training import pretrain as pretraining
+from utils.training.fit import parameter_groups
+from utils.training.pretrain import (PretrainedEncoder, light_curves_only, pretrain, pretrained_encoder,
+                                     pretrained_path, reconstruction_loss)
+
+PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
+
+
+def quick_settings(model: str, **overrides) -> dict:
+    return deep_settings(PROFILES[model], "quick", **{"device": "cpu", "pretrain": True, "batch_size": 16,
+                                                      **overrides})
+
+
+@pytest.fixture
+def dataset(kaggle_dir):
+    return load_dataset(kaggle_dir)
+
+
+@pytest.mark.parametrize("model", ["cnn", "transformer"])  # the band layout and the token layout
+def test_the_objective_falls_over_a_few_epochs(dataset, model):
+    settings = quick_settings(model, pretrain_epochs=8, pretrain_lr=3e-3)
+    inputs = prepare_inputs(dataset, settings)
+    arrays = light_curves_only([inputs.train, inputs.test])
+    untrained = pretrain({**settings, "pretrain_epochs": 0}, arrays)
+    trained = pretrain(settings, arrays)
+    before, after = reconstruction_loss(untrained, arrays), reconstruction_loss(trained, arrays)
+    assert np.isfinite(before) and after < before - 0.3
+    assert trained.history[-1]["loss"] < trained.history[0]["loss"]
+
+
+def test_labels_never_reach_pretraining(dataset, kaggle_dir, tmp_path):
+    """The same light curves with shuffled target and SpecType give the same cache key and bit-identical weights."""
+    scrambled_dir = shutil.copytree(kaggle_dir, tmp_path / "scrambled")
+    log = pd.read_csv(scrambled_dir / "train_log.csv")
+    order = np.random.default_rng(1).permutation(len(log))
+    log[["SpecType", "target"]] = log[["SpecType", "target"]].to_numpy()[order]
+    assert (log["target"] != pd.read_csv(kaggle_dir / "train_log.csv")["target"]).any()
+    log.to_csv(scrambled_dir / "train_log.csv", index=False)
+    scrambled = load_dataset(scrambled_dir)
+    assert scrambled.fingerprint != dataset.fingerprint
+
+    settings = quick_settings("cnn")
+    states, paths = [], []
+    for data, cache in ((dataset, tmp_path / "cache_a"), (scrambled, tmp_path / "cache_b")):
+        inputs = prepare_inputs(data, settings)
+        paths.append(pretrained_path(settings, [inputs.train, inputs.test], cache).name)
+        states.append(pretrained_encoder(settings, inputs.train, inputs.test, cache_dir=cache))
+    assert paths[0] == paths[1]
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+
+
+def test_a_pretrained_checkpoint_round_trips(dataset, tmp_path):
+    settings = quick_settings("transformer")
+    inputs = prepare_inputs(dataset, settings)
+    arrays = light_curves_only([inputs.train, inputs.test])
+    trained = pretrain(settings, arrays)
+    reloaded = PretrainedEncoder.load(trained.save(tmp_path / "pretrained.pt"))
+    assert reconstruction_loss(reloaded, arrays) == reconstruction_loss(trained, arrays)
+    batch = arrays.batch(np.arange(8))
+    with torch.no_grad():
+        steps = trained.encoder.eval().encode_steps(batch)[0]
+        assert torch.equal(reloaded.encoder.eval().encode_steps(batch)[0], steps)
+    assert reloaded.history == trained.history and reloaded.settings == trained.settings
+
+
+def test_the_cache_is_hit_the_second_time_and_keyed_by_data_and_settings(dataset, cache_dir, tmp_path, monkeypatch):
+    settings = quick_settings("cnn")
+    inputs = prepare_inputs(dataset, settings)
+    first = pretrained_encoder(settings, inputs.train, inputs.test, out_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "models" / "cnn" / "pretrained_encoder.pt").is_file()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("pretrained again instead of reading the cache")
+
+    monkeypatch.setattr(pretraining, "pretrain", no_training)
+    again = pretrained_encoder({**settings, "lr": 1e-4, "epochs": 7, "n_seeds": 3}, inputs.train, inputs.test)
+    assert all(torch.equal(first[key], again[key]) for key in first)
+    parts = [inputs.train, inputs.test]
+    key = pretrained_path(settings, parts)
+    assert key.parent == cache_dir / "pretrain" and key.is_file()
+    assert pretrained_path({**settings, "pretrain_mask_fraction": 0.5}, parts) != key
+    assert pretrained_path({**settings, "pretrain_epochs": 3}, parts) != key
+    assert pretrained_path(settings, [inputs.train]) != key
+    assert pretrained_path(settings, [inputs.train.subset(np.arange(10)), inputs.test]) != key
+
+
+@pytest.mark.parametrize("model", ["cnn", "transformer"])
+def test_fine_tuning_starts_from_the_pretrained_encoder(dataset, model):
+    settings = quick_settings(model)
+    inputs = prepare_inputs(dataset, settings)
+    state = pretrained_encoder(settings, inputs.train, inputs.test)
+    fresh, _ = train_network({**settings, "epochs": 0, "pretrain": False}, inputs.train, inputs.y, inputs.aux,
+                             None, None, seed=5)
+    started, _ = train_network({**settings, "epochs": 0}, inputs.train, inputs.y, inputs.aux, None, None,
+                               seed=5, pretrained=state)
+    weights, fresh_weights = started.state_dict(), fresh.state_dict()
+    assert all(torch.equal(weights[key], value) for key, value in state.items())
+    assert any(not torch.equal(fresh_weights[key], value) for key, value in state.items())
+    # everything else (pooling, classification head) starts from the seed's initialisation, as without pretraining
+    assert all(torch.equal(weights[key], fresh_weights[key]) for key in weights if key not in state)
+    with pytest.raises(ValueError, match="no pretrained encoder"):
+        train_network(settings, inputs.train, inputs.y, inputs.aux, None, None, seed=5)
+
+    groups = parameter_groups(started, {**settings, "pretrain_encoder_lr_scale": 0.1}, state)
+    named = dict(started.named_parameters())
+    assert groups[0]["lr"] == pytest.approx(0.1 * settings["lr"]) and "lr" not in groups[1]
+    assert {id(p) for p in groups[0]["params"]} == {id(named[key]) for key in state if key in named}
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(named)
+
+
+def test_cross_validation_with_pretraining_saves_loadable_checkpoints(dataset, tmp_path):
+    settings = quick_settings("cnn", n_folds=2)
+    inputs = prepare_inputs(dataset, settings)
+    make_deterministic(settings["seed"])
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
+    assert result.complete and np.isfinite(result.oof.prob).all()
+    assert (tmp_path / "models" / "cnn" / "pretrained_encoder.pt").is_file()
+    fold0 = DeepClassifier.load(tmp_path / "models" / "cnn" / "fold0" / "best_model.pt")
+    assert fold0.settings["pretrain"]
+    again = DeepClassifier.load(fold0.save(tmp_path / "again.pt"))
+    assert np.array_equal(again.predict_proba(inputs.test), fold0.predict_proba(inputs.test))
