@@ -39,7 +39,7 @@ blend_method = None  # f1 | weights (by AP) | mean | logistic | auto (best CV av
 pseudo_confidence = None  # pseudo-label test objects at this class probability (e.g. 0.97); None: the profile's
 report_top_n = None  # test candidates in candidates.html; None: the profile's
 select_members = None  # True: blend only the members whose measured gain beats one standard error; None: the profile's
-adversarial_weighting = None  # True: GBDTs weight training objects by how test-like they look; None: the profile's (off)
+adversarial_weighting = None  # True: GBDTs weight training objects by how test-like they look; None: the profile's (on, off in quick)
 
 # %%
 import json
@@ -124,7 +124,7 @@ pd.DataFrame({"train Z": ["spectroscopic (before)", "perturbed by test Z_err (af
               "most telling features": [adversarial["train_spec_z"]["top_features"], adversarial["train"]["top_features"]]})
 
 # %% [markdown]
-# ## Adversarial-validation weights (setting `adversarial_weighting`, off by default)
+# ## Adversarial-validation weights (setting `adversarial_weighting`, on in the default profile)
 # The same train-vs-test classifier, read the other way: each training object's out-of-fold P(test | x)
 # gives the density ratio p / (1 − p) · n_train / n_test, clipped to [0.2, 5] and scaled to mean 1
 # (`utils.gbdt.adversarial_weights`), which the GBDTs multiply into their class weights. It sees the
