@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from races import race_two_processes
 from utils import data as data_module
 from utils.data import find_data_dir, load_dataset, load_sample_submission
 from utils.errors import DataError
@@ -372,25 +373,12 @@ def test_cache_root_order(tmp_path, monkeypatch):
     assert data_module.cache_root() == data_module.PROJECT_ROOT / "cache"
 
 
-def _load_after(barrier, data_dir, results):
-    barrier.wait()  # both processes start the cold load at the same moment
-    try:
-        results.put(load_dataset(data_dir).fingerprint)
-    except Exception as error:  # reported to the test, which fails on it
-        results.put(repr(error))
+def _fingerprint(data_dir):
+    return load_dataset(data_dir).fingerprint
 
 
 def test_two_processes_writing_the_same_cache_entry(kaggle_dir, cache_dir):
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_load_after, args=(barrier, kaggle_dir, results)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = race_two_processes(_fingerprint, kaggle_dir)
     expected = load_dataset(kaggle_dir)
     assert outcomes == [expected.fingerprint] * 2
     assert [p.name for p in cache_dir.iterdir()] == [expected.fingerprint]  # no staging folder left behind

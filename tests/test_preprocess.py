@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from races import race_two_processes
 from utils.data import load_dataset
 from utils.errors import DataError
 from utils.preprocess import (LSST_WAVELENGTHS, Sequences, build_band_sequences, build_token_sequences,
@@ -127,7 +128,7 @@ def test_prepare_sequences_on_a_kaggle_layout(kaggle_dir):
         prepare_sequences(ds, "train", layout="grid")
 
 
-def _build_slowly_after(barrier, root, results):
+def _build_slowly(root):
     import time
 
     def build():
@@ -135,24 +136,11 @@ def _build_slowly_after(barrier, root, results):
         return Sequences(np.array(["a", "b"]), np.arange(12, dtype=np.float32).reshape(2, 2, 3),
                          np.ones((2, 2), bool), np.ones(2, np.float32), ("x", "y", "z"))
 
-    barrier.wait()
-    try:
-        results.put(cached_sequences("race", "k", build, root).values.sum())
-    except Exception as error:  # reported to the test, which fails on it
-        results.put(repr(error))
+    return cached_sequences("race", "k", build, root).values.sum()
 
 
 def test_two_processes_writing_the_same_sequences_entry(tmp_path):
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_build_slowly_after, args=(barrier, tmp_path, results)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=60) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    outcomes = race_two_processes(_build_slowly, tmp_path, timeout=60)
     assert outcomes == [66.0, 66.0]
     assert [p.name for p in (tmp_path / "sequences").iterdir()] == ["race-k.npz"]  # no temporary file left
     loaded = cached_sequences("race", "k", lambda: pytest.fail("should load, not build"), tmp_path)
