@@ -44,7 +44,7 @@ _CNN = {"model": "cnn", "layout": "band", "cnn_channels": [16, 32, 32, 32], "ker
         "d_model": 32, "n_heads": 4, "n_layers": 2, "ff_dim": 64, "time_encoding": "time"}
 _TRANSFORMER = {"model": "transformer", "layout": "token", "d_model": 32, "n_heads": 2, "n_layers": 2,
                 "ff_dim": 64, "time_encoding": "time", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5}
-_QUICK = {"epochs": 2, "n_seeds": 1, "patience": 2, "sequence_length": 16, "token_length": 32, "use_features": False,
+_QUICK = {"epochs": 2, "patience": 2, "sequence_length": 16, "token_length": 32, "use_features": False,
           "pretrain_epochs": 2}
 _KAGGLE = {"n_seeds": 5, "epochs": 60, "patience": 15}
 
