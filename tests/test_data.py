@@ -47,12 +47,13 @@ def test_second_load_comes_from_cache_and_matches(kaggle_dir, cache_dir):
         pd.testing.assert_frame_equal(a.drop(columns=empty), b.drop(columns=empty))
 
 
-def test_cache_key_changes_when_a_source_file_changes(kaggle_dir):
+def test_cache_key_follows_the_contents_not_the_modification_time(kaggle_dir):
     before = load_dataset(kaggle_dir)
     path = kaggle_dir / LC
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-    after = load_dataset(kaggle_dir)
-    assert after.fingerprint != before.fingerprint
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # a copy, same bytes
+    assert load_dataset(kaggle_dir).fingerprint == before.fingerprint
+    edit_csv(path, lambda t: t.__setitem__("Flux", t["Flux"] + 1.0))  # same name, new values
+    assert load_dataset(kaggle_dir).fingerprint != before.fingerprint
 
 
 def test_nan_flux_rows_are_dropped_and_counted(kaggle_dir):
