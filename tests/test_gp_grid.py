@@ -18,6 +18,7 @@ from utils.run_model import load_run_model, save_run_model
 from utils.training import CNN_PROFILES, cross_validate, deep_settings, make_deterministic, prepare_inputs
 from utils.training import gp_grid as grid_module
 from utils.training.gp_grid import GRID_CHANNELS, gp_grid_table, object_grids
+from utils.training.pretrain import load_encoder_state
 
 torch.set_num_threads(1)
 WIDTH_DAYS = 20.0
@@ -109,7 +110,8 @@ def test_each_model_reads_the_grid_and_learns_from_it(model, variant):
     settings = settings_for(model, variant, gp_grid=True, aux_weight=0.5)
     network = build_model(settings, n_extra=2)
     batch = random_batch(settings["layout"], n_extra=2)
-    batch["gp_grid"] = torch.randn(4, GRID_CHANNELS, settings["gp_grid_steps"], generator=torch.Generator().manual_seed(1))
+    batch["gp_grid"] = torch.randn(4, GRID_CHANNELS, settings["gp_grid_steps"],
+                                   generator=torch.Generator().manual_seed(1))
     out = network(batch)
     assert out["logit"].shape == (4,) and out["aux_logits"].shape == (4, 5)
     (out["logit"].sum() + out["aux_logits"].sum()).backward()
@@ -129,6 +131,17 @@ def test_the_grid_branch_is_off_by_default_and_adds_no_weights():
     assert settings["gp_grid"] is False
     assert build_model(settings).grid_encoder is None
     assert not any(key.startswith("grid_encoder") for key in build_model(settings).state_dict())
+
+
+@pytest.mark.parametrize("model", ["cnn", "transformer"])
+def test_a_pretrained_encoder_fits_a_network_with_the_grid(model):
+    """Pretraining reads light curves only, so one cached encoder serves networks with and without the grid."""
+    settings = settings_for(model, "tuned", gp_grid=True)
+    plain = build_model({**settings, "gp_grid": False})
+    state = {key: value for key, value in plain.state_dict().items() if key.split(".")[0] in type(plain).STEP_ENCODER}
+    network = build_model(settings)
+    load_encoder_state(network, state)
+    assert all(torch.equal(network.state_dict()[key], value) for key, value in state.items())
 
 
 def test_a_saved_run_with_the_grid_scores_new_objects(kaggle_dir, tmp_path, monkeypatch):
