@@ -49,7 +49,7 @@ def export_bundle(data_dir: str, path: Path) -> None:
     stored = {}
     for layout, length in BUNDLE_LAYOUTS:
         settings = {"layout": layout, "sequence_length": length, "token_length": length, "use_features": False,
-                    "perturb_train_z": False, "cv_seed": seed, "gp_grid": False}
+                    "perturb_train_z": False, "cv_seed": seed}
         inputs = prepare_inputs(dataset, settings)
         for key, value in inputs.train.tensors.items():
             if key != "z":
@@ -68,7 +68,7 @@ def export_bundle(data_dir: str, path: Path) -> None:
 
 def load_bundle(path: Path, settings: dict) -> DeepInputs:
     """DeepInputs from an exported bundle (no test set)."""
-    if settings["gp_grid"]:
+    if settings.get("gp_grid", False):
         raise SystemExit("a bundle holds no GP grids: run gp_grid=True on the data set (--data-dir)")
     stored = np.load(path, allow_pickle=False)
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]

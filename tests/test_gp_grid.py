@@ -133,6 +133,13 @@ def test_the_grid_branch_is_off_by_default_and_adds_no_weights():
     assert not any(key.startswith("grid_encoder") for key in build_model(settings).state_dict())
 
 
+def test_settings_saved_before_the_option_read_no_grid(kaggle_dir):
+    settings = deep_settings(CNN_PROFILES, "quick", device="cpu")
+    old = {key: value for key, value in settings.items() if not key.startswith("gp_grid")}
+    assert build_model(old).grid_encoder is None
+    assert "gp_grid" not in prepare_inputs(load_dataset(kaggle_dir), old).train.tensors
+
+
 @pytest.mark.parametrize("model", ["cnn", "transformer"])
 def test_a_pretrained_encoder_fits_a_network_with_the_grid(model):
     """Pretraining reads light curves only, so one cached encoder serves networks with and without the grid."""

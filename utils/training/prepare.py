@@ -69,7 +69,7 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
         sequences = prepare_sequences(dataset, kind, layout=settings["layout"], length=length, rest_frame=False)
         extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
         grid = None
-        if settings["gp_grid"]:
+        if settings.get("gp_grid", False):  # settings saved before the option existed lack it: off
             redshift_seed = settings["cv_seed"] if kind == "train" and settings["perturb_train_z"] else None
             grid = gp_grid_for(dataset, kind, sequences.object_ids, n_steps=settings["gp_grid_steps"],
                                redshift_seed=redshift_seed)
