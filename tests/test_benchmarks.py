@@ -108,6 +108,19 @@ def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
         ablate_deep.load_bundle(tmp_path / "other.npz", settings)
 
 
+def test_ablate_deep_switches_the_gp_grid_on(kaggle_dir, tmp_path):
+    ablate_deep = load_script("ablate_deep")
+    results = tmp_path / "ablations.jsonl"
+    common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
+              "--seeds", "3", "--set", "n_folds=2", "gp_grid_steps=16"]
+    ablate_deep.main([*common, "--tag", "plain"])
+    ablate_deep.main([*common, "--set", "gp_grid=True", "--tag", "grid"])
+    plain, grid = [json.loads(line) for line in results.read_text().splitlines()]
+    assert grid["overrides"]["gp_grid"] is True and grid["parameters"] > plain["parameters"]
+    with pytest.raises(SystemExit, match="a bundle holds no GP grids"):
+        ablate_deep.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default", gp_grid=True))
+
+
 def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):
     ablate_deep = load_script("ablate_deep")
     results = tmp_path / "ablations.jsonl"

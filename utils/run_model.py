@@ -166,16 +166,20 @@ class DeepMember:
     layout: str
     length: int
     use_features: bool
+    gp_grid_steps: int | None = None  # the networks read GP grids of this many steps (settings['gp_grid'])
 
     def predict(self, dataset, features: pd.DataFrame | None) -> np.ndarray:
         """P(TDE) for the batch's objects (in log order): each fold network, aligned and averaged."""
         from .preprocess import prepare_sequences
         from .training.arrays import arrays_from_sequences
+        from .training.gp_grid import gp_grid_for
 
         sequences = prepare_sequences(dataset, "test", layout=self.layout, length=self.length, rest_frame=False)
         scaler = self.classifiers[0].scaler
         extra = scaler.transform(features.loc[sequences.object_ids]) if scaler is not None else None
-        arrays = arrays_from_sequences(sequences, dataset.test_log, extra)
+        grid = (gp_grid_for(dataset, "test", sequences.object_ids, n_steps=self.gp_grid_steps)
+                if self.gp_grid_steps else None)
+        arrays = arrays_from_sequences(sequences, dataset.test_log, extra, grid)
         prob_by_fold = np.array([classifier.predict_proba(arrays) for classifier in self.classifiers])
         return aligned_mean(prob_by_fold, self.alignment)
 
@@ -270,5 +274,6 @@ def load_run_model(run_dir: str | os.PathLike, *, device: str | None = "cpu") ->
             settings = classifiers[0].settings
             length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
             alignment = load_fold_alignment(run_dir / entry["alignment"]) if entry["alignment"] else None
-            members[name] = DeepMember(classifiers, alignment, settings["layout"], length, entry["use_features"])
+            members[name] = DeepMember(classifiers, alignment, settings["layout"], length, entry["use_features"],
+                                       settings["gp_grid_steps"] if settings.get("gp_grid") else None)
     return RunModel(run_dir, manifest, members)

@@ -179,9 +179,9 @@ class GPInputs:
     scale: float
     rest_wavelength: np.ndarray  # the six bands' rest wavelengths (Å)
 
-    def grid(self) -> np.ndarray:
-        """(GRID_DAYS x bands) rows at which the GP's curves are read, day-major."""
-        return np.column_stack([np.repeat(GRID_DAYS, len(BANDS)), np.tile(self.rest_wavelength, len(GRID_DAYS))])
+    def grid(self, days: np.ndarray = GRID_DAYS) -> np.ndarray:
+        """(days x bands) rows at which the GP's curves are read, day-major."""
+        return np.column_stack([np.repeat(days, len(BANDS)), np.tile(self.rest_wavelength, len(days))])
 
 
 def gp_inputs(obj: ObjectLightCurve) -> GPInputs | None:
@@ -197,6 +197,33 @@ def gp_inputs(obj: ObjectLightCurve) -> GPInputs | None:
     scale = float(np.max(np.abs(obj.flux[keep])))
     return GPInputs(np.column_stack([days[keep], rest_wave[obj.band[keep]]]), obj.flux[keep] / scale,
                     (obj.flux_err[keep] / scale) ** 2, scale, rest_wave)
+
+
+def grid_days(n_steps: int) -> np.ndarray:
+    """`n_steps` rest-frame days from the peak, evenly spread over WINDOW_DAYS (ends included)."""
+    if n_steps < 2:
+        raise ValueError(f"a GP grid needs at least 2 steps, not {n_steps}")
+    return np.linspace(WINDOW_DAYS[0], WINDOW_DAYS[1], n_steps)
+
+
+def mean_std_grid(obj: ObjectLightCurve, n_steps: int) -> np.ndarray | None:
+    """The GP's mean and standard deviation in each band at `grid_days(n_steps)`: (2, 6, n_steps), float32.
+
+    The same fit as the features (`gp_inputs`, `fit_gp`, `predict`), read on a coarse grid for the deep
+    models. Values are divided by the object's max |flux| over all its points (`obj.flux_scale`), as the
+    networks' normalised flux inputs are, not by the GP window's own maximum. None when the GP has no fit
+    (fewer than MIN_POINTS points in the window, a single band, or a singular covariance).
+    """
+    points = gp_inputs(obj)
+    if points is None:
+        return None
+    params = fit_gp(points.x, points.y, points.noise)
+    try:
+        mean, std = predict(params, points.x, points.y, points.noise, points.grid(grid_days(n_steps)), return_std=True)
+    except np.linalg.LinAlgError:
+        return None
+    curves = np.stack([mean, std]).reshape(2, n_steps, len(BANDS)).transpose(0, 2, 1)
+    return (curves * (points.scale / obj.flux_scale)).astype(np.float32)
 
 
 def extract(obj: ObjectLightCurve) -> dict[str, float]:

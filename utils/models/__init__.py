@@ -3,7 +3,9 @@
     model = build_model(settings, n_extra=len(feature_names))
     out = model(batch)  # {"logit": (B,), "aux_logits": (B, 5) when settings["aux_weight"] > 0}
 
-The auxiliary head predicts the SpecType group (utils.classes.CLASS_GROUPS, in that order).
+The auxiliary head predicts the SpecType group (utils.classes.CLASS_GROUPS, in that order). With
+settings["gp_grid"], every model also reads batch["gp_grid"] (B, 12, T), the GP's mean and std per band on a
+regular rest-frame grid, through a small CNN whose embedding joins the head's input (grid.py).
 
 | model         | layout | class                    | starter size       |
 |---------------|--------|--------------------------|--------------------|

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .. import BANDS
+from .grid import grid_branch, grid_width, join_grid
 from .inputs import encode, object_channels, observation_channels
 from .layers import Head, masked_softmax_pool
 
@@ -15,7 +16,8 @@ N_BANDS = len(BANDS)
 
 
 class LightCurveCNN(nn.Module):
-    """Per-band conv encoders -> global pooling per band -> concat with the object vector -> MLP.
+    """Per-band conv encoders -> global pooling per band -> concat with the object vector (and, with
+    settings['gp_grid'], the GP grid's embedding, grid.py) -> MLP.
 
     `pooling="mean_max"` (model "cnn") or `"attention"` (model "cnn_attn"). Padded steps are zeroed
     after every layer, so they never leak into observed ones (the padding sits at the end of each band).
@@ -41,7 +43,9 @@ class LightCurveCNN(nn.Module):
         if pooling == "attention":
             self.score = nn.Conv1d(N_BANDS * channels, N_BANDS, 1, groups=N_BANDS)
         pooled = channels * (2 if pooling == "mean_max" else 1)
-        self.head = Head(N_BANDS * pooled + object_channels(settings["flux_scaling"], n_extra),
+        self.grid_encoder = grid_branch(settings)
+        self.head = Head(N_BANDS * pooled + grid_width(self.grid_encoder)
+                         + object_channels(settings["flux_scaling"], n_extra),
                          settings["head_hidden"], settings["dropout"], n_aux)
 
     def encode_steps(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,4 +72,4 @@ class LightCurveCNN(nn.Module):
         else:
             scores = self.score(x.reshape(size, -1, length))  # (B, 6, L)
             pooled = masked_softmax_pool(steps, scores, mask, dim=2)
-        return self.head(self.dropout(pooled.flatten(1)), objects)
+        return self.head(join_grid(self.dropout(pooled.flatten(1)), self.grid_encoder, batch), objects)

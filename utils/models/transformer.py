@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import BANDS
+from .grid import grid_branch, grid_width, join_grid
 from .inputs import encode, object_channels, observation_channels
 from .layers import AttentionPool, ContinuousTimeEmbedding, Head, masked_mean, sinusoidal_positions
 
@@ -102,7 +103,9 @@ class LightCurveTransformer(nn.Module):
         self.bands = nn.ModuleList(Encoder(settings) for _ in BANDS)
         self.band_embedding = nn.Parameter(torch.zeros(N_BANDS, d_model))
         self.cross_band = Encoder(settings, n_layers=1)
-        self.head = Head(N_BANDS * d_model + object_channels(settings["flux_scaling"], n_extra),
+        self.grid_encoder = grid_branch(settings)
+        self.head = Head(N_BANDS * d_model + grid_width(self.grid_encoder)
+                         + object_channels(settings["flux_scaling"], n_extra),
                          settings["head_hidden"], settings["dropout"], n_aux)
 
     def encode_steps(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +123,7 @@ class LightCurveTransformer(nn.Module):
         band_present = mask.any(-1)
         mixed = self.cross_band(pooled + self.band_embedding, band_present)
         mixed = mixed * band_present.unsqueeze(-1)
-        return self.head(mixed.flatten(1), objects)
+        return self.head(join_grid(mixed.flatten(1), self.grid_encoder, batch), objects)
 
 
 class TokenTransformer(nn.Module):
@@ -138,7 +141,9 @@ class TokenTransformer(nn.Module):
         self.encoder = Encoder(settings)
         self.norm = nn.LayerNorm(d_model)
         self.pool = AttentionPool(d_model)
-        self.head = Head(2 * d_model + object_channels(settings["flux_scaling"], n_extra),
+        self.grid_encoder = grid_branch(settings)
+        self.head = Head(2 * d_model + grid_width(self.grid_encoder)
+                         + object_channels(settings["flux_scaling"], n_extra),
                          settings["head_hidden"], settings["dropout"], n_aux)
 
     def encode_steps(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,4 +156,4 @@ class TokenTransformer(nn.Module):
         hidden, objects = self.encode_steps(batch)
         mask = batch["mask"]  # (B, L)
         pooled = torch.cat([self.pool(hidden, mask), masked_mean(hidden, mask, dim=1)], dim=1)
-        return self.head(pooled, objects)
+        return self.head(join_grid(pooled, self.grid_encoder, batch), objects)

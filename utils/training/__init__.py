@@ -13,6 +13,7 @@ from .augment import AUGMENTATIONS, augment
 from .cv import CVResult, checkpoint_path, cross_validate, fold_splits
 from .device import make_deterministic, pick_device
 from .fit import DeepClassifier, train_network
+from .gp_grid import gp_grid_table
 from .losses import focal_loss, make_loss, weighted_bce
 from .notebook import (DEEP_NOTEBOOKS, DeepReport, DeepRun, cross_validate_run, prepare_deep_run, save_for_ensemble,
                        score_lines, start_deep_notebook)
@@ -25,7 +26,8 @@ __all__ = [
     "DeepRun", "FeatureScaler",
     "LightCurveArrays", "STARTER_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS", "arrays_from_sequences",
     "augment", "checkpoint_path", "cross_validate", "cross_validate_run", "deep_settings", "focal_loss", "fold_splits",
-    "make_deterministic", "make_loss", "metrics_record", "physics_features", "pick_device", "plot_pr_curve",
+    "gp_grid_table", "make_deterministic", "make_loss", "metrics_record", "physics_features", "pick_device",
+    "plot_pr_curve",
     "plot_training_curves", "prepare_deep_run", "prepare_inputs", "save_for_ensemble", "score_lines",
     "start_deep_notebook", "train_network", "weighted_bce",
 ]

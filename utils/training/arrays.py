@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # utils.preprocess needs `extinction`; training itself does n
 
 @dataclass
 class LightCurveArrays:
-    """Tensors keyed like a model batch (flux, flux_err, time, mask, band, z, ebv, [extra]) on the CPU."""
+    """Tensors keyed like a model batch (flux, flux_err, time, mask, band, z, ebv, [extra], [gp_grid]) on the CPU."""
 
     object_ids: np.ndarray
     tensors: dict[str, torch.Tensor]
@@ -34,10 +34,12 @@ class LightCurveArrays:
         return LightCurveArrays(self.object_ids[rows.numpy()], tensors, self.layout)
 
 
-def arrays_from_sequences(sequences: Sequences, log: pd.DataFrame, extra: np.ndarray | None = None) -> LightCurveArrays:
+def arrays_from_sequences(sequences: Sequences, log: pd.DataFrame, extra: np.ndarray | None = None,
+                          gp_grid: np.ndarray | None = None) -> LightCurveArrays:
     """Undo the per-object flux normalisation of `prepare_sequences` (observer-frame time expected).
 
-    Band layout -> (N, 6, L) tensors; token layout -> (N, L). `extra`: (N, F) standardised features.
+    Band layout -> (N, 6, L) tensors; token layout -> (N, L). `extra`: (N, F) standardised features;
+    `gp_grid`: (N, 12, T) GP means and stds (gp_grid.py), rows in the sequences' order.
     """
     meta = log.loc[sequences.object_ids]
     scale = sequences.scale.astype(np.float32)
@@ -65,6 +67,10 @@ def arrays_from_sequences(sequences: Sequences, log: pd.DataFrame, extra: np.nda
         if len(extra) != len(sequences.object_ids):
             raise ValueError(f"extra features have {len(extra)} rows for {len(sequences.object_ids)} objects")
         tensors["extra"] = torch.as_tensor(np.asarray(extra, dtype=np.float32))
+    if gp_grid is not None:
+        if len(gp_grid) != len(sequences.object_ids):
+            raise ValueError(f"GP grids have {len(gp_grid)} rows for {len(sequences.object_ids)} objects")
+        tensors["gp_grid"] = torch.as_tensor(np.asarray(gp_grid, dtype=np.float32))
     # Padded steps hold zeros; a zero error would divide by zero in S/N, so pad errors with 1.
     tensors["flux_err"] = torch.where(tensors["mask"], tensors["flux_err"], torch.ones_like(tensors["flux_err"]))
     return LightCurveArrays(np.asarray(sequences.object_ids), tensors, layout)

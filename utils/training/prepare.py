@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..classes import class_group_index
 from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences
+from .gp_grid import gp_grid_for
 
 # Columns a feature table must never pass to a model (labels or label-derived).
 _LEAKY = {"target", "SpecType", "English Translation", "split"}
@@ -54,7 +55,8 @@ def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
 
 def prepare_inputs(dataset, settings: Mapping[str, Any],
                    features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
-    """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors."""
+    """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors;
+    with settings['gp_grid'], each object's GP grid too (gp_grid.py, cached; training Z drawn as the log's)."""
     from ..preprocess import prepare_sequences  # here, so that training code imports without `extinction`
 
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
@@ -66,7 +68,12 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
     for kind in ("train", "test"):
         sequences = prepare_sequences(dataset, kind, layout=settings["layout"], length=length, rest_frame=False)
         extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
-        arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra)
+        grid = None
+        if settings.get("gp_grid", False):  # settings saved before the option existed lack it: off
+            redshift_seed = settings["cv_seed"] if kind == "train" and settings["perturb_train_z"] else None
+            grid = gp_grid_for(dataset, kind, sequences.object_ids, n_steps=settings["gp_grid_steps"],
+                               redshift_seed=redshift_seed)
+        arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra, grid)
     log = dataset.train_log.loc[arrays["train"].object_ids]
     aux = class_group_index(log["SpecType"])
     return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler)

@@ -38,6 +38,9 @@ _TRAINING = {
     "pretrain": False, "pretrain_epochs": 20, "pretrain_mask_fraction": 0.3, "pretrain_lr": 1e-3,
     "pretrain_seed": 0,
     "pretrain_encoder_lr_scale": 1.0,  # fine-tuning: the pretrained encoder's learning rate as a share of lr
+    # the 2-D GP's mean and std on a (rest-frame day x band) grid of gp_grid_steps days over the GP window,
+    # next to the raw points (gp_grid.py, models/grid.py); off until measured against the raw points alone
+    "gp_grid": False, "gp_grid_steps": 64,
 }
 _CNN = {"model": "cnn", "layout": "band", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5,
         # unused by the CNN, present so one settings schema serves both notebooks
