@@ -113,8 +113,9 @@ def _grid(bounds, counts) -> list[np.ndarray]:
     return [np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2]) for lo, hi, n in zip(*bounds, counts)]
 
 
-class _Points:
-    """One object's fit points: rest-frame days, band, weighted fluxes and the colour-table offsets."""
+class FitPoints:
+    """The points one object's fits see: rest-frame days, band, normalised fluxes and their weights, and
+    where each band's colours start in the colour table."""
 
     def __init__(self, days: np.ndarray, band: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, dilation: float):
         self.days, self.band, self.flux = days, band, flux
@@ -146,7 +147,7 @@ def _gain(s_fm: np.ndarray, s_mm: np.ndarray) -> np.ndarray:
     return s_fm
 
 
-def _tde_coarse(points: _Points, grid: list[np.ndarray]) -> np.ndarray:
+def _tde_coarse(points: FitPoints, grid: list[np.ndarray]) -> np.ndarray:
     """`_gain` on the full coarse grid, shape (t0, σ, τ, T0, k)."""
     t0, log_rise, log_tau, log_temp, cooling = grid
     dt = points.days[None, :] - t0[:, None]  # (t0, n)
@@ -174,7 +175,7 @@ def _tde_coarse(points: _Points, grid: list[np.ndarray]) -> np.ndarray:
     return _gain(s_fm, s_mm).transpose(0, 1, 2, 4, 3)
 
 
-def _sn_coarse(points: _Points, grid: list[np.ndarray]) -> np.ndarray:
+def _sn_coarse(points: FitPoints, grid: list[np.ndarray]) -> np.ndarray:
     """`_gain` on the coarse grid, shape (t0, τ_rise, τ_fall, T0, c); 0 where τ_rise ≥ τ_fall."""
     t0, log_rise, log_fall, log_temp, cooling = grid
     dt = points.days[None, :] - t0[:, None]  # (t0, n)
@@ -197,7 +198,7 @@ def _sn_coarse(points: _Points, grid: list[np.ndarray]) -> np.ndarray:
     return gain
 
 
-def coarse_fit(points: _Points, coarse, bounds, counts) -> np.ndarray:
+def coarse_fit(points: FitPoints, coarse, bounds, counts) -> np.ndarray:
     """The shape parameters of the coarse grid point with the smallest χ²."""
     grid = _grid(bounds, counts)
     gain = coarse(points, grid)
@@ -205,14 +206,14 @@ def coarse_fit(points: _Points, coarse, bounds, counts) -> np.ndarray:
     return np.array([values[i] for values, i in zip(grid, best_index)])
 
 
-def _residuals(model, points: _Points, params: np.ndarray) -> np.ndarray:
+def _residuals(model, points: FitPoints, params: np.ndarray) -> np.ndarray:
     """(n_params, n_points) weighted residuals at the best amplitude A ≥ 0 of the exact model."""
     unit = model(params.T[:, :, None], points.days, points.wave, points.ref_wave) * points.weight
     amplitude = np.maximum(unit @ (points.flux * points.weight), 0.0) / np.maximum(np.einsum("gn,gn->g", unit, unit), 1e-300)
     return amplitude[:, None] * unit - (points.flux * points.weight)[None, :]
 
 
-def polish(model, points: _Points, start: np.ndarray, bounds) -> tuple[np.ndarray, float]:
+def polish(model, points: FitPoints, start: np.ndarray, bounds) -> tuple[np.ndarray, float]:
     """(shape parameters, χ²) after at most POLISH_STEPS Levenberg-Marquardt steps from `start` on the exact
     model, stopping once a step gains less than POLISH_TOLERANCE of χ²; each step evaluates a trial point
     and its forward-difference Jacobian in one vectorised call."""
@@ -227,9 +228,13 @@ def polish(model, points: _Points, start: np.ndarray, bounds) -> tuple[np.ndarra
     params, r, jac, chi2 = evaluate(start)
     damping = 1e-3
     for _ in range(POLISH_STEPS):
-        jtj = jac.T @ jac
+        descent = -jac.T @ r
+        # A parameter held at a bound that χ² would push beyond it stays there; the others move.
+        free = ~(((params <= bounds[0]) & (descent < 0)) | ((params >= bounds[1] - h) & (descent > 0)))
+        jtj = jac[:, free].T @ jac[:, free]
+        delta = np.zeros(5)
         try:
-            delta = np.linalg.solve(jtj + damping * np.diag(np.maximum(np.diag(jtj), 1e-12)), -jac.T @ r)
+            delta[free] = np.linalg.solve(jtj + damping * np.diag(np.maximum(np.diag(jtj), 1e-12)), descent[free])
         except np.linalg.LinAlgError:
             break
         trial = evaluate(params + delta)
@@ -246,28 +251,35 @@ def polish(model, points: _Points, start: np.ndarray, bounds) -> tuple[np.ndarra
     return params, chi2
 
 
-def fit_tde(points: _Points) -> tuple[np.ndarray, float]:
+def fit_tde(points: FitPoints) -> tuple[np.ndarray, float]:
     """(t0, log σ, log τ, log10 T0, k) and χ² of the TDE model."""
     return polish(tde_model, points, coarse_fit(points, _tde_coarse, TDE_BOUNDS, TDE_GRID), TDE_BOUNDS)
 
 
-def fit_sn(points: _Points) -> tuple[np.ndarray, float]:
+def fit_sn(points: FitPoints) -> tuple[np.ndarray, float]:
     """(t0, log τ_rise, log τ_fall, log10 T0, c) and χ² of the supernova model."""
     return polish(sn_model, points, coarse_fit(points, _sn_coarse, SN_BOUNDS, SN_GRID), SN_BOUNDS)
+
+
+def fit_points(obj: ObjectLightCurve) -> FitPoints:
+    """The object's points in WINDOW_DAYS (rest-frame days from the brightest detection), fluxes divided
+    by its largest |flux|."""
+    days = (obj.time - obj.peak_time) / obj.dilation
+    keep = (days >= WINDOW_DAYS[0]) & (days <= WINDOW_DAYS[1])
+    scale = obj.flux_scale
+    return FitPoints(days[keep], obj.band[keep], obj.flux[keep] / scale, obj.flux_err[keep] / scale, obj.dilation)
 
 
 def extract(obj: ObjectLightCurve) -> dict[str, float]:
     features = empty_features(NAMES)
     if len(obj.time) == 0:
         return features
-    days = (obj.time - obj.peak_time) / obj.dilation
-    keep = (days >= WINDOW_DAYS[0]) & (days <= WINDOW_DAYS[1])
-    features["fit_n_points"] = float(keep.sum())
-    if keep.sum() < MIN_POINTS or (obj.snr[keep] >= DETECTION_SNR).sum() < MIN_DETECTIONS:
+    points = fit_points(obj)
+    n_points = len(points.days)
+    features["fit_n_points"] = float(n_points)
+    if n_points < MIN_POINTS or (points.flux * points.weight >= DETECTION_SNR).sum() < MIN_DETECTIONS:
         return features
-    scale = obj.flux_scale
-    points = _Points(days[keep], obj.band[keep], obj.flux[keep] / scale, obj.flux_err[keep] / scale, obj.dilation)
-    dof = max(len(points.days) - 6, 1)
+    dof = n_points - 6  # five shape parameters and the amplitude
     tde, tde_chi2 = fit_tde(points)
     sn, sn_chi2 = fit_sn(points)
     tde_chi2, sn_chi2 = tde_chi2 / dof, sn_chi2 / dof
