@@ -1,14 +1,17 @@
 """The fits group: light curves drawn from its own models (known answers), against a brute-force
 least-squares reference, and the cache key of its tables."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
-from scipy.optimize import least_squares
 
 from utils import BANDS
 from utils.features import DEFAULT_GROUPS, _cache_path, fits, group_versions, make_object
 from utils.preprocess import LSST_WAVELENGTHS
 
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fits_accuracy.py"
 TDE_TRUTH = [8.0, np.log(12.0), np.log(50.0), np.log10(2.5e4), 0.05]  # t0, log σ, log τ, log10 T0, k
 SN_TRUTH = [-3.0, np.log(5.0), np.log(30.0), np.log10(1.4e4), 3.0]  # t0, log τ_rise, log τ_fall, log10 T0, c
 
@@ -26,21 +29,13 @@ def model_object(model, params, z=0.1, noise=0.01, seed=0, days=None, n_bands=5)
     return obj, (obj.peak_time - 60000.0) / (1 + z)
 
 
-def reference_fit(model, points, bounds, starts):
-    """Brute force: scipy's bounded least squares on the exact model (numerical Jacobian, tight
-    tolerances, no evaluation cap) from every start; the amplitude ≥ 0 in closed form at each step."""
-    best_params, best_chi2 = None, np.inf
-    for start in starts:
-        def residual(params):
-            unit = model(params, points.days, points.wave, points.ref_wave) * points.weight
-            amplitude = max(float(unit @ (points.flux * points.weight)) / max(float(unit @ unit), 1e-300), 0.0)
-            return amplitude * unit - points.flux * points.weight
-        start = np.clip(start, bounds[0] + 1e-6, bounds[1] - 1e-6)
-        result = least_squares(residual, start, bounds=bounds, method="trf", x_scale="jac",
-                               ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=3000)
-        if 2 * result.cost < best_chi2:
-            best_params, best_chi2 = result.x, 2 * result.cost
-    return best_params, best_chi2
+@pytest.fixture(scope="module")
+def accuracy():
+    """benchmarks/fits_accuracy.py, whose reference_fit is the brute-force reference."""
+    spec = importlib.util.spec_from_file_location("fits_accuracy", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_colour_table_reads_the_blackbody_within_a_tenth_of_a_percent():
@@ -104,9 +99,10 @@ SPARSE_DAYS = np.r_[np.sort(np.random.default_rng(7).uniform(-60, 40, 14)),
     (fits.tde_model, [-20.0, np.log(25.0), np.log(120.0), np.log10(4e4), -0.08], 1.1, 0.05, SPARSE_DAYS, 6),
     (fits.sn_model, [10.0, np.log(2.0), np.log(60.0), np.log10(9e3), 1.0], 0.05, 0.05, SPARSE_DAYS, 6),
 ], ids=["tde", "sn", "sparse-tde", "sparse-sn"])
-def test_the_fast_fits_reach_the_brute_force_minimum(model, truth, z, noise, days, n_bands):
-    """Both models on each light curve: the fast χ² is within 1 % of the best of scipy's least squares
-    started from the truth, the old default start and the fast fit itself, and gives the same log ratio."""
+def test_the_fast_fits_reach_the_brute_force_minimum(accuracy, model, truth, z, noise, days, n_bands):
+    """Both models on each light curve: the fast χ² is within 1 % of the best of scipy's uncapped least
+    squares started from the truth, the old default start and the fast fit itself, and gives the same
+    log ratio."""
     obj, peak_day = model_object(model, truth, z=z, noise=noise, days=days, n_bands=n_bands)
     points = fits.fit_points(obj)
     shifted_truth = np.array(truth) - np.r_[peak_day, 0, 0, 0, 0]
@@ -116,7 +112,7 @@ def test_the_fast_fits_reach_the_brute_force_minimum(model, truth, z, noise, day
             ("sn", fits.fit_sn, fits.sn_model, fits.SN_BOUNDS, [0.0, np.log(5.0), np.log(30.0), np.log10(1.2e4), 1.0])]:
         fast_params, fast_chi2 = fast_fit(points)
         starts = [np.array(default), fast_params] + ([shifted_truth] if other is model else [])
-        _, reference_chi2 = reference_fit(other, points, bounds, starts)
+        _, reference_chi2 = accuracy.reference_fit(other, points, bounds, starts)
         assert fast_chi2 <= reference_chi2 * 1.01 + 1e-9, name
         chi2[name] = (fast_chi2, reference_chi2)
     fast_ratio = np.log10(chi2["sn"][0] / chi2["tde"][0])
@@ -137,3 +133,10 @@ def test_the_fits_version_changes_only_the_cache_keys_of_tables_with_fits(monkey
     assert path(list(DEFAULT_GROUPS)) == before[DEFAULT_GROUPS]
     assert path(["fits"]) != before[("fits",)]
     assert path([*DEFAULT_GROUPS, "fits"]) != before[(*DEFAULT_GROUPS, "fits")]
+
+
+def test_the_accuracy_benchmark_prints_both_models_and_the_ratio(accuracy, kaggle_dir, capsys):
+    assert accuracy.main(["--data-dir", str(kaggle_dir), "--objects", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "objects with fits" in lines[0]
+    assert [line.split(":")[0] for line in lines[1:]] == ["tde", "sn", "fit_log_chi2_ratio"]

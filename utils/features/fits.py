@@ -7,22 +7,23 @@ normalised at the r band, so the amplitude A is the r-band flux at the shape's m
 
 * TDE: a Gaussian rise then the fallback decline ((t − t0 + τ)/τ)^(−5/3), at a hot temperature that
   changes slowly: log10 T(t) = log10 T0 + k (t − t0)_+ / 100 d, |k| ≤ 0.15 (TDEs hold ~2-4×10⁴ K for months).
-* SN: the Bazin shape e^{−(t − t0)/τ_fall} / (1 + e^{−(t − t0)/τ_rise}), τ_rise < τ_fall, with a cooling
-  photosphere, T(t) = 3000 K + (T0 − 3000 K) e^{−c (t − t0)_+ / 100 d}, 0 ≤ c ≤ 10 (supernovae cool and
-  redden within weeks).
+* SN: the Bazin shape e^{−(t − t0)/τ_fall} / (1 + e^{−(t − t0)/τ_rise}) with a cooling photosphere,
+  T(t) = 3000 K + (T0 − 3000 K) e^{−c (t − t0)_+ / 100 d}, 0 ≤ c ≤ 10 (supernovae cool and redden within weeks).
 
 Reported: each model's reduced χ², their log ratio (positive: the TDE model fits better), the fitted
 temperatures and cooling rates, and the shapes' time scales, from the points in WINDOW_DAYS.
 
-How it stays at a few ms per object: the amplitude (≥ 0) is solved in closed form for any shape
-(variable projection), so only the five shape parameters are searched, first over a coarse grid of
-every combination at once, then by ZOOM_LEVELS rounds of a local 3⁵ grid at half the previous
-spacing around the best point. The coarse grid never evaluates a light curve per grid point: a
-blackbody ratio depends on the temperature only through T / (1 + z), so it is read from one table
-computed at import; the TDE shape splits into a rise that depends on (t0, σ) and a decline that depends
-on (t0, τ), with the temperature changing after t0 only, so the χ² sums of every (t0, σ, τ, T0, k) come
-from two small matrix products per t0; the supernova's sums come from one product of its (τ_rise,
-τ_fall) shapes with its (T0, c) colours per t0.
+The fit (~7 ms per object for both models on one core): the amplitude (≥ 0) is solved in closed form for
+any shape (variable projection), so only the five shape parameters (within TDE_BOUNDS / SN_BOUNDS) are
+searched. First every point of a coarse grid at once (TDE_GRID / SN_GRID values per parameter; the
+supernova grid holds τ_rise < τ_fall only), without evaluating a light curve per grid point: a blackbody
+colour depends on the temperature only through T / (1 + z), so it is read from one table computed at
+import; the TDE shape splits into a rise that depends on (t0, σ) at the constant T0 and a decline that
+depends on (t0, τ) at the changing temperature, so the χ² sums of every grid point come from small matrix
+products per t0, and so do the supernova's (its (τ_rise, τ_fall) shapes times its (T0, c) colours). Then
+Levenberg-Marquardt steps on the exact model from the best grid point (POLISH_STEPS at most), each
+evaluating the trial point and its forward-difference Jacobian in one vectorised call; a parameter at a
+bound that χ² pushes beyond stays there while the others move.
 """
 
 from __future__ import annotations
