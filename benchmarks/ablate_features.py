@@ -40,7 +40,8 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from utils.data import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
-from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table  # noqa: E402
+from utils.features import (DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table,  # noqa: E402
+                            group_versions)
 from utils.gbdt import (ADVERSARIAL_TREES, LGBM_PARAMS, WEIGHT_CLIP, adversarial_weights,  # noqa: E402
                         cross_validate, weight_summary)
 from utils.metrics import honest_summary  # noqa: E402
@@ -82,6 +83,9 @@ def score_key(dataset, groups: list[str], cv_seed: int, weighting: str | None = 
             THRESHOLD_SPLITS, sorted(LGBM_PARAMS.items())]
     if weighting is not None:  # unweighted rows keep the keys they were stored under before weightings existed
         spec += [weighting, ADVERSARIAL_TREES, list(WEIGHT_CLIP)]
+    versions = group_versions(groups)
+    if versions:  # likewise rows of groups without their own VERSION
+        spec.append(versions)
     spec = json.dumps(spec, default=str)
     return hashlib.sha1(spec.encode()).hexdigest()[:16]
 

@@ -1,9 +1,14 @@
 """Wall time and peak memory of physics-feature extraction for every train and test object.
 
     .venv/bin/python benchmarks/bench_features.py --data-dir ../shared/mallorn [--n-jobs 2] [--groups gp,variability]
+    .venv/bin/python benchmarks/bench_features.py --data-dir ../shared/mallorn --groups fits --objects 500
 
 Extraction runs into a temporary cache, so every run measures a cold extraction, never a cache hit.
 Peak memory is the largest resident set of this process and of its joblib workers.
+
+With --objects N: no joblib and no cache; each group's extract runs on N evenly spaced train objects and
+N evenly spaced test objects in this process on one core (one BLAS thread), and the wall and CPU
+milliseconds per object are printed per group: the cost of a group on one core.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 from joblib.externals.loky import get_reusable_executor  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from utils.data import load_dataset  # noqa: E402
 from utils.features import DEFAULT_GROUPS, REGISTRY, feature_table  # noqa: E402
+from utils.features.lightcurve import iter_objects  # noqa: E402
+from utils.preprocess import deextinct  # noqa: E402
 
 
 def peak_memory_mb() -> tuple[float, float]:
@@ -29,14 +38,43 @@ def peak_memory_mb() -> tuple[float, float]:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
+def sample_objects(dataset, kind: str, n_objects: int) -> list:
+    """n_objects evenly spaced objects of `kind` (all if fewer), de-extinguished as feature_table does."""
+    log = dataset.log(kind)
+    log = log.iloc[np.unique(np.linspace(0, len(log) - 1, min(n_objects, len(log))).round().astype(int))]
+    lightcurves = dataset.lightcurves(kind)
+    lightcurves = lightcurves[lightcurves["object_id"].isin(log.index)]
+    return list(iter_objects(deextinct(lightcurves, log["EBV"]), log))
+
+
+def time_groups_on_one_core(dataset, groups: list[str], n_objects: int) -> None:
+    """Print each group's wall and CPU ms/object over n_objects train and n_objects test objects."""
+    objects = [obj for kind in ("train", "test") for obj in sample_objects(dataset, kind, n_objects)]
+    with threadpool_limits(1), np.errstate(all="ignore"):
+        for group in groups:
+            extract = REGISTRY[group].extract
+            extract(objects[0])  # imports and first-call set-up stay out of the figure
+            wall, cpu = time.perf_counter(), time.process_time()
+            for obj in objects:
+                extract(obj)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"{group}: {1000 * wall / len(objects):.2f} ms/object wall, {1000 * cpu / len(objects):.2f} ms/object CPU "
+                  f"({len(objects)} objects, one core)", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS), help=f"comma-separated subset of {list(REGISTRY)}")
+    parser.add_argument("--objects", type=int, default=None,
+                        help="time each group on this many train and as many test objects on one core instead")
     args = parser.parse_args(argv)
     groups = [g for g in args.groups.split(",") if g]
     dataset = load_dataset(args.data_dir)
+    if args.objects:
+        time_groups_on_one_core(dataset, groups, args.objects)
+        return 0
     total_objects, started_all = 0, time.perf_counter()
     with tempfile.TemporaryDirectory() as cache:
         for kind in ("train", "test"):

@@ -5,8 +5,8 @@
     test_features = feature_table(dataset, "test")
 
 Light curves are de-extinguished first. Tables are cached under <cache>/features/, keyed on the data
-fingerprint, FEATURES_VERSION, the groups and the redshift perturbation, so a second call costs a
-parquet read. Extraction runs in parallel with joblib over chunks of objects, with a progress bar.
+fingerprint, FEATURES_VERSION, the groups (with the own VERSION of any group module that has one) and the
+redshift perturbation, so a second call costs a parquet read. Extraction runs in parallel with joblib over chunks of objects, with a progress bar.
 The meaning and unit of every column is in docs/features.md.
 
 REGISTRY maps every group to its module (NAMES + extract); DEFAULT_GROUPS are the ones a plain call
@@ -38,7 +38,7 @@ from . import agn, fits, gp, meta, parametric, parsnip, photometry, powerlaw, ti
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
-FEATURES_VERSION = "features-v3"  # bump whenever a feature's definition changes
+FEATURES_VERSION = "features-v3"  # bump whenever a default group's feature definition changes
 REGISTRY: dict[str, ModuleType] = {
     "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
     "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,
@@ -48,7 +48,7 @@ GROUP_NAMES: dict[str, tuple[str, ...]] = {group: module.NAMES for group, module
 BATCH_GROUPS: tuple[str, ...] = tuple(g for g, module in REGISTRY.items() if hasattr(module, "extract_batch"))
 
 __all__ = ["BATCH_GROUPS", "DEFAULT_GROUPS", "FEATURES_VERSION", "GROUP_NAMES", "REGISTRY", "ObjectLightCurve",
-           "extract_object", "feature_table", "feature_group", "make_object", "perturbed_redshift"]
+           "extract_object", "feature_table", "feature_group", "group_versions", "make_object", "perturbed_redshift"]
 
 
 def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = DEFAULT_GROUPS) -> dict[str, float]:
@@ -74,10 +74,20 @@ def feature_group(column: str) -> str:
     raise KeyError(f"no feature group makes column {column!r}")
 
 
+def group_versions(groups: Iterable[str]) -> dict[str, int]:
+    """The own VERSION of each of these groups whose module has one: a candidate group bumps it when its
+    definition changes, so its cached tables and scores are never read again while FEATURES_VERSION (and
+    so every default-group table and trained run) stays valid."""
+    return {g: REGISTRY[g].VERSION for g in sorted(groups) if hasattr(REGISTRY[g], "VERSION")}
+
+
 def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | None,
                 cache_dir: str | os.PathLike | None) -> Path:
-    key = hashlib.sha1(json.dumps([dataset.fingerprint, FEATURES_VERSION, kind, sorted(groups), redshift_seed])
-                       .encode()).hexdigest()[:16]
+    spec = [dataset.fingerprint, FEATURES_VERSION, kind, sorted(groups), redshift_seed]
+    versions = group_versions(groups)
+    if versions:  # groups without a VERSION keep the keys they were cached under before versions existed
+        spec.append(versions)
+    key = hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
     root = cache_root(cache_dir) / "features"
     return root / f"{kind}-{key}.parquet"
 

@@ -1,12 +1,10 @@
-"""The agn and fits groups on analytic light curves with known answers."""
+"""The agn group on analytic light curves with known answers."""
 
 import numpy as np
 import pytest
 
 from synthetic import gaussian_flux
-from utils import BANDS
-from utils.features import agn, fits, make_object
-from utils.preprocess import LSST_WAVELENGTHS
+from utils.features import agn, make_object
 
 SEASONS = [np.arange(60000.0 + 365 * s, 60000.0 + 365 * s + 150, 3.0) for s in range(4)]  # 4 seasons, 3-day cadence
 
@@ -61,36 +59,3 @@ def test_bluer_when_brighter_gives_the_slope_of_the_colour_law():
     grey = make_object(np.r_[times, times + 0.2], np.r_[0.8 * f_r, f_r], np.full(2 * len(times), 0.01),
                        ["g"] * len(times) + ["r"] * len(times))
     assert agn.colour_brightness(grey)[0] == 0.0  # constant colour: no change with brightness
-
-
-def model_object(model, params, z=0.1, noise=0.01, seed=0):
-    """Noisy observations of a fits model (unit amplitude) in five bands, every 2 days from −30 to +200."""
-    rng = np.random.default_rng(seed)
-    days = np.arange(-30.0, 200.0, 2.0)
-    band = np.array([i % 5 for i in range(len(days))])
-    wave = np.array([LSST_WAVELENGTHS[BANDS[b]] for b in band]) / (1 + z)
-    flux = model(np.asarray(params), days, wave, LSST_WAVELENGTHS["r"] / (1 + z))
-    flux = flux / flux.max() + rng.normal(0, noise, len(days))
-    return make_object(60000.0 + days * (1 + z), flux, np.full(len(days), noise), band, z=z)
-
-
-def test_a_tde_light_curve_prefers_the_tde_model_and_gives_its_temperature():
-    obj = model_object(fits.tde_model, [0.0, np.log(15.0), np.log(40.0), np.log10(3e4), 0.0])
-    features = fits.extract(obj)
-    assert features["fit_log_chi2_ratio"] > 0.3
-    assert features["fit_tde_chi2"] < 3
-    assert features["fit_tde_log_temp"] == pytest.approx(np.log10(3e4), abs=0.15)
-
-
-def test_a_cooling_supernova_prefers_the_supernova_model():
-    obj = model_object(fits.sn_model, [0.0, np.log(4.0), np.log(25.0), np.log10(1.5e4), 3.0])
-    features = fits.extract(obj)
-    assert features["fit_log_chi2_ratio"] < -0.3
-    assert features["fit_sn_cooling"] > 1.0
-    assert features["fit_sn_chi2"] < 3
-
-
-def test_fits_need_enough_points():
-    obj = make_object([1.0, 2.0, 3.0], [1.0, 2.0, 1.0], [0.1, 0.1, 0.1], ["g", "r", "i"])
-    features = fits.extract(obj)
-    assert features["fit_n_points"] == 3 and np.isnan(features["fit_tde_chi2"])
