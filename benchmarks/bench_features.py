@@ -8,7 +8,8 @@ Peak memory is the largest resident set of this process and of its joblib worker
 
 With --objects N: no joblib and no cache; each group's extract runs on N evenly spaced train objects and
 N evenly spaced test objects in this process on one core (one BLAS thread), and the wall and CPU
-milliseconds per object are printed per group: the cost of a group on one core.
+milliseconds per object are printed per group: the cost of a group on one core (a batch group such as
+parsnip runs once over all the objects, its network on one thread).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from joblib.externals.loky import get_reusable_executor  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from utils.data import load_dataset  # noqa: E402
-from utils.features import DEFAULT_GROUPS, REGISTRY, feature_table  # noqa: E402
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table  # noqa: E402
 from utils.features.lightcurve import iter_objects  # noqa: E402
 from utils.preprocess import deextinct  # noqa: E402
 
@@ -49,17 +50,24 @@ def sample_objects(dataset, kind: str, n_objects: int) -> list:
 
 def time_groups_on_one_core(dataset, groups: list[str], n_objects: int) -> None:
     """Print each group's wall and CPU ms/object over n_objects train and n_objects test objects."""
+    import torch
+
     objects = [obj for kind in ("train", "test") for obj in sample_objects(dataset, kind, n_objects)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a batch group's network on one core too
     with threadpool_limits(1), np.errstate(all="ignore"):
         for group in groups:
-            extract = REGISTRY[group].extract
-            extract(objects[0])  # imports and first-call set-up stay out of the figure
+            module = REGISTRY[group]
+            # A batch group (a network) runs once over all objects, as feature_table calls it.
+            extract_all = ((lambda objs: module.extract_batch(objs)) if group in BATCH_GROUPS
+                           else (lambda objs: [module.extract(obj) for obj in objs]))
+            extract_all(objects[:2])  # imports, model loading and first-call set-up stay out of the figure
             wall, cpu = time.perf_counter(), time.process_time()
-            for obj in objects:
-                extract(obj)
+            extract_all(objects)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             print(f"{group}: {1000 * wall / len(objects):.2f} ms/object wall, {1000 * cpu / len(objects):.2f} ms/object CPU "
                   f"({len(objects)} objects, one core)", flush=True)
+    torch.set_num_threads(threads)
 
 
 def main(argv: list[str] | None = None) -> int:
