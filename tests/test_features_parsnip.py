@@ -88,7 +88,8 @@ def parsnip_own_path(objects):
         table = Table({"time": obj.time, "flux": obj.flux * undo_dust * parsnip.UJY_TO_PLASTICC,
                        "fluxerr": obj.flux_err * undo_dust * parsnip.UJY_TO_PLASTICC,
                        "band": np.array([f"lsst{BANDS[b]}" for b in obj.band], dtype="U5")})
-        table.meta.update({"object_id": obj.object_id, "hostgal_photoz": obj.z, "hostgal_photoz_err": obj.z_err,
+        z_err = obj.z_err if np.isfinite(obj.z_err) else 0.0  # as the group shows spectroscopic redshifts
+        table.meta.update({"object_id": obj.object_id, "hostgal_photoz": obj.z, "hostgal_photoz_err": z_err,
                            "hostgal_specz": obj.z, "redshift": obj.z, "mwebv": obj.ebv})
         tables.append(table)
     model = parsnip.load_model()
