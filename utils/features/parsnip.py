@@ -125,18 +125,22 @@ def model_inputs(obj: ObjectLightCurve, settings: dict) -> tuple[np.ndarray, dic
 def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     """ParSNIP's predictions (one row per object_id with usable observations) for de-extinguished objects:
     the columns of parsnip's predict_dataset that this group reads, computed the same way."""
+    model = load_model()
+    inputs = [x for x in (model_inputs(obj, model.settings) for obj in objects if len(obj.time) > 0) if x is not None]
+    batch = model.settings["batch_size"]  # the decoder's spectra grow with batch × observations: keep ParSNIP's size
+    parts = [_predict_batch(model, inputs[i:i + batch]) for i in range(0, len(inputs), batch)]
+    if not parts:
+        return pd.DataFrame(columns=[*_COLUMNS.values(), "amplitude", "amplitude_error", "model_chisq", "model_dof"])
+    return pd.concat(parts)
+
+
+def _predict_batch(model, inputs: list[tuple[np.ndarray, dict]]) -> pd.DataFrame:
     import torch
     from astropy.cosmology import Planck18
 
-    model = load_model()
     settings = model.settings
-    inputs = [x for x in (model_inputs(obj, settings) for obj in objects if len(obj.time) > 0) if x is not None]
-    if not inputs:
-        return pd.DataFrame(columns=[*_COLUMNS.values(), "amplitude", "amplitude_error", "model_chisq", "model_dof"])
-    batch = settings["batch_size"]  # the decoder's spectra grow with batch × observations: keep ParSNIP's size
     with torch.no_grad():
-        parts = [model.forward(inputs[i:i + batch], to_numpy=True, sample=False) for i in range(0, len(inputs), batch)]
-    result = {key: _concat_padded([part[key] for part in parts]) for key in parts[0]}
+        result = model.forward(inputs, to_numpy=True, sample=False)
     scale = np.array([meta["parsnip_scale"] for _, meta in inputs])
     mu, err = result["encoding_mu"], np.sqrt(np.exp(result["encoding_logvar"]))
     table = {"color": mu[:, 1] * settings["color_sigma"], "color_error": err[:, 1] * settings["color_sigma"],
@@ -156,14 +160,6 @@ def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     table["luminosity"] = np.where(usable, -2.5 * np.log10(np.where(usable, amplitude, 1.0)) + settings["zeropoint"]
                                    - Planck18.distmod(np.where(usable, redshift, 1.0)).value, np.nan)
     return pd.DataFrame(table, index=pd.Index([meta["object_id"] for _, meta in inputs], name="object_id"))
-
-
-def _concat_padded(arrays: list[np.ndarray]) -> np.ndarray:
-    """Batches along axis 0; per-observation arrays are zero-padded to the longest batch (zero = padding)."""
-    if arrays[0].ndim == 1:
-        return np.concatenate(arrays)
-    width = max(a.shape[1] for a in arrays)
-    return np.concatenate([np.pad(a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2)) for a in arrays])
 
 
 def to_features(predictions: pd.DataFrame) -> pd.DataFrame:
