@@ -40,6 +40,7 @@ loss = None  # focal | bce
 fold = None  # None: all folds; a number: that fold only (a quick check; no predictions saved)
 use_features = None  # True: feed utils.features' physics features into the MLP
 pretrain = None  # True: start from the encoder pretrained without labels on all light curves (self-supervised)
+gp_grid = None  # True: also read each object's 2-D GP mean and std on a (day x band) grid (SCONE-style)
 
 # %%
 import sys
@@ -59,7 +60,8 @@ from utils.training import cross_validate_run, prepare_deep_run
 # %%
 run = prepare_deep_run("03_cnn", data_dir=data_dir, out_dir=out_dir, profile=profile, variant=variant,
                        model=model, seed=seed, device=device, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
-                       fold=fold, use_features=use_features, pretrain=pretrain)
+                       fold=fold, use_features=use_features, pretrain=pretrain,
+                       gp_grid=gp_grid)
 run.settings_table()
 
 # %% [markdown]
