@@ -183,8 +183,9 @@ def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, sam
 
         inputs = prepare_inputs(load_dataset(args.data_dir), settings)
     train = blind(inputs.train) if args.blind else inputs.train
+    # --no-test skips predicting the test set, not pretraining on its light curves (label-free, as in a run).
     result = cross_validate(settings, train, inputs.y, inputs.aux, None if args.no_test else inputs.test,
-                            scaler=inputs.scaler)
+                            scaler=inputs.scaler, unlabelled=inputs.test)
     n_extra = len(inputs.scaler.names) if inputs.scaler else 0
     return {"tag": args.tag, "model": args.model, "variant": args.variant, "overrides": overrides, "blind": args.blind,
             "seed": settings["seed"], "cv_seed": settings["cv_seed"],

@@ -132,3 +132,13 @@ def test_cross_validation_with_pretraining_saves_loadable_checkpoints(dataset, t
     assert fold0.settings["pretrain"]
     again = DeepClassifier.load(fold0.save(tmp_path / "again.pt"))
     assert np.array_equal(again.predict_proba(inputs.test), fold0.predict_proba(inputs.test))
+
+
+def test_a_run_without_test_predictions_still_pretrains_on_the_test_light_curves(dataset, cache_dir):
+    """ablate_deep --no-test predicts no test set, but pretrains on train + test like a full run."""
+    settings = quick_settings("cnn", n_folds=2, epochs=1, pretrain_epochs=1)
+    inputs = prepare_inputs(dataset, settings)
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, None, unlabelled=inputs.test)
+    assert result.test_prob is None
+    assert pretrained_path(settings, [inputs.train, inputs.test]).is_file()
+    assert not pretrained_path(settings, [inputs.train]).is_file()

@@ -35,12 +35,14 @@ def checkpoint_path(out_dir: str | Path, model: str, fold: int) -> Path:
 
 def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None,
                    test: LightCurveArrays | None = None, *, scaler: FeatureScaler | None = None,
-                   out_dir: str | Path | None = None, progress: bool = False) -> CVResult:
+                   out_dir: str | Path | None = None, progress: bool = False,
+                   unlabelled: LightCurveArrays | None = None) -> CVResult:
     """Train on K-1 folds, predict the held-out fold (and test); settings['fold'] = k runs fold k only.
 
     With `out_dir`, each fold's classifier goes to out_dir/models/<model>/fold<k>/best_model.pt.
     With settings['pretrain'], every fold network starts from the encoder pretrained (once, cached) on the
-    light curves of `train` and `test` without labels; its copy goes to out_dir/models/<model>/.
+    light curves of `train` and `unlabelled` (default: `test`) without labels; its copy goes to
+    out_dir/models/<model>/. `unlabelled` lets a run that predicts no test set still pretrain on it.
     """
     started = time.perf_counter()
     y = np.asarray(y).astype(int)
@@ -49,8 +51,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     oof = np.full(len(y), np.nan)
     fold_of = np.full(len(y), -1)
     test_probs, histories = [], []
-    pretrained = (pretrained_encoder(settings, train, test, out_dir=out_dir, progress=progress)
-                  if settings["pretrain"] else None)
+    pretrained = (pretrained_encoder(settings, train, test if unlabelled is None else unlabelled, out_dir=out_dir,
+                                     progress=progress) if settings["pretrain"] else None)
     for k in chosen:
         train_rows, val_rows = splits[k]
         classifier = DeepClassifier(settings, scaler).fit(
