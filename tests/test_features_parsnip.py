@@ -119,12 +119,12 @@ def test_fast_inputs_match_parsnips_own_preprocessing(run):
     assert ours == pytest.approx(reference, rel=2e-4, abs=2e-4)
 
 
-def test_batches_of_any_size_give_the_same_features(run, monkeypatch):
-    """ParSNIP runs its batch_size objects at a time; light curves of other lengths land in other batches."""
+def test_an_objects_features_do_not_depend_on_the_others_in_the_call(run):
+    """utils.predict scores new objects in chunks: each object's features must be those of the full run."""
     a, b = supernova_like(seed=7), supernova_like(seed=8)
     dense = make_object(np.r_[a.time, b.time], np.r_[a.flux, b.flux], np.r_[a.flux_err, b.flux_err],
                         np.r_[a.band, b.band], z=0.2, z_err=0.02, object_id="dense")  # 240 points, the others 120
-    objects = [supernova_like(seed=s, object_id=f"b{s}") for s in range(3)] + [dense]
-    whole = run(objects)
-    monkeypatch.setitem(parsnip.load_model().settings, "batch_size", 3)  # 3 + 1: batches of unequal lengths
-    assert run(objects) == pytest.approx(whole, rel=1e-5, abs=1e-6)
+    objects = [supernova_like(seed=s, object_id=f"b{s}") for s in range(3)] + [dense, with_long_baseline(5, 2.0)]
+    together = run(objects)
+    alone = np.vstack([run([obj]) for obj in objects])
+    assert np.array_equal(together, alone, equal_nan=True)

@@ -124,11 +124,16 @@ def model_inputs(obj: ObjectLightCurve, settings: dict) -> tuple[np.ndarray, dic
 
 def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     """ParSNIP's predictions (one row per object_id with usable observations) for de-extinguished objects:
-    the columns of parsnip's predict_dataset that this group reads, computed the same way."""
+    the columns of parsnip's predict_dataset that this group reads, computed the same way.
+
+    One object per forward pass: in a batch, the float32 convolutions' results depend on the other objects
+    (~1e-5 relative), and a run's features must come out bit for bit the same when utils.predict scores the
+    same objects in other chunks. It is also faster on a CPU than ParSNIP's batches of 256, which pad every
+    light curve to the longest (19 vs 26 ms per object, one thread).
+    """
     model = load_model()
     inputs = [x for x in (model_inputs(obj, model.settings) for obj in objects if len(obj.time) > 0) if x is not None]
-    batch = model.settings["batch_size"]  # the decoder's spectra grow with batch × observations: keep ParSNIP's size
-    parts = [_predict_batch(model, inputs[i:i + batch]) for i in range(0, len(inputs), batch)]
+    parts = [_predict_batch(model, [one]) for one in inputs]
     if not parts:
         return pd.DataFrame(columns=[*_COLUMNS.values(), "amplitude", "amplitude_error", "model_chisq", "model_dof"])
     return pd.concat(parts)
