@@ -32,7 +32,7 @@ from distributed import Client  # noqa: E402
 
 from utils.data import Dataset, load_dataset  # noqa: E402
 from utils.distributed import distributed_feature_table, local_cluster  # noqa: E402
-from utils.features import DEFAULT_GROUPS, _extract_chunk, iter_objects  # noqa: E402
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, _extract_chunk, iter_objects  # noqa: E402
 from utils.preprocess import deextinct  # noqa: E402
 
 PROJECTED_OBJECTS = 10_000_000
@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="comma-separated local cluster sizes to measure")
     parser.add_argument("--partition-size", type=int, default=500)
     parser.add_argument("--reference", type=int, default=1000, help="objects for the in-process yardstick (0: skip)")
-    parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS), help=f"comma-separated subset of {list(DEFAULT_GROUPS)}")
+    # Batch groups (parsnip) run one model over the whole batch on the driver, not on the workers: left out.
+    per_object = [g for g in DEFAULT_GROUPS if g not in BATCH_GROUPS]
+    parser.add_argument("--groups", default=",".join(per_object), help=f"comma-separated subset of {per_object}")
     args = parser.parse_args(argv)
     if args.objects < 1:
         parser.error("--objects must be at least 1")

@@ -38,13 +38,13 @@ from . import agn, fits, gp, meta, parametric, parsnip, photometry, powerlaw, ti
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
-FEATURES_VERSION = "features-v4"  # v4: the model-comparison fits joined the default  # bump whenever a default group's feature definition changes
+FEATURES_VERSION = "features-v4"  # v4: the model-comparison fits and the ParSNIP latents joined the default  # bump whenever a default group's feature definition changes
 REGISTRY: dict[str, ModuleType] = {
     "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
     "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,
 }
 DEFAULT_GROUPS: tuple[str, ...] = ("meta", "photometry", "timescales", "powerlaw", "parametric", "variability", "gp",
-                                   "fits")
+                                   "fits", "parsnip")
 GROUP_NAMES: dict[str, tuple[str, ...]] = {group: module.NAMES for group, module in REGISTRY.items()}
 BATCH_GROUPS: tuple[str, ...] = tuple(g for g, module in REGISTRY.items() if hasattr(module, "extract_batch"))
 
@@ -53,10 +53,12 @@ __all__ = ["BATCH_GROUPS", "DEFAULT_GROUPS", "FEATURES_VERSION", "GROUP_NAMES", 
 
 
 def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = DEFAULT_GROUPS) -> dict[str, float]:
-    """All features of the chosen per-object groups for one object (NaN where a feature is undefined)."""
+    """All features of the chosen groups for one object (NaN where a feature is undefined); a batch group
+    runs its model on this one object (feature_table batches many objects instead)."""
     features: dict[str, float] = {}
     for group in groups:
-        features.update(REGISTRY[group].extract(obj))
+        module = REGISTRY[group]
+        features.update(module.extract_batch([obj])[0] if group in BATCH_GROUPS else module.extract(obj))
     return features
 
 
