@@ -85,8 +85,9 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
     for member in members:
         if member.startswith("gbdt"):  # the same trees on the same features: the same numbers
             assert (predicted[member].to_numpy() == written[member].to_numpy()).all(), member
-        else:  # float32 networks: other batch compositions move the last bits (~2e-8 seen)
-            assert predicted[member].to_numpy() == pytest.approx(written[member].to_numpy(), rel=0, abs=1e-6), member
+        else:  # float32 networks: other batch compositions move the last bits (2e-8 seen with 210 features,
+            # 4e-6 with the 236 of features-v4: a wider first layer sums more float32 terms)
+            assert predicted[member].to_numpy() == pytest.approx(written[member].to_numpy(), rel=0, abs=2e-5), member
     assert predicted["probability"].to_numpy() == pytest.approx(written["ensemble"].to_numpy(), rel=0, abs=1e-6)
     submission = pd.read_csv(run_dir / "submission.csv").set_index("object_id").loc[predicted["object_id"]]
     assert (predicted["prediction"].to_numpy() == submission["prediction"].to_numpy()).all()
