@@ -128,3 +128,11 @@ def test_an_objects_features_do_not_depend_on_the_others_in_the_call(run):
     together = run(objects)
     alone = np.vstack([run([obj]) for obj in objects])
     assert np.array_equal(together, alone, equal_nan=True)
+
+
+def test_chunks_in_worker_processes_give_the_same_features(run, monkeypatch):
+    """Many objects run chunk by chunk in joblib workers; the result is what one process computes."""
+    objects = [supernova_like(seed=s, object_id=f"w{s}") for s in range(4)]
+    in_process = run(objects)  # one chunk: this process
+    monkeypatch.setattr(parsnip, "CHUNK", 2)  # two chunks: worker processes
+    assert np.array_equal(run(objects), in_process, equal_nan=True)

@@ -31,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from .. import BANDS
 from ..preprocess import extinction_per_ebv
+from ..progress import progress_count
 from .lightcurve import ObjectLightCurve
 from .redshift import perturbed_redshift_and_error
 
@@ -180,11 +182,36 @@ def to_features(predictions: pd.DataFrame) -> pd.DataFrame:
     return features[list(NAMES)].astype("float64")
 
 
-def extract_batch(objects: list[ObjectLightCurve], progress: bool = False) -> list[dict[str, float]]:
-    """This group's features for (de-extinguished) objects, in their order; NaN for objects without observations."""
+def extract_batch(objects: list[ObjectLightCurve], progress: bool = False, n_jobs: int = -1) -> list[dict[str, float]]:
+    """This group's features for (de-extinguished) objects, in their order; NaN for objects without observations.
+
+    Chunks of CHUNK objects run in parallel worker processes (joblib) on a CPU, in this process on CUDA.
+    """
+    import torch
+
     ordered = sorted(objects, key=lambda obj: obj.object_id)
-    parts = [to_features(predict(ordered[i:i + CHUNK]))
-             for i in tqdm(range(0, len(ordered), CHUNK), desc="ParSNIP", disable=not progress)]
+    chunks = [ordered[i:i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+    if torch.cuda.is_available() or len(chunks) < 2:
+        n_jobs = 1
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_chunk_features)(chunk) for chunk in chunks)
+    parts, done = [], 0
+    for chunk, part in zip(chunks, tqdm(results, total=len(chunks), desc="ParSNIP", disable=not progress)):
+        parts.append(part)
+        done += len(chunk)
+        progress_count("ParSNIP", done, len(ordered), len(chunk))
     table = pd.concat(parts) if parts else pd.DataFrame(columns=list(NAMES))
     table = table.reindex([obj.object_id for obj in objects])
     return [{name: float(row[k]) for k, name in enumerate(NAMES)} for row in table.to_numpy(dtype=float)]
+
+
+def _chunk_features(chunk: list[ObjectLightCurve]) -> pd.DataFrame:
+    # One torch thread wherever it runs (a worker or this process): other thread counts sum the convolutions
+    # in another order, and an object's features must not depend on where they were computed.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return to_features(predict(chunk))
+    finally:
+        torch.set_num_threads(threads)
