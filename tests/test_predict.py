@@ -88,7 +88,8 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
         else:  # float32 networks: other batch compositions move the last bits (2e-8 seen with 210 features,
             # 4e-6 with the 236 of features-v4: a wider first layer sums more float32 terms)
             assert predicted[member].to_numpy() == pytest.approx(written[member].to_numpy(), rel=0, abs=2e-5), member
-    assert predicted["probability"].to_numpy() == pytest.approx(written["ensemble"].to_numpy(), rel=0, abs=1e-6)
+    # The blend holds the networks here (tiny data), so it carries their float32 bits too.
+    assert predicted["probability"].to_numpy() == pytest.approx(written["ensemble"].to_numpy(), rel=0, abs=2e-5)
     submission = pd.read_csv(run_dir / "submission.csv").set_index("object_id").loc[predicted["object_id"]]
     assert (predicted["prediction"].to_numpy() == submission["prediction"].to_numpy()).all()
     assert json.loads((out / "config.json").read_text())["objects"] == len(log)
