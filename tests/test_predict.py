@@ -104,7 +104,10 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
         on_dask = predict_batch(run_dir, tmp_path / "batch", out=tmp_path / "scored-dask", chunk_size=6,
                                 device="cpu", progress=False, report_top_n=0, scheduler=cluster.scheduler_address)
     assert not (on_dask / "candidates.html").exists()
-    pd.testing.assert_frame_equal(pd.read_csv(on_dask / "predictions.csv"), predicted)
+    # Same features; the networks ran under another torch thread count here, so their float32 bits may move.
+    pd.testing.assert_frame_equal(pd.read_csv(on_dask / "predictions.csv"), predicted, check_exact=False, rtol=0,
+                                  atol=2e-5)
+    assert (pd.read_csv(on_dask / "predictions.csv")["prediction"] == predicted["prediction"]).all()
 
 
 def test_aligned_mean_repeats_the_alignment_of_the_test_set():
