@@ -131,7 +131,8 @@ def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     One object per forward pass: in a batch, the float32 convolutions' results depend on the other objects
     (~1e-5 relative), and a run's features must come out bit for bit the same when utils.predict scores the
     same objects in other chunks. It is also faster on a CPU than ParSNIP's batches of 256, which pad every
-    light curve to the longest (19 vs 26 ms per object, one thread).
+    light curve to the longest (19 vs 26 ms of CPU per object, one thread, 200 objects
+    on a busy machine).
     """
     model = load_model()
     inputs = [x for x in (model_inputs(obj, model.settings) for obj in objects if len(obj.time) > 0) if x is not None]
