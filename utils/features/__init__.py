@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from ..data import cache_root
 from ..preprocess import deextinct
 from ..progress import progress_count
-from . import agn, fits, gp, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
+from . import agn, blackbody, fits, gp, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
@@ -42,6 +42,7 @@ FEATURES_VERSION = "features-v4"  # v4: the model-comparison fits and the ParSNI
 REGISTRY: dict[str, ModuleType] = {
     "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
     "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,
+    "blackbody": blackbody,
 }
 DEFAULT_GROUPS: tuple[str, ...] = ("meta", "photometry", "timescales", "powerlaw", "parametric", "variability", "gp",
                                    "fits", "parsnip")

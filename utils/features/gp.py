@@ -226,26 +226,62 @@ def mean_std_grid(obj: ObjectLightCurve, n_steps: int) -> np.ndarray | None:
     return (curves * (points.scale / obj.flux_scale)).astype(np.float32)
 
 
-def extract(obj: ObjectLightCurve) -> dict[str, float]:
-    features = empty_features(NAMES)
+@dataclass
+class GPFit:
+    """An object's fitted GP: its inputs, hyper-parameters, the mean curves on GRID_DAYS (days x bands) and
+    the mean at the fitted points."""
+
+    points: GPInputs
+    params: np.ndarray
+    curves: np.ndarray
+    fitted: np.ndarray
+
+    @property
+    def optical(self) -> np.ndarray:
+        """The g + r mean curve on GRID_DAYS, whose maximum is the GP peak."""
+        return self.curves[:, BANDS.index("g")] + self.curves[:, BANDS.index("r")]
+
+    @property
+    def peak(self) -> int | None:
+        """Index into GRID_DAYS of the g + r maximum within PEAK_SEARCH_DAYS; None if it is not positive."""
+        search = np.flatnonzero((GRID_DAYS >= PEAK_SEARCH_DAYS[0]) & (GRID_DAYS <= PEAK_SEARCH_DAYS[1]))
+        peak = int(search[np.argmax(self.optical[search])])
+        return peak if self.optical[peak] > 0 else None
+
+    def mean_std(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The GP mean and standard deviation in the six bands at rest-frame `days`: (days x bands) each."""
+        p = self.points
+        mean, std = predict(self.params, p.x, p.y, p.noise, p.grid(np.asarray(days, dtype=float)), return_std=True)
+        return mean.reshape(-1, len(BANDS)), std.reshape(-1, len(BANDS))
+
+
+def fit(obj: ObjectLightCurve) -> GPFit | None:
+    """The object's GP (see `gp_inputs`); None when there are too few points or the covariance is singular."""
     points = gp_inputs(obj)
     if points is None:
-        return features
-    x, y, noise, rest_wave = points.x, points.y, points.noise, points.rest_wavelength
-    params = fit_gp(x, y, noise)
+        return None
+    params = fit_gp(points.x, points.y, points.noise)
     try:
-        curves = predict(params, x, y, noise, points.grid()).reshape(len(GRID_DAYS), len(BANDS))
-        fitted = predict(params, x, y, noise, x)
+        curves = predict(params, points.x, points.y, points.noise, points.grid()).reshape(len(GRID_DAYS), len(BANDS))
+        fitted = predict(params, points.x, points.y, points.noise, points.x)
     except np.linalg.LinAlgError:
+        return None
+    return GPFit(points, params, curves, fitted)
+
+
+def extract(obj: ObjectLightCurve) -> dict[str, float]:
+    features = empty_features(NAMES)
+    gp = fit(obj)
+    if gp is None:
         return features
+    points, params, curves, fitted = gp.points, gp.params, gp.curves, gp.fitted
+    y, noise, rest_wave = points.y, points.noise, points.rest_wavelength
     features.update({"gp_log_amplitude": params[0] / np.log(10), "gp_log_length_time": params[1] / np.log(10),
                      "gp_log_length_wave": params[2] / np.log(10),
                      "gp_reduced_chi2": float(np.mean((y - fitted) ** 2 / noise))})
 
-    optical = curves[:, BANDS.index("g")] + curves[:, BANDS.index("r")]
-    search = np.flatnonzero((GRID_DAYS >= PEAK_SEARCH_DAYS[0]) & (GRID_DAYS <= PEAK_SEARCH_DAYS[1]))
-    peak = int(search[np.argmax(optical[search])])
-    if optical[peak] <= 0:
+    optical, peak = gp.optical, gp.peak
+    if peak is None:
         return features
     rise, decline = _half_crossings(optical, peak)
     features.update({"gp_peak_offset": float(GRID_DAYS[peak]), "gp_rise_half": rise, "gp_decline_half": decline,
@@ -265,14 +301,12 @@ def extract(obj: ObjectLightCurve) -> dict[str, float]:
             features[f"gp_colour_{pair}_std"] = float(np.nanstd(colour[::10]))
 
     epochs = np.array(sorted(set(COLOUR_EPOCHS) | set(SED_EPOCHS)), dtype=float)
-    epoch_x = np.column_stack([np.repeat(GRID_DAYS[peak] + epochs, len(BANDS)), np.tile(rest_wave, len(epochs))])
-    mean, std = predict(params, x, y, noise, epoch_x, return_std=True)
+    mean, std = gp.mean_std(GRID_DAYS[peak] + epochs)
     for i, epoch in enumerate(epochs.astype(int)):
-        rows = slice(i * len(BANDS), (i + 1) * len(BANDS))
         if epoch in COLOUR_EPOCHS:
-            features[f"bb_temp_{epoch}"] = blackbody_temperature(rest_wave, mean[rows], std[rows])
+            features[f"bb_temp_{epoch}"] = blackbody_temperature(rest_wave, mean[i], std[i])
         if epoch in SED_EPOCHS:
-            features.update({f"{name}_{epoch}": value for name, value in sed_shape(rest_wave, mean[rows], std[rows]).items()})
+            features.update({f"{name}_{epoch}": value for name, value in sed_shape(rest_wave, mean[i], std[i]).items()})
     if np.isfinite([features["bb_temp_0"], features["bb_temp_60"]]).all():
         features["bb_temp_slope"] = (features["bb_temp_60"] - features["bb_temp_0"]) / 60
     return features
