@@ -59,7 +59,8 @@ from utils.config import save_config, seed_everything
 from utils.data import load_dataset, load_sample_submission
 from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_record, false_positive_table,
                                      gbdt_member_name, load_members, metrics_document, notebook05_settings,
-                                     results_table, save_gbdt_member, write_oof, write_probabilities)
+                                     redshift_draw_seeds, results_table, save_gbdt_member, write_oof,
+                                     write_probabilities)
 from utils.features import feature_group, feature_table
 from utils.gbdt import adversarial_auc, adversarial_weights, cross_validate, weight_summary
 from utils.metrics import f1_by_threshold
@@ -87,8 +88,8 @@ print(f"train {len(train_log):,} objects ({target.sum()} TDEs), test {len(test_l
 # %% [markdown]
 # ## Features
 # Train with the spectroscopic Z (to measure the shift), and once per CV repeat with Z perturbed by
-# the test's photometric errors (what the models train on, one draw per repeat). Cached: later runs
-# take seconds.
+# the test's photometric errors (what the models train on, one draw per repeat). Notebook 02 extracted
+# and cached every one of these tables, so they load in seconds; run alone, this notebook extracts them.
 
 # %%
 started = time.perf_counter()
@@ -97,8 +98,8 @@ features = {
     "test": feature_table(dataset, "test", n_jobs=cfg["feature_jobs"]),
 }
 # One redshift draw per CV repeat: the models average over the photometric-redshift error.
-redshift_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=seed + draw)
-                  for draw in range(cfg["n_repeats"])]
+redshift_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=z_seed)
+                  for z_seed in redshift_draw_seeds(cfg, seed)]
 features["train"] = redshift_draws[0]
 timings["features"] = time.perf_counter() - started
 groups = pd.Series([feature_group(c) for c in features["train"].columns]).value_counts()
