@@ -32,7 +32,7 @@ def physics_features(dataset, redshift_seed: int | None = None) -> tuple[pd.Data
     """Numeric physics features (train, test) from utils.features.feature_table, aligned on the logs.
 
     `redshift_seed`: training features extracted with Z perturbed like the test's photometric Z
-    (the table notebook 05 uses too, so the cache serves both).
+    (the table notebook 05 uses too). In a run, notebook 02 has cached both tables (feature_requests).
     """
     try:
         from ..features import feature_table
