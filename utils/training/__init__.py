@@ -23,12 +23,10 @@ from .report import metrics_record, plot_pr_curve, plot_training_curves
 
 __all__ = [
     "AUGMENTATIONS", "CNN_PROFILES", "CVResult", "DEEP_NOTEBOOKS", "DeepClassifier", "DeepInputs", "DeepReport",
-    "DeepRun", "FeatureScaler",
-    "LightCurveArrays", "STARTER_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS", "arrays_from_sequences",
-    "augment", "checkpoint_path", "cross_validate", "cross_validate_run", "deep_settings", "feature_requests", "focal_loss",
-    "fold_splits",
-    "gp_grid_table", "make_deterministic", "make_loss", "metrics_record", "notebook_settings", "physics_features", "pick_device",
-    "plot_pr_curve",
-    "plot_training_curves", "prepare_deep_run", "prepare_inputs", "save_for_ensemble", "score_lines",
-    "start_deep_notebook", "train_network", "training_redshift_seed", "weighted_bce",
+    "DeepRun", "FeatureScaler", "LightCurveArrays", "STARTER_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS",
+    "arrays_from_sequences", "augment", "checkpoint_path", "cross_validate", "cross_validate_run", "deep_settings",
+    "feature_requests", "focal_loss", "fold_splits", "gp_grid_table", "make_deterministic", "make_loss",
+    "metrics_record", "notebook_settings", "physics_features", "pick_device", "plot_pr_curve", "plot_training_curves",
+    "prepare_deep_run", "prepare_inputs", "save_for_ensemble", "score_lines", "start_deep_notebook", "train_network",
+    "training_redshift_seed", "weighted_bce",
 ]
