@@ -17,6 +17,8 @@
 # 2. **Per-band sequences** for the CNN and Transformer: per object and band, 200 steps of
 #    (flux, flux_err, time) with a mask, flux divided by the object's max |flux|.
 # 3. **One multi-band token sequence** per object (time, band, flux, flux_err) for attention models.
+# 4. **Physics features** (`utils.features`, docs/features.md): every table notebooks 03, 04 and 05 will
+#    read in a run of this profile and seed, so their timings hold only their own models.
 #
 # Everything is cached under `cache/`, keyed by the data files and the parameters: later notebooks
 # call the same functions and get the cached arrays back in a fraction of a second.
@@ -45,6 +47,7 @@ import pandas as pd
 from utils import BANDS
 from utils.config import save_config, seed_everything
 from utils.data import load_dataset
+from utils.features.run_tables import extract_run_features
 from utils.plots import BAND_COLOURS, plot_lightcurve
 from utils.preprocess import LSST_WAVELENGTHS, deextinct, extinction_per_ebv, prepare_sequences
 from utils.runs import resolve_out_dir, save_figure
@@ -127,3 +130,17 @@ ax.set_ylabel("flux / max |flux|")
 ax.legend(ncol=6)
 ax.set_title(f"model input for {object_id} ({band_seq.mask[row].sum()} of {band_seq.mask[row].size} steps observed)")
 save_figure(fig, out, "02_model_input_example")
+
+# %% [markdown]
+# ## Physics features
+# Every feature table the later notebooks read (`utils.features.run_tables`): the training objects with their
+# spectroscopic Z and under each redshift draw the models train on (Z perturbed like the test's photometric
+# Z), and the test objects. Cached under `cache/features/`; a table already there is only read.
+
+# %%
+started = time.perf_counter()
+feature_summary = extract_run_features(dataset, profile, seed)
+wall, extracted = time.perf_counter() - started, feature_summary.loc[~feature_summary["cached"], "rows"].sum()
+print(f"{len(feature_summary)} tables in {wall:.0f} s" + (f"; {1000 * wall / extracted:.1f} ms per object extracted "
+      f"(wall, {extracted:,} objects)" if extracted else "; all were cached"))
+feature_summary.round(1)

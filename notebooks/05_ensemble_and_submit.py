@@ -13,7 +13,8 @@
 #    curve: rest-frame timescales, a power-law decline fit, Bazin fits, a 2-D Gaussian process over
 #    (time, wavelength) giving colours and a blackbody temperature at and after peak, AGN variability,
 #    activity before and long after the peak, SNR summaries, redshift and a luminosity proxy.
-#    The table of names, meanings and units is `docs/features.md`. Cached: a second run reads parquet.
+#    The table of names, meanings and units is `docs/features.md`. Notebook 02 extracts and caches every
+#    table this notebook reads; run alone, it extracts them itself.
 # 2. **Redshift shift.** Train Z is spectroscopic, test Z photometric (with Z_err). The models train on
 #    features extracted with Z perturbed by the test's Z_err, a fresh draw for each CV repeat; an
 #    adversarial classifier (train vs test) measures how distinguishable the two sets are before and after.
@@ -59,9 +60,10 @@ from utils.config import save_config, seed_everything
 from utils.data import load_dataset, load_sample_submission
 from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_record, false_positive_table,
                                      gbdt_member_name, load_members, metrics_document, notebook05_settings,
-                                     results_table, save_gbdt_member, write_oof, write_probabilities)
+                                     redshift_draw_seeds, results_table, save_gbdt_member, write_oof,
+                                     write_probabilities)
 from utils.features import feature_group, feature_table
-from utils.gbdt import adversarial_auc, adversarial_weights, cross_validate, weight_summary
+from utils.gbdt import adversarial_weights, cross_validate, train_vs_test, weight_summary
 from utils.metrics import f1_by_threshold
 from utils.report import shap_contributions, write_candidate_report
 from utils.run_model import save_run_model
@@ -87,8 +89,8 @@ print(f"train {len(train_log):,} objects ({target.sum()} TDEs), test {len(test_l
 # %% [markdown]
 # ## Features
 # Train with the spectroscopic Z (to measure the shift), and once per CV repeat with Z perturbed by
-# the test's photometric errors (what the models train on, one draw per repeat). Cached: later runs
-# take seconds.
+# the test's photometric errors (what the models train on, one draw per repeat). Notebook 02 extracted
+# and cached every one of these tables, so they load in seconds; run alone, this notebook extracts them.
 
 # %%
 started = time.perf_counter()
@@ -97,8 +99,8 @@ features = {
     "test": feature_table(dataset, "test", n_jobs=cfg["feature_jobs"]),
 }
 # One redshift draw per CV repeat: the models average over the photometric-redshift error.
-redshift_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=seed + draw)
-                  for draw in range(cfg["n_repeats"])]
+redshift_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=z_seed)
+                  for z_seed in redshift_draw_seeds(cfg, seed)]
 features["train"] = redshift_draws[0]
 timings["features"] = time.perf_counter() - started
 groups = pd.Series([feature_group(c) for c in features["train"].columns]).value_counts()
@@ -113,11 +115,11 @@ features["train"].describe().T.head(12)
 
 # %%
 started = time.perf_counter()
-adversarial = {}
-for name in ("train_spec_z", "train"):
-    auc, telling = adversarial_auc(features[name], features["test"], seed=seed,
+separations = {name: train_vs_test(features[name], features["test"], seed=seed,
                                    params={"n_estimators": cfg["adversarial_trees"]})
-    adversarial[name] = {"auc": auc, "top_features": telling.head(5).round(4).to_dict()}
+               for name in ("train_spec_z", "train")}
+adversarial = {name: {"auc": s.auc, "top_features": s.telling.head(5).round(4).to_dict()}
+               for name, s in separations.items()}
 timings["adversarial"] = time.perf_counter() - started
 pd.DataFrame({"train Z": ["spectroscopic (before)", "perturbed by test Z_err (after)"],
               "adversarial AUC": [adversarial["train_spec_z"]["auc"], adversarial["train"]["auc"]],
@@ -125,8 +127,9 @@ pd.DataFrame({"train Z": ["spectroscopic (before)", "perturbed by test Z_err (af
 
 # %% [markdown]
 # ## Adversarial-validation weights (setting `adversarial_weighting`, on in the default profile)
-# The same train-vs-test classifier, read the other way: each training object's out-of-fold P(test | x)
-# gives the density ratio p / (1 − p) · n_train / n_test, clipped to [0.2, 5] and scaled to mean 1
+# The same train-vs-test classifier (the first draw's is the one fitted above), read the other way: each
+# training object's out-of-fold P(test | x) gives the density ratio p / (1 − p) · n_train / n_test, clipped to
+# [0.2, 5] and scaled to mean 1
 # (`utils.gbdt.adversarial_weights`), which the GBDTs multiply into their class weights. It sees the
 # perturbed-Z training tables (averaged over the redshift draws), so it weights by population differences,
 # not by the exact-versus-photometric redshift the perturbation already models. The effective sample size
@@ -137,7 +140,8 @@ sample_weight = None
 if cfg["adversarial_weighting"]:
     started = time.perf_counter()
     sample_weight = adversarial_weights(redshift_draws, features["test"], seed=seed,
-                                        params={"n_estimators": cfg["adversarial_trees"]})
+                                        params={"n_estimators": cfg["adversarial_trees"]},
+                                        fitted=separations.values())  # the first draw's is fitted already
     timings["adversarial_weights"] = time.perf_counter() - started
     spread = weight_summary(sample_weight)
     print(f"adversarial weights: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f}; "

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import utils.gbdt as gbdt
 from utils.errors import DataError
 from utils.gbdt import (adversarial_auc, adversarial_weights, class_weights, cross_validate, spec_group,
-                        weight_summary)
+                        train_vs_test, weight_summary)
 
 FAST = {"n_estimators": 30, "learning_rate": 0.1, "min_child_samples": 3}  # extra trees learn slowly at 0.03
 
@@ -176,3 +177,22 @@ def test_sample_weight_must_cover_every_training_object():
     with pytest.raises(DataError, match="finite and >= 0"):
         cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST,
                        sample_weight=pd.Series(-1.0, index=features.index))
+
+
+def test_adversarial_weights_reuse_a_classifier_fitted_on_the_same_inputs(monkeypatch):
+    """Notebook 05's AUC classifier on the first draw stands in for that draw's fit: same weights, one fit less."""
+    train, test = two_samples(shift=0.5)
+    draws = [train, train + 0.01, train - 0.01]
+    fresh = adversarial_weights(draws, test, seed=4, params=FAST)
+    separation = train_vs_test(draws[0], test, seed=4, params=FAST)
+    auc, telling = adversarial_auc(draws[0], test, seed=4, params=FAST)
+    assert auc == separation.auc and telling.equals(separation.telling)
+    other_seed = train_vs_test(draws[1], test, seed=5, params=FAST)  # another fit: must not stand in
+    fits = []
+    monkeypatch.setattr(gbdt, "train_vs_test", lambda *a, **k: fits.append(1) or train_vs_test(*a, **k))
+    reused = adversarial_weights(draws, test, seed=4, params=FAST, fitted=[other_seed, separation])
+    assert len(fits) == 2
+    pd.testing.assert_series_equal(reused, fresh, check_exact=True)
+    fits.clear()
+    adversarial_weights(draws, test.assign(x=test["x"] + 1e-9), seed=4, params=FAST, fitted=[separation])
+    assert len(fits) == 3  # another test table: nothing reused

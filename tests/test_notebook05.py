@@ -11,8 +11,12 @@ from utils.pipeline import NOTEBOOK_DIR, execute, run
 from utils.runs import save_predictions
 
 
-def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, tmp_path):
+def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, cache_dir, tmp_path):
+    """After notebook 02 (which extracts every feature table of the run), notebook 05 extracts none."""
+    run(data_dir=str(kaggle_dir), out_dir=tmp_path / "runs", profile="quick", notebooks="02", progress=False)
+    feature_cache = {path: path.stat().st_mtime_ns for path in (cache_dir / "features").iterdir()}
     run_dir = run(data_dir=str(kaggle_dir), out_dir=tmp_path / "runs", profile="quick", notebooks="05", progress=False)
+    assert {path: path.stat().st_mtime_ns for path in (cache_dir / "features").iterdir()} == feature_cache
     sample = pd.read_csv(kaggle_dir / "sample_submission.csv")
     submission = pd.read_csv(run_dir / "submission.csv")
     assert submission["object_id"].tolist() == sample["object_id"].tolist()

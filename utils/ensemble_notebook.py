@@ -1,6 +1,7 @@
 """The steps of notebook 05 (GBDT, ensemble, threshold, submission), so the notebook keeps the story.
 
     cfg = notebook05_settings("default", n_repeats=None, blend_method=None, pseudo_confidence=None)
+    redshift_draw_seeds(cfg, seed)   # the training-Z draws, one per CV repeat (feature_requests: every table read)
     model_metrics[name] = save_gbdt_member(out, name, result, seconds, data_fingerprint=dataset.fingerprint)
     members = load_members(out, target, model_metrics, seed=seed, nested_repeats=cfg["nested_repeats"],
                            data_fingerprint=dataset.fingerprint, test_ids=test_log.index)
@@ -21,6 +22,7 @@ import pandas as pd
 from .config import resolve
 from .cv_result import CVResult
 from .ensemble import METHODS, Blender, align_members, cross_validated_blend, fit_blender, select_members
+from .features import TableRequest
 from .gbdt import LGBM_PARAMS
 from .metrics import best_threshold, honest_summary
 from .runs import load_predictions, save_predictions
@@ -51,6 +53,17 @@ def notebook05_settings(profile: str, **overrides: Any) -> dict[str, Any]:
     if cfg["blend_method"] not in (*METHODS, "auto"):
         raise ValueError(f"blend_method must be one of {(*METHODS, 'auto')}, not {cfg['blend_method']!r}")
     return cfg
+
+
+def redshift_draw_seeds(cfg: dict[str, Any], seed: int) -> list[int]:
+    """The training-Z draws notebook 05 trains on: one per CV repeat, seeded seed, seed + 1, ..."""
+    return [seed + draw for draw in range(cfg["n_repeats"])]
+
+
+def feature_requests(cfg: dict[str, Any], seed: int) -> list[TableRequest]:
+    """The feature tables notebook 05 reads: training with spectroscopic Z, test, one training table per draw."""
+    return [TableRequest("train"), TableRequest("test"),
+            *(TableRequest("train", z_seed) for z_seed in redshift_draw_seeds(cfg, seed))]
 
 
 def gbdt_member_name(mode: str) -> str:

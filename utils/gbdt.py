@@ -9,7 +9,8 @@
 * Pseudo-labelling (optional): each model is refitted with the test objects it labels with class
   probability >= `pseudo_confidence` added under that label. Inside CV the pseudo-labels come from the
   fold's own model, so the scored fold never leaks into them.
-* `adversarial_auc`: how well a classifier tells train from test rows (0.5: indistinguishable).
+* `adversarial_auc`: how well a classifier tells train from test rows (0.5: indistinguishable);
+  `train_vs_test` keeps that classifier, so `adversarial_weights(fitted=...)` can reuse it.
 * `adversarial_weights`: per-object density ratio p(test | x) / p(train | x) from the same train-vs-test
   classifier's out-of-fold probabilities; `cross_validate(sample_weight=...)` multiplies it into the class
   weights, so the models lean toward the training objects that look like test objects.
@@ -20,7 +21,8 @@ The number of trees is fixed (no early stopping), so no OOF row ever influences 
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -212,38 +214,63 @@ def _object_weights(sample_weight: pd.Series, object_ids: pd.Index) -> np.ndarra
     return values
 
 
-def _train_vs_test(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int, seed: int,
-                   params: dict | None) -> tuple[np.ndarray, np.ndarray, pd.Series]:
-    """A LightGBM told train rows (0) from test rows (1), by stratified K-fold on their shared columns.
+@dataclass
+class TrainVsTest:
+    """One out-of-fold train-vs-test classifier: what adversarial_auc reports and adversarial_weights reads."""
 
-    Returns the out-of-fold P(test | x) of every train row then every test row, the 0/1 truth, and each
-    column's share of the gain summed over the folds.
-    """
+    train_features: pd.DataFrame
+    test_features: pd.DataFrame
+    n_splits: int
+    seed: int
+    params: dict | None
+    prob: np.ndarray  # out-of-fold P(test | x) of every train row, then every test row
+    is_test: np.ndarray  # 0/1 truth in the same order
+    gains: pd.Series  # each shared column's share of the gain, summed over the folds
+
+    @property
+    def auc(self) -> float:
+        return float(roc_auc_score(self.is_test, self.prob))
+
+    @property
+    def telling(self) -> pd.Series:
+        """The columns that tell train from test, most telling first (share of gain)."""
+        return self.gains.sort_values(ascending=False)
+
+    def fitted_on(self, train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int, seed: int,
+                  params: dict | None) -> bool:
+        """Whether train_vs_test with these arguments would give this classifier (same inputs, same fit)."""
+        return ((self.n_splits, self.seed, self.params) == (n_splits, seed, params)
+                and self.train_features.equals(train_features) and self.test_features.equals(test_features))
+
+
+def train_vs_test(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int = 5, seed: int = 0,
+                  params: dict | None = None) -> TrainVsTest:
+    """A LightGBM told train rows (0) from test rows (1), by stratified K-fold on their shared columns."""
     columns = train_features.columns.intersection(test_features.columns)
     if columns.empty:
         raise DataError("train and test feature tables share no column to tell them apart by")
     rows = pd.concat([train_features[columns], test_features[columns]], ignore_index=True)
     is_test = np.r_[np.zeros(len(train_features)), np.ones(len(test_features))].astype(int)
-    params = {**LGBM_PARAMS, "n_estimators": ADVERSARIAL_TREES, **(params or {})}
+    fit_params = {**LGBM_PARAMS, "n_estimators": ADVERSARIAL_TREES, **(params or {})}
     prob = np.zeros(len(rows))
     gains = pd.Series(0.0, index=columns)
     for _, fit_rows, score_rows in repeated_folds(is_test, n_splits, 1, seed):
-        model = _fit(rows.iloc[fit_rows], is_test[fit_rows], np.ones(len(fit_rows)), params, False, seed)
+        model = _fit(rows.iloc[fit_rows], is_test[fit_rows], np.ones(len(fit_rows)), fit_params, False, seed)
         prob[score_rows] = model.predict_proba(rows.iloc[score_rows])[:, 1]
         gains += model.booster_.feature_importance("gain")
-    return prob, is_test, gains / gains.sum()
+    return TrainVsTest(train_features, test_features, n_splits, seed, params, prob, is_test, gains / gains.sum())
 
 
 def adversarial_auc(train_features: pd.DataFrame, test_features: pd.DataFrame, *, n_splits: int = 5,
                     seed: int = 0, params: dict | None = None) -> tuple[float, pd.Series]:
     """CV ROC AUC of telling train rows (0) from test rows (1), and the features that tell them apart."""
-    prob, is_test, gains = _train_vs_test(train_features, test_features, n_splits=n_splits, seed=seed, params=params)
-    return float(roc_auc_score(is_test, prob)), gains.sort_values(ascending=False)
+    result = train_vs_test(train_features, test_features, n_splits=n_splits, seed=seed, params=params)
+    return result.auc, result.telling
 
 
 def adversarial_weights(train_features: pd.DataFrame | Sequence[pd.DataFrame], test_features: pd.DataFrame, *,
                         seed: int, n_splits: int = 5, clip: tuple[float, float] = WEIGHT_CLIP,
-                        params: dict | None = None) -> pd.Series:
+                        params: dict | None = None, fitted: Iterable[TrainVsTest] = ()) -> pd.Series:
     """Importance weights that make the training objects look like the test set (covariate shift).
 
     For every training object, the out-of-fold P(test | x) of the train-vs-test classifier behind
@@ -264,6 +291,9 @@ def adversarial_weights(train_features: pd.DataFrame | Sequence[pd.DataFrame], t
 
     `clip` (lo <= 1 <= hi): no object counts less than lo or more than hi times the average, which keeps
     the effective sample size (`weight_summary`) from collapsing onto a few test-like objects.
+
+    `fitted`: classifiers train_vs_test already gave (e.g. for the adversarial AUC); one fitted on the same
+    table, test table, folds, seed and parameters stands in for its fit (the same numbers, one fit less).
     """
     tables = [train_features] if isinstance(train_features, pd.DataFrame) else list(train_features)
     if not tables:
@@ -275,8 +305,15 @@ def adversarial_weights(train_features: pd.DataFrame | Sequence[pd.DataFrame], t
     if not 0 < low <= 1 <= high:
         raise ValueError(f"clip must satisfy 0 < lo <= 1 <= hi so that mean-1 weights exist, not {clip}")
     n_train = len(tables[0])
-    prob = np.mean([_train_vs_test(table, test_features, n_splits=n_splits, seed=seed, params=params)[0][:n_train]
-                    for table in tables], axis=0)
+    fitted = list(fitted)
+    separations = []
+    for table in tables:
+        reused = next((r for r in fitted
+                       if r.fitted_on(table, test_features, n_splits=n_splits, seed=seed, params=params)), None)
+        if reused is None:
+            reused = train_vs_test(table, test_features, n_splits=n_splits, seed=seed, params=params)
+        separations.append(reused)
+    prob = np.mean([separation.prob[:n_train] for separation in separations], axis=0)
     prob = np.clip(prob, 1e-6, 1 - 1e-6)
     ratio = prob / (1 - prob) * n_train / len(test_features)
     return pd.Series(_clipped_mean_one(ratio, low, high), index=tables[0].index, name="adversarial_weight")

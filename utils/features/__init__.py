@@ -23,7 +23,7 @@ import json
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,21 @@ GROUP_NAMES: dict[str, tuple[str, ...]] = {group: module.NAMES for group, module
 BATCH_GROUPS: tuple[str, ...] = tuple(g for g, module in REGISTRY.items() if hasattr(module, "extract_batch"))
 
 __all__ = ["BATCH_GROUPS", "DEFAULT_GROUPS", "FEATURES_VERSION", "GROUP_NAMES", "REGISTRY", "ObjectLightCurve",
-           "extract_object", "feature_table", "feature_group", "group_versions", "make_object", "perturbed_redshift"]
+           "TableRequest", "cache_entries", "extract_object", "feature_table", "feature_group", "group_versions",
+           "make_object", "perturbed_redshift"]
+
+
+class TableRequest(NamedTuple):
+    """One default-group feature table a notebook reads: feature_table(dataset, kind, redshift_seed=...)."""
+
+    kind: str  # "train" | "test"
+    redshift_seed: int | None = None  # train only: Z perturbed like the test's photometric Z by this draw
+
+    @property
+    def name(self) -> str:
+        if self.kind == "test":
+            return "test"
+        return "train, spectroscopic Z" if self.redshift_seed is None else f"train, Z draw {self.redshift_seed}"
 
 
 def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = DEFAULT_GROUPS) -> dict[str, float]:
@@ -94,6 +108,16 @@ def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | 
     key = hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
     root = cache_root(cache_dir) / "features"
     return root / f"{kind}-{key}.parquet"
+
+
+def cache_entries(dataset, kind: str, *, groups: Iterable[str] | None = None, redshift_seed: int | None = None,
+                  cache_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The cache files feature_table(dataset, kind, groups=..., redshift_seed=...) reads: the per-object
+    groups' table and each batch group's own (a request is cached when all of them exist)."""
+    groups = checked_request(kind, groups, redshift_seed)
+    per_object = [g for g in groups if g not in BATCH_GROUPS]
+    paths = [_cache_path(dataset, kind, per_object, redshift_seed, cache_dir)] if per_object else []
+    return paths + [_cache_path(dataset, kind, [g], None, cache_dir) for g in groups if g in BATCH_GROUPS]
 
 
 def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int | None) -> list[str]:

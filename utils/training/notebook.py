@@ -108,6 +108,22 @@ def start_deep_notebook(notebook: str, *, data_dir: str | os.PathLike | None, ou
     `overrides` are the notebook parameters that default to the profile's value when None
     (epochs, batch_size, lr, loss, fold, use_features, ...). Returns the settings and the run folder.
     """
+    settings = notebook_settings(notebook, profile=profile, variant=variant, model=model, seed=seed, device=device,
+                                 **overrides)
+    make_deterministic(settings["seed"], settings["threads"])
+    out = resolve_out_dir(out_dir)
+    save_config({"notebook": notebook, "data_dir": data_dir, "profile": profile, "variant": variant, **settings},
+                out / f"config_{notebook}.json")
+    print(f"device: {pick_device(settings['device'])}")
+    return settings, out
+
+
+def notebook_settings(notebook: str, *, profile: str, variant: str, model: str, seed: int, device: str,
+                      **overrides: Any) -> dict[str, Any]:
+    """The settings a deep-model notebook runs under (no side effects; start_deep_notebook applies them).
+
+    The notebook's `seed` parameter seeds the networks and the folds and training-Z draw (cv_seed) alike.
+    """
     if notebook not in DEEP_NOTEBOOKS:
         raise ValueError(f"unknown deep-model notebook {notebook!r}; have {sorted(DEEP_NOTEBOOKS)}")
     profiles, models = DEEP_NOTEBOOKS[notebook]
@@ -115,14 +131,7 @@ def start_deep_notebook(notebook: str, *, data_dir: str | os.PathLike | None, ou
         others = [name for name, (_, its_models) in DEEP_NOTEBOOKS.items() if model in its_models]
         hint = f" ({model!r} is notebook {others[0]})" if others else ""
         raise ValueError(f"notebook {notebook} trains model {' or '.join(map(repr, models))}, not {model!r}{hint}")
-    settings = deep_settings(profiles, profile, variant, model=model, seed=seed, cv_seed=seed, device=device,
-                             **overrides)
-    make_deterministic(settings["seed"], settings["threads"])
-    out = resolve_out_dir(out_dir)
-    save_config({"notebook": notebook, "data_dir": data_dir, "profile": profile, "variant": variant, **settings},
-                out / f"config_{notebook}.json")
-    print(f"device: {pick_device(settings['device'])}")
-    return settings, out
+    return deep_settings(profiles, profile, variant, model=model, seed=seed, cv_seed=seed, device=device, **overrides)
 
 
 def score_lines(result: CVResult) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,9 @@ import pandas as pd
 from ..classes import class_group_index
 from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences
 from .gp_grid import gp_grid_for
+
+if TYPE_CHECKING:
+    from ..features import TableRequest
 
 # Columns a feature table must never pass to a model (labels or label-derived).
 _LEAKY = {"target", "SpecType", "English Translation", "split"}
@@ -29,7 +32,7 @@ def physics_features(dataset, redshift_seed: int | None = None) -> tuple[pd.Data
     """Numeric physics features (train, test) from utils.features.feature_table, aligned on the logs.
 
     `redshift_seed`: training features extracted with Z perturbed like the test's photometric Z
-    (the table notebook 05 uses too, so the cache serves both).
+    (the table notebook 05 uses too). In a run, notebook 02 has cached both tables (feature_requests).
     """
     try:
         from ..features import feature_table
@@ -43,14 +46,31 @@ def physics_features(dataset, redshift_seed: int | None = None) -> tuple[pd.Data
     return tables[0], tables[1][tables[0].columns]
 
 
+def training_redshift_seed(settings: Mapping[str, Any]) -> int | None:
+    """The redshift draw the training inputs see: settings['cv_seed'] when settings['perturb_train_z'], else
+    None (spectroscopic Z)."""
+    return settings["cv_seed"] if settings["perturb_train_z"] else None
+
+
+def feature_requests(settings: Mapping[str, Any]) -> list[TableRequest]:
+    """The feature tables (utils.features.TableRequest) prepare_inputs reads under these settings: the
+    training table under training_redshift_seed and the test's when settings['use_features'], else none."""
+    from ..features import TableRequest
+
+    if not settings["use_features"]:
+        return []
+    return [TableRequest("train", training_redshift_seed(settings)), TableRequest("test")]
+
+
 def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
     """The training log, with Z perturbed like the test's photometric redshifts when
     settings['perturb_train_z'] (seeded by settings['cv_seed']): OOF scores then face test-like Z."""
-    if not settings["perturb_train_z"]:
+    redshift_seed = training_redshift_seed(settings)
+    if redshift_seed is None:
         return dataset.train_log
     from ..features.redshift import perturbed_redshift
 
-    return dataset.train_log.assign(Z=perturbed_redshift(dataset.train_log, dataset.test_log, settings["cv_seed"]))
+    return dataset.train_log.assign(Z=perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed))
 
 
 def prepare_inputs(dataset, settings: Mapping[str, Any],
@@ -61,7 +81,7 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
 
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
     if settings["use_features"] and features is None:
-        features = physics_features(dataset, settings["cv_seed"] if settings["perturb_train_z"] else None)
+        features = physics_features(dataset, training_redshift_seed(settings))
     scaler = FeatureScaler.fit(features[0]) if settings["use_features"] else None
     logs = {"train": training_log(dataset, settings), "test": dataset.test_log}
     arrays = {}
@@ -70,7 +90,7 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
         extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
         grid = None
         if settings.get("gp_grid", False):  # settings saved before the option existed lack it: off
-            redshift_seed = settings["cv_seed"] if kind == "train" and settings["perturb_train_z"] else None
+            redshift_seed = training_redshift_seed(settings) if kind == "train" else None
             grid = gp_grid_for(dataset, kind, sequences.object_ids, n_steps=settings["gp_grid_steps"],
                                redshift_seed=redshift_seed)
         arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra, grid)
