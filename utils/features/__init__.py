@@ -38,14 +38,14 @@ from . import agn, blackbody, fits, gp, meta, parametric, parsnip, photometry, p
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
-FEATURES_VERSION = "features-v4"  # v4: the model-comparison fits and the ParSNIP latents joined the default  # bump whenever a default group's feature definition changes
+FEATURES_VERSION = "features-v5"  # v5: the agn group joined the default  # bump whenever a default group's feature definition changes
 REGISTRY: dict[str, ModuleType] = {
     "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
     "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,
     "blackbody": blackbody,
 }
 DEFAULT_GROUPS: tuple[str, ...] = ("meta", "photometry", "timescales", "powerlaw", "parametric", "variability", "gp",
-                                   "fits", "parsnip")
+                                   "fits", "parsnip", "agn")
 GROUP_NAMES: dict[str, tuple[str, ...]] = {group: module.NAMES for group, module in REGISTRY.items()}
 BATCH_GROUPS: tuple[str, ...] = tuple(g for g, module in REGISTRY.items() if hasattr(module, "extract_batch"))
 
