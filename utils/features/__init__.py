@@ -38,7 +38,7 @@ from . import agn, blackbody, fits, gp, meta, parametric, parsnip, photometry, p
 from .lightcurve import ObjectLightCurve, iter_objects, make_object
 from .redshift import perturbed_redshift
 
-FEATURES_VERSION = "features-v5"  # v5: the agn group joined the default  # bump whenever a default group's feature definition changes
+FEATURES_VERSION = "features-v6"  # v6: the DRW fit uses its analytic gradient (v5: the agn group joined)  # bump whenever a default group's feature definition changes
 REGISTRY: dict[str, ModuleType] = {
     "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
     "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,

@@ -44,7 +44,7 @@ MODEL = "plasticc_photoz"  # shipped inside the astro-parsnip wheel
 UJY_TO_PLASTICC = 10 ** (0.4 * (27.5 - 23.9))
 TRAIN_REDSHIFT_SEED = 2024  # the one perturbation draw that training objects show the model
 BANDPASS_DIR = Path(__file__).resolve().parent / "bandpasses"
-CHUNK = 512  # objects per call; the progress bar moves per chunk
+CHUNK = 256  # objects per call: enough chunks to keep both workers busy to the end; the progress bar moves per chunk
 
 NAMES = ("parsnip_s1", "parsnip_s2", "parsnip_s3", "parsnip_s1_err", "parsnip_s2_err", "parsnip_s3_err",
          "parsnip_color", "parsnip_color_err", "parsnip_amplitude", "parsnip_amplitude_rel_err",
