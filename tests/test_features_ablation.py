@@ -21,7 +21,7 @@ def ablate():
 
 def test_rows_add_and_remove_groups(ablate):
     assert ablate.row_groups("default") == list(DEFAULT_GROUPS)
-    assert ablate.row_groups("+agn") == [*DEFAULT_GROUPS, "agn"]
+    assert ablate.row_groups("+blackbody") == [*DEFAULT_GROUPS, "blackbody"]
     assert ablate.row_groups("+fits+parsnip") == list(DEFAULT_GROUPS)  # already in: added once
     assert "gp" not in ablate.row_groups("-gp")
     with pytest.raises(SystemExit, match="not \\+group or -group"):
@@ -31,8 +31,8 @@ def test_rows_add_and_remove_groups(ablate):
 def test_rows_take_a_weighting_suffix(ablate):
     assert ablate.parse_row("default") == (list(DEFAULT_GROUPS), None)
     assert ablate.parse_row("default@adv") == (list(DEFAULT_GROUPS), "adv")
-    assert ablate.parse_row("+agn@adv") == ([*DEFAULT_GROUPS, "agn"], "adv")
-    for bad in ("default@importance", "default@", "+agn@adv@adv"):
+    assert ablate.parse_row("+blackbody@adv") == ([*DEFAULT_GROUPS, "blackbody"], "adv")
+    for bad in ("default@importance", "default@", "+blackbody@adv@adv"):
         with pytest.raises(SystemExit, match="unknown weighting suffix"):
             ablate.parse_row(bad)
 
@@ -48,11 +48,11 @@ def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, k
                                                                        monkeypatch):
     full = ablate.cross_validate
     monkeypatch.setattr(ablate, "cross_validate", lambda *a, **k: full(*a, params={"n_estimators": 20}, **k))
-    args = ["--data-dir", str(kaggle_dir), "--rows", "default,+agn", "--cv-seeds", "0,1",
+    args = ["--data-dir", str(kaggle_dir), "--rows", "default,+blackbody", "--cv-seeds", "0,1",
             "--scores", str(tmp_path / "scores.json")]
     assert ablate.main(args) == 0
     first = capsys.readouterr().out
-    rows = [line for line in first.splitlines() if line.startswith("| default") or line.startswith("| +agn")]
+    rows = [line for line in first.splitlines() if line.startswith("| default") or line.startswith("| +blackbody")]
     assert len(rows) == 2
     assert len(rows[1].split(" | ")[1].split(" / ")) == 2
     assert rows[1].split(" | ")[3] != "—" and rows[0].split(" | ")[3] == "—"  # the paired column
