@@ -122,6 +122,22 @@ def test_gp_on_a_grey_gaussian_bump():
     assert 0.5 < features["gp_log_length_time"] < 2.5
 
 
+
+def test_gp_fit_predicts_the_textbook_posterior():
+    """GPFit shares one Cholesky factor across predictions; they equal K*ᵀ(K + N)⁻¹y and k** - K*ᵀ(K + N)⁻¹K*."""
+    obj = multiband(lambda t, b: gaussian_flux(t, peak_time=150.0, sigma=20.0), np.arange(0.0, 300.0, 9.0), err=0.3)
+    fitted = gp.fit(obj)
+    p = fitted.points
+    x_new = p.grid(np.array([-20.0, 0.0, 35.0]))
+    cov = gp.matern32(p.x, p.x, fitted.params) + np.diag(p.noise)
+    cross = gp.matern32(x_new, p.x, fitted.params)
+    mean, std = fitted.predict(x_new, return_std=True)
+    assert mean == pytest.approx(cross @ np.linalg.solve(cov, p.y), rel=1e-8, abs=1e-10)
+    variance = np.exp(2 * fitted.params[0]) - np.einsum("ij,ji->i", cross, np.linalg.solve(cov, cross.T))
+    assert std == pytest.approx(np.sqrt(variance), rel=1e-6)
+    assert fitted.fitted == pytest.approx(fitted.predict(p.x))
+    assert fitted.curves.shape == (len(gp.GRID_DAYS), len(BANDS))
+
 EMPTY_AND_SPARSE = {
     "single point": make_object([60000.0], [10.0], [1.0], ["g"]),
     "one band only": make_object(np.arange(30.0), np.sin(np.arange(30.0)) * 10, np.ones(30), ["r"] * 30),

@@ -109,19 +109,14 @@ class GPCurves:
 
 def gp_curves(obj: ObjectLightCurve) -> GPCurves | None:
     """Fit the 2-D GP to the points gp.extract fits and evaluate it on gp.GRID_DAYS (None if too few points)."""
-    points = gp.gp_inputs(obj)
-    if points is None:
-        return None
     # One BLAS thread, as in feature extraction: threads fighting over small matrices slow the fit ~10x.
     with threadpool_limits(1), np.errstate(all="ignore"):
-        params = gp.fit_gp(points.x, points.y, points.noise)
-        try:
-            mean, std = gp.predict(params, points.x, points.y, points.noise, points.grid(), return_std=True)
-        except np.linalg.LinAlgError:
+        fitted = gp.fit(obj)
+        if fitted is None:
             return None
-    shape = (len(gp.GRID_DAYS), len(BANDS))
-    return GPCurves(gp.GRID_DAYS, mean.reshape(shape) * points.scale, std.reshape(shape) * points.scale,
-                    points.rest_wavelength)
+        mean, std = fitted.mean_std(gp.GRID_DAYS)
+    scale = fitted.points.scale
+    return GPCurves(gp.GRID_DAYS, mean * scale, std * scale, fitted.points.rest_wavelength)
 
 
 def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributions: pd.Series | None,

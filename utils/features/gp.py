@@ -18,6 +18,7 @@ g, r, i, z fluxes alone predict (u-band excess).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -91,16 +92,10 @@ def fit_gp(x: np.ndarray, y: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return result.x
 
 
-def predict(params: np.ndarray, x: np.ndarray, y: np.ndarray, noise: np.ndarray, x_new: np.ndarray,
-            return_std: bool = False):
-    cov = matern32(x, x, params) + np.diag(noise)
-    factor = cho_factor(cov, lower=True)
-    cross = matern32(x_new, x, params)
-    mean = cross @ cho_solve(factor, y)
-    if not return_std:
-        return mean
-    var = np.exp(2 * params[0]) - np.sum(cross * cho_solve(factor, cross.T).T, axis=1)
-    return mean, np.sqrt(np.clip(var, 1e-12, None))
+def covariance_factor(params: np.ndarray, x: np.ndarray, noise: np.ndarray):
+    """The Cholesky factor (scipy `cho_factor`, lower) of the points' covariance: kernel plus noise.
+    Raises numpy.linalg.LinAlgError when it is not positive definite."""
+    return cho_factor(matern32(x, x, params) + np.diag(noise), lower=True)
 
 
 def _planck_shape(wave: np.ndarray, temperature: np.ndarray) -> np.ndarray:
@@ -206,35 +201,33 @@ def grid_days(n_steps: int) -> np.ndarray:
     return np.linspace(WINDOW_DAYS[0], WINDOW_DAYS[1], n_steps)
 
 
-def mean_std_grid(obj: ObjectLightCurve, n_steps: int) -> np.ndarray | None:
-    """The GP's mean and standard deviation in each band at `grid_days(n_steps)`: (2, 6, n_steps), float32.
-
-    The same fit as the features (`gp_inputs`, `fit_gp`, `predict`), read on a coarse grid for the deep
-    models. Values are divided by the object's max |flux| over all its points (`obj.flux_scale`), as the
-    networks' normalised flux inputs are, not by the GP window's own maximum. None when the GP has no fit
-    (fewer than MIN_POINTS points in the window, a single band, or a singular covariance).
-    """
-    points = gp_inputs(obj)
-    if points is None:
-        return None
-    params = fit_gp(points.x, points.y, points.noise)
-    try:
-        mean, std = predict(params, points.x, points.y, points.noise, points.grid(grid_days(n_steps)), return_std=True)
-    except np.linalg.LinAlgError:
-        return None
-    curves = np.stack([mean, std]).reshape(2, n_steps, len(BANDS)).transpose(0, 2, 1)
-    return (curves * (points.scale / obj.flux_scale)).astype(np.float32)
-
-
-@dataclass
 class GPFit:
-    """An object's fitted GP: its inputs, hyper-parameters, the mean curves on GRID_DAYS (days x bands) and
-    the mean at the fitted points."""
+    """An object's fitted GP: its inputs, hyper-parameters and the Cholesky factor of their covariance,
+    computed once and shared by every prediction (the mean curves on GRID_DAYS, the mean at the fitted
+    points, the mean and standard deviation at any epochs)."""
 
-    points: GPInputs
-    params: np.ndarray
-    curves: np.ndarray
-    fitted: np.ndarray
+    def __init__(self, points: GPInputs, params: np.ndarray, factor) -> None:
+        self.points, self.params, self.factor = points, params, factor
+        self._weights = cho_solve(factor, points.y)  # covariance⁻¹ y: the posterior mean is cross @ weights
+
+    def predict(self, x_new: np.ndarray, return_std: bool = False):
+        """The posterior mean (and standard deviation) at (time, wavelength) rows `x_new`."""
+        cross = matern32(x_new, self.points.x, self.params)
+        mean = cross @ self._weights
+        if not return_std:
+            return mean
+        var = np.exp(2 * self.params[0]) - np.sum(cross * cho_solve(self.factor, cross.T).T, axis=1)
+        return mean, np.sqrt(np.clip(var, 1e-12, None))
+
+    @cached_property
+    def curves(self) -> np.ndarray:
+        """The mean on GRID_DAYS in the six bands: (days x bands)."""
+        return self.predict(self.points.grid()).reshape(len(GRID_DAYS), len(BANDS))
+
+    @cached_property
+    def fitted(self) -> np.ndarray:
+        """The mean at the fitted points."""
+        return self.predict(self.points.x)
 
     @property
     def optical(self) -> np.ndarray:
@@ -250,8 +243,7 @@ class GPFit:
 
     def mean_std(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The GP mean and standard deviation in the six bands at rest-frame `days`: (days x bands) each."""
-        p = self.points
-        mean, std = predict(self.params, p.x, p.y, p.noise, p.grid(np.asarray(days, dtype=float)), return_std=True)
+        mean, std = self.predict(self.points.grid(np.asarray(days, dtype=float)), return_std=True)
         return mean.reshape(-1, len(BANDS)), std.reshape(-1, len(BANDS))
 
 
@@ -262,11 +254,27 @@ def fit(obj: ObjectLightCurve) -> GPFit | None:
         return None
     params = fit_gp(points.x, points.y, points.noise)
     try:
-        curves = predict(params, points.x, points.y, points.noise, points.grid()).reshape(len(GRID_DAYS), len(BANDS))
-        fitted = predict(params, points.x, points.y, points.noise, points.x)
+        factor = covariance_factor(params, points.x, points.noise)
     except np.linalg.LinAlgError:
         return None
-    return GPFit(points, params, curves, fitted)
+    return GPFit(points, params, factor)
+
+
+def mean_std_grid(obj: ObjectLightCurve, n_steps: int) -> np.ndarray | None:
+    """The GP's mean and standard deviation in each band at `grid_days(n_steps)`: (2, 6, n_steps), float32.
+
+    The same fit as the features (`fit`), read on a coarse grid for the deep models. Values are divided by
+    the object's max |flux| over all its points (`obj.flux_scale`), as the networks' normalised flux inputs
+    are, not by the GP window's own maximum. None when the GP has no fit (fewer than MIN_POINTS points in
+    the window, a single band, or a singular covariance).
+    """
+    days = grid_days(n_steps)
+    gp = fit(obj)
+    if gp is None:
+        return None
+    mean, std = gp.mean_std(days)
+    curves = np.stack([mean, std]).transpose(0, 2, 1)
+    return (curves * (gp.points.scale / obj.flux_scale)).astype(np.float32)
 
 
 def extract(obj: ObjectLightCurve) -> dict[str, float]:
