@@ -1,0 +1,130 @@
+"""Does the default ensemble beat the multiclass GBDT alone? Paired over CV seeds (issue 12, item 3).
+
+    .venv/bin/python benchmarks/blend_seeds.py --data-dir ../shared/mallorn --seeds 42,0,1,2,3 \
+        [--prefix blendseed] [--existing 42=submissions/v6-full]
+
+For each seed, one default run of notebooks 02-05 (`python -m utils.pipeline --seed S`, run folder
+`submissions/<prefix>-s<S>`; a folder that already holds a finished run is read, not run again). The seed
+sets everything a run draws: the CV folds of the CNN, the Transformer and the GBDT, the redshift draws, the
+blender's splits. Each run's notebook 05 decides the blend by measurement (member selection); this script
+reads what it decided and scores, from `metrics.json`:
+
+* per seed: nested F1 (mean over notebook 05's 10 threshold splits) and AP of the GBDT, the CNN, the
+  Transformer and the ensemble, and the members the ensemble kept;
+* fixed blends, scored from the run's `oof.csv` as notebook 05 scores a blend but without member selection
+  (which looks at the same OOF rows it is scored on): GBDT + Transformer and GBDT + CNN + Transformer, each
+  the default blend method cross-validated over 5 blender splits, nested F1 over 10 threshold splits;
+* the paired difference ensemble - GBDT (and each fixed blend - GBDT) over seeds: mean, its standard error
+  (sd / sqrt(n)) and how many seeds it was positive at. The issue's bar: a gain beyond one standard error
+  over >= 5 seeds.
+
+Each run takes ~11 minutes on 2 cores once notebook 02's feature tables are cached (MALLORN_CACHE_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from utils.ensemble import cross_validated_blend  # noqa: E402
+from utils.ensemble_notebook import notebook05_settings  # noqa: E402
+from utils.metrics import honest_summary  # noqa: E402
+
+MODELS = ("gbdt", "cnn", "transformer", "ensemble")
+FIXED_BLENDS = {"gbdt+transformer": ["gbdt", "transformer"], "gbdt+cnn+transformer": ["gbdt", "cnn", "transformer"]}
+
+
+def finished(run: Path) -> bool:
+    return (run / "metrics.json").is_file() and (run / "submission.csv").is_file()
+
+
+def run_seed(data_dir: str, seed: int, run: Path) -> None:
+    command = [sys.executable, "-m", "utils.pipeline", "--notebooks", "02-05", "--seed", str(seed),
+               "--out-dir", str(run.parent), "--run-id", run.name, "--no-progress"]
+    if data_dir:
+        command += ["--data-dir", data_dir]
+    print("running:", " ".join(command), flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
+
+
+def seed_row(run: Path) -> dict:
+    metrics = json.loads((run / "metrics.json").read_text())
+    models = metrics["models"]
+    row = {"seed": metrics["seed"], "run": str(run)}
+    for name in MODELS:
+        row[name] = models[name]["f1"] if name in models else np.nan
+        row[f"{name}_ap"] = models[name]["average_precision"] if name in models else np.nan
+    row["kept"] = " + ".join(models["ensemble"].get("blended_members") or ["gbdt"])
+    settings = notebook05_settings("default")
+    oof = pd.read_csv(run / "oof.csv", index_col="object_id")
+    for name, members in FIXED_BLENDS.items():
+        blended = cross_validated_blend(oof[members], oof["target"], settings["blend_method"], seed=row["seed"],
+                                        n_repeats=settings["blend_repeats"])
+        row[name] = honest_summary(oof["target"].to_numpy(), blended.to_numpy(), seed=row["seed"],
+                                   repeats=settings["nested_repeats"])["f1"]
+    return row
+
+
+def parse_existing(pairs: list[str]) -> dict[int, Path]:
+    existing = {}
+    for pair in pairs:
+        seed, _, folder = pair.partition("=")
+        if not folder:
+            raise SystemExit(f"--existing takes SEED=RUN_FOLDER, not {pair!r}")
+        existing[int(seed)] = Path(folder)
+    return existing
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seeds", default="42,0,1,2,3")
+    parser.add_argument("--runs-dir", type=Path, default=ROOT / "submissions")
+    parser.add_argument("--prefix", default="blendseed")
+    parser.add_argument("--existing", nargs="*", default=[], help="SEED=RUN_FOLDER: a finished default run to read "
+                        "for that seed instead of running one")
+    args = parser.parse_args(argv)
+    existing = parse_existing(args.existing)
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        run = existing.get(seed, args.runs_dir / f"{args.prefix}-s{seed}")
+        if not finished(run):
+            if seed in existing:
+                raise SystemExit(f"{run} holds no finished run (metrics.json and submission.csv)")
+            run_seed(args.data_dir, seed, run)
+        rows.append(seed_row(run))
+        if rows[-1]["seed"] != seed:
+            raise SystemExit(f"{run} was run with seed {rows[-1]['seed']}, not {seed}")
+
+    blends = list(FIXED_BLENDS)
+    print("| CV seed | GBDT | CNN | Transformer | ensemble | kept | " + " | ".join(blends) + " | GBDT AP | ensemble AP |")
+    print("|---" * (8 + len(blends)) + "|")
+    for r in rows:
+        print(f"| {r['seed']} | {r['gbdt']:.3f} | {r['cnn']:.3f} | {r['transformer']:.3f} | {r['ensemble']:.3f} | "
+              f"{r['kept']} | " + " | ".join(f"{r[b]:.3f}" for b in blends) +
+              f" | {r['gbdt_ap']:.3f} | {r['ensemble_ap']:.3f} |")
+    table = {name: np.array([r[name] for r in rows]) for name in (*MODELS, *blends, "gbdt_ap", "ensemble_ap")}
+    print("| mean | " + " | ".join(f"{table[m].mean():.3f}" for m in MODELS) + " | | "
+          + " | ".join(f"{table[b].mean():.3f}" for b in blends)
+          + f" | {table['gbdt_ap'].mean():.3f} | {table['ensemble_ap'].mean():.3f} |")
+    comparisons = {"ensemble - GBDT, nested F1": ("ensemble", "gbdt"), "ensemble - GBDT, AP": ("ensemble_ap", "gbdt_ap"),
+                   **{f"{b} - GBDT, nested F1": (b, "gbdt") for b in blends}}
+    for label, (a, b) in comparisons.items():
+        diff = table[a] - table[b]
+        error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+        print(f"{label}: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
+              f"positive at {int((diff > 0).sum())})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
