@@ -65,7 +65,7 @@ from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_re
 from utils.features import feature_group, feature_table
 from utils.gbdt import adversarial_weights, cross_validate, train_vs_test, weight_summary
 from utils.metrics import f1_by_threshold
-from utils.report import shap_contributions, write_candidate_report
+from utils.report import shap_contributions, top_candidates, write_candidate_report
 from utils.run_model import save_run_model
 from utils.runs import resolve_out_dir, save_figure
 from utils.submission import make_submission, write_submission
@@ -305,7 +305,9 @@ save_figure(fig, out, "05_feature_importance")
 
 # %%
 explained = gbdt_results["gbdt"] if "gbdt" in gbdt_results else next(iter(gbdt_results.values()))
-contributions = shap_contributions(explained.boosters, features["test"], positive_class=explained.positive_column)
+shown = top_candidates(blend.test, cfg["report_top_n"])  # SHAP for the shown objects only: all 7,135 take a minute
+contributions = shap_contributions(explained.boosters, features["test"].loc[shown],
+                                   positive_class=explained.positive_column)
 page = write_candidate_report(out, test_log, dataset.test_lc, blend.test, features["test"], contributions,
                               top_n=cfg["report_top_n"], threshold=blend.threshold, members=members.test)
 print(f"{page.relative_to(out)}: the top {min(cfg['report_top_n'], len(blend.test))} test objects")

@@ -10,7 +10,7 @@ import pytest
 from utils.data import load_dataset
 from utils.errors import DataError
 from utils.features import feature_table, make_object
-from utils.report import gp_curves, shap_contributions, write_candidate_report
+from utils.report import gp_curves, shap_contributions, top_candidates, write_candidate_report
 
 PARAMS = {"n_estimators": 30, "num_leaves": 4, "min_child_samples": 3, "verbose": -1, "n_jobs": 1}
 
@@ -107,6 +107,12 @@ def test_report_names_the_top_objects_in_order_and_links_only_existing_figures(s
     assert "<script" not in text and "http" not in text  # self-contained: nothing to run, nothing to fetch
     up = contributions.loc[top[0]].drop("bias").nlargest(1).index[0]
     assert f'<td class="id">{up}</td><td>{features.at[top[0], up]:.4g}</td>' in text
+
+    shown = top_candidates(probabilities, 3)  # the contributions of the shown objects are all a report needs
+    assert list(shown) == list(top)
+    alone = write(scored, tmp_path / "shown-only", contributions=contributions.loc[shown], threshold=threshold,
+                  members=members)
+    assert alone.read_text() == text
 
     write(scored, tmp_path, top_n=2, contributions=None)  # a smaller report leaves no stale figure behind
     assert len(list((tmp_path / "candidates").iterdir())) == 2

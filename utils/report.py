@@ -204,6 +204,13 @@ def _file_name(rank: int, object_id: str) -> str:
     return f"{rank:03d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', object_id)}.png"
 
 
+def top_candidates(probabilities: pd.Series, top_n: int) -> pd.Index:
+    """The object_ids (as str) of the top_n highest probabilities, ties in their given order: the objects
+    write_candidate_report shows, so only their SHAP contributions need computing."""
+    top = probabilities.astype("float64").sort_values(ascending=False, kind="stable").head(top_n)
+    return pd.Index(top.index.astype(str))
+
+
 def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightcurves: pd.DataFrame,
                            probabilities: pd.Series, features: pd.DataFrame, contributions: pd.DataFrame | None,
                            top_n: int = 20, threshold: float | None = None,
@@ -234,7 +241,7 @@ def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightc
         require_columns(contributions, ["bias"], "contributions")
 
     top = probabilities.astype("float64").sort_values(ascending=False, kind="stable").head(top_n)
-    ids = pd.Index(top.index.astype(str))
+    ids = top_candidates(probabilities, top_n)
     top.index = ids
     _require_ids(features, ids, "features")
     if contributions is not None:
