@@ -35,11 +35,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from utils.ensemble import cross_validated_blend  # noqa: E402
+from utils.ensemble import cross_validated_blend, select_members  # noqa: E402
 from utils.ensemble_notebook import notebook05_settings  # noqa: E402
 from utils.metrics import honest_summary  # noqa: E402
 
 MODELS = ("gbdt", "cnn", "transformer", "ensemble")
+OPTIONAL_MEMBERS = ("gbdt_binary", "cnn")  # what the default run could spare: its selection re-run without each
 FIXED_BLENDS = {"gbdt+transformer": ["gbdt", "transformer"], "gbdt+cnn+transformer": ["gbdt", "cnn", "transformer"]}
 
 
@@ -66,12 +67,25 @@ def seed_row(run: Path) -> dict:
     row["kept"] = " + ".join(models["ensemble"].get("blended_members") or ["gbdt"])
     settings = notebook05_settings("default")
     oof = pd.read_csv(run / "oof.csv", index_col="object_id")
+    members = [c for c in oof.columns if c not in ("target", "ensemble")]
+    row["selected again"] = selected_blend_f1(oof, members, row["seed"], settings)
+    for left_out in OPTIONAL_MEMBERS:
+        row[f"without {left_out}"] = selected_blend_f1(oof, [m for m in members if m != left_out], row["seed"], settings)
     for name, members in FIXED_BLENDS.items():
         blended = cross_validated_blend(oof[members], oof["target"], settings["blend_method"], seed=row["seed"],
                                         n_repeats=settings["blend_repeats"])
         row[name] = honest_summary(oof["target"].to_numpy(), blended.to_numpy(), seed=row["seed"],
                                    repeats=settings["nested_repeats"])["f1"]
     return row
+
+
+def selected_blend_f1(oof: pd.DataFrame, members: list[str], seed: int, settings: dict) -> float:
+    """Notebook 05's default ensemble from these members: member selection, then the cross-validated blend of
+    the kept ones, scored by nested F1 (its numbers, from the run's OOF columns)."""
+    target, method, repeats = oof["target"], settings["blend_method"], settings["blend_repeats"]
+    kept, _ = select_members(oof[members], target, method, anchor="gbdt", seed=seed, n_splits_seeds=repeats)
+    blended = cross_validated_blend(oof[kept], target, method, seed=seed, n_repeats=repeats)
+    return honest_summary(target.to_numpy(), blended.to_numpy(), seed=seed, repeats=settings["nested_repeats"])["f1"]
 
 
 def parse_existing(pairs: list[str]) -> dict[int, Path]:
@@ -105,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if rows[-1]["seed"] != seed:
             raise SystemExit(f"{run} was run with seed {rows[-1]['seed']}, not {seed}")
 
-    blends = list(FIXED_BLENDS)
+    blends = [*FIXED_BLENDS, "selected again", *(f"without {m}" for m in OPTIONAL_MEMBERS)]
     print("| CV seed | GBDT | CNN | Transformer | ensemble | kept | " + " | ".join(blends) + " | GBDT AP | ensemble AP |")
     print("|---" * (8 + len(blends)) + "|")
     for r in rows:
@@ -117,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
           + " | ".join(f"{table[b].mean():.3f}" for b in blends)
           + f" | {table['gbdt_ap'].mean():.3f} | {table['ensemble_ap'].mean():.3f} |")
     comparisons = {"ensemble - GBDT, nested F1": ("ensemble", "gbdt"), "ensemble - GBDT, AP": ("ensemble_ap", "gbdt_ap"),
-                   **{f"{b} - GBDT, nested F1": (b, "gbdt") for b in blends}}
+                   **{f"{b} - GBDT, nested F1": (b, "gbdt") for b in FIXED_BLENDS},
+                   **{f"ensemble {b} - ensemble, nested F1": (b, "ensemble") for b in blends if b.startswith("without")}}
     for label, (a, b) in comparisons.items():
         diff = table[a] - table[b]
         error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan

@@ -18,8 +18,10 @@
 # 2. **Redshift shift.** Train Z is spectroscopic, test Z photometric (with Z_err). The models train on
 #    features extracted with Z perturbed by the test's Z_err, a fresh draw for each CV repeat; an
 #    adversarial classifier (train vs test) measures how distinguishable the two sets are before and after.
-# 3. **LightGBM**, repeated stratified CV: binary, and multiclass over SpecType groups whose TDE column
-#    is the score. Test probabilities come from models refitted on all training objects.
+# 3. **LightGBM**, repeated stratified CV: multiclass over SpecType groups whose TDE column is the score
+#    (and a binary model in the quick and kaggle profiles; the default leaves it out: over 8 CV seeds it
+#    did not raise the selected ensemble's F1, docs/results.md). Test probabilities come from models refitted
+#    on all training objects.
 # 4. **Ensemble** of every model whose predictions are in the run folder (GBDT here; CNN and Transformer
 #    from notebooks 03/04 when they ran), blended in logit space with weights chosen inside CV.
 # 5. **Threshold.** The honest F1 cuts each fold at the F1-best threshold of the other folds (nested);
@@ -152,7 +154,7 @@ else:
     print("adversarial weights: off (setting adversarial_weighting); every training object counts by its class weight")
 
 # %% [markdown]
-# ## LightGBM: binary and multiclass-then-sum
+# ## LightGBM: multiclass-then-sum (and binary in the quick and kaggle profiles)
 # Repeated stratified K-fold; OOF probabilities averaged over repeats; test probabilities from models
 # refitted on all training objects. `gbdt` (saved for the ensemble) is the multiclass model's P(TDE).
 
