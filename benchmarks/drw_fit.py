@@ -29,13 +29,8 @@ from utils.preprocess import deextinct  # noqa: E402
 
 def fit_finite_differences(time_rest: np.ndarray, flux: np.ndarray, flux_err: np.ndarray) -> tuple[float, float]:
     """variability.fit_drw with scipy's finite-difference gradient instead of the analytic one."""
-    lag = np.abs(time_rest[:, None] - time_rest[None, :])
-    noise = flux_err ** 2
-    centred = flux - np.average(flux, weights=1 / noise)
-    span = max(np.ptp(time_rest), 1.0)
-    start = np.array([np.log(max(np.std(centred), 1e-3)), np.log(span / 10)])
-    bounds = [(np.log(1e-4), np.log(10.0)), (np.log(1.0), np.log(10 * span))]
-    result = minimize(lambda p: variability.drw_neg_log_likelihood(p, lag, centred, noise)[0], start,
+    data, start, bounds = variability.drw_problem(time_rest, flux, flux_err)
+    result = minimize(lambda p: variability.drw_neg_log_likelihood(p, *data)[0], start,
                       method="L-BFGS-B", bounds=bounds, options={"maxiter": 60})
     log_sigma, log_tau = result.x
     return float(log_tau / np.log(10)), float(log_sigma / np.log(10))
