@@ -307,7 +307,7 @@ save_figure(fig, out, "05_feature_importance")
 
 # %%
 explained = gbdt_results["gbdt"] if "gbdt" in gbdt_results else next(iter(gbdt_results.values()))
-shown = top_candidates(blend.test, cfg["report_top_n"])  # SHAP for the shown objects only: all 7,135 take a minute
+shown = top_candidates(blend.test, cfg["report_top_n"]).index  # SHAP for the shown objects only: all 7,135 take a minute
 contributions = shap_contributions(explained.boosters, features["test"].loc[shown],
                                    positive_class=explained.positive_column)
 page = write_candidate_report(out, test_log, dataset.test_lc, blend.test, features["test"], contributions,

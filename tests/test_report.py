@@ -108,7 +108,7 @@ def test_report_names_the_top_objects_in_order_and_links_only_existing_figures(s
     up = contributions.loc[top[0]].drop("bias").nlargest(1).index[0]
     assert f'<td class="id">{up}</td><td>{features.at[top[0], up]:.4g}</td>' in text
 
-    shown = top_candidates(probabilities, 3)  # the contributions of the shown objects are all a report needs
+    shown = top_candidates(probabilities, 3).index  # the contributions of the shown objects are all a report needs
     assert list(shown) == list(top)
     alone = write(scored, tmp_path / "shown-only", contributions=contributions.loc[shown], threshold=threshold,
                   members=members)

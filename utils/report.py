@@ -204,11 +204,12 @@ def _file_name(rank: int, object_id: str) -> str:
     return f"{rank:03d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', object_id)}.png"
 
 
-def top_candidates(probabilities: pd.Series, top_n: int) -> pd.Index:
-    """The object_ids (as str) of the top_n highest probabilities, ties in their given order: the objects
-    write_candidate_report shows, so only their SHAP contributions need computing."""
+def top_candidates(probabilities: pd.Series, top_n: int) -> pd.Series:
+    """The top_n highest probabilities, highest first (ties in their given order), indexed by object_id as str:
+    the objects write_candidate_report shows, so only their SHAP contributions need computing."""
     top = probabilities.astype("float64").sort_values(ascending=False, kind="stable").head(top_n)
-    return pd.Index(top.index.astype(str))
+    top.index = pd.Index(top.index.astype(str))
+    return top
 
 
 def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightcurves: pd.DataFrame,
@@ -240,9 +241,8 @@ def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightc
     if contributions is not None:
         require_columns(contributions, ["bias"], "contributions")
 
-    top = probabilities.astype("float64").sort_values(ascending=False, kind="stable").head(top_n)
-    ids = top_candidates(probabilities, top_n)
-    top.index = ids
+    top = top_candidates(probabilities, top_n)
+    ids = top.index
     _require_ids(features, ids, "features")
     if contributions is not None:
         _require_ids(contributions, ids, "contributions")
