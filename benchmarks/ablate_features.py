@@ -13,7 +13,9 @@ sample weights (utils.gbdt.adversarial_weights: the out-of-fold train-vs-test de
 training object, from the row's three perturbed-Z training tables against the test table of the same
 groups, clipped to utils.gbdt.WEIGHT_CLIP and scaled to mean 1; estimated afresh at every CV seed, with
 that seed, so the paired difference includes the weights' own estimation noise), e.g. `default@adv` or
-`+agn@adv`. An unknown suffix is refused. Per CV seed: the nested-threshold F1 averaged over 10 threshold-split seeds
+`+agn@adv`. `@copies<N>` adds N degraded copies of every training object to each fold's training rows
+(utils.lightcurve_copies; drawn once with COPY_SEED, features under the same redshift draws; scored on the
+originals only), e.g. `default@adv@copies2`. An unknown suffix is refused. Per CV seed: the nested-threshold F1 averaged over 10 threshold-split seeds
 (utils.metrics.honest_summary) and the average precision of the OOF scores. Against the first row it
 prints the paired difference per seed and its standard error (std of the paired differences / sqrt(n)).
 
@@ -44,6 +46,8 @@ from utils.features import (DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGIS
                             group_versions)
 from utils.gbdt import (ADVERSARIAL_TREES, LGBM_PARAMS, WEIGHT_CLIP, adversarial_weights,  # noqa: E402
                         cross_validate, weight_summary)
+from utils.lightcurve_copies import (COPY_SEED, DROP_MAX_RATE, MIN_POINTS, NOISE_MAX_SIGMAS,  # noqa: E402
+                                    degraded_copies)
 from utils.metrics import honest_summary  # noqa: E402
 
 REDSHIFT_SEED = 42  # notebook 05's: training tables use redshift draws 42, 43, 44
@@ -69,20 +73,32 @@ def row_groups(row: str) -> list[str]:
     return groups
 
 
-def parse_row(row: str) -> tuple[list[str], str | None]:
-    """'<groups>[@<weighting>]' -> (row_groups(<groups>), weighting or None); e.g. 'default@adv'."""
-    groups, at, weighting = row.partition("@")
-    if at and weighting not in WEIGHTINGS:
-        raise SystemExit(f"row {row!r}: unknown weighting suffix '@{weighting}'; known: "
-                         + ", ".join(f"@{name} ({meaning})" for name, meaning in WEIGHTINGS.items()))
-    return row_groups(groups), weighting or None
+def parse_row(row: str) -> tuple[list[str], str | None, int]:
+    """'<groups>[@adv][@copies<N>]' -> (row_groups(<groups>), weighting or None, copies per object);
+    e.g. 'default@adv' or 'default@adv@copies2'."""
+    groups, *options = row.split("@")
+    weighting, copies = None, 0
+    if len(set(options)) < len(options):
+        raise SystemExit(f"row {row!r}: a suffix appears twice")
+    for option in options:
+        if option in WEIGHTINGS:
+            weighting = option
+        elif option.startswith("copies") and option[len("copies"):].isdigit() and int(option[len("copies"):]) > 0:
+            copies = int(option[len("copies"):])
+        else:
+            raise SystemExit(f"row {row!r}: unknown suffix '@{option}'; known: "
+                             + ", ".join(f"@{name} ({meaning})" for name, meaning in WEIGHTINGS.items())
+                             + ", @copies<N> (N degraded copies of every training object, utils.lightcurve_copies)")
+    return row_groups(groups), weighting, copies
 
 
-def score_key(dataset, groups: list[str], cv_seed: int, weighting: str | None = None) -> str:
+def score_key(dataset, groups: list[str], cv_seed: int, weighting: str | None = None, copies: int = 0) -> str:
     spec = [dataset.fingerprint, FEATURES_VERSION, sorted(groups), cv_seed, REDSHIFT_SEED, N_DRAWS,
             THRESHOLD_SPLITS, sorted(LGBM_PARAMS.items())]
     if weighting is not None:  # unweighted rows keep the keys they were stored under before weightings existed
         spec += [weighting, ADVERSARIAL_TREES, list(WEIGHT_CLIP)]
+    if copies:  # likewise rows without copies
+        spec += [f"copies{copies}", COPY_SEED, DROP_MAX_RATE, NOISE_MAX_SIGMAS, MIN_POINTS]
     versions = group_versions(groups)
     if versions:  # likewise rows of groups without their own VERSION
         spec.append(versions)
@@ -115,8 +131,10 @@ def training_table(dataset, groups: list[str], redshift_seed: int | None, kind: 
     return pd.concat(parts, axis=1)
 
 
-def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int, test_table: pd.DataFrame | None = None) -> dict:
-    """One CV seed of the multiclass GBDT; with `test_table`, weighted by adversarial weights (seed cv_seed)."""
+def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int, test_table: pd.DataFrame | None = None,
+           copy_tables: list[pd.DataFrame] | None = None) -> dict:
+    """One CV seed of the multiclass GBDT; with `test_table`, weighted by adversarial weights (seed cv_seed);
+    with `copy_tables`, each fold also trains on its objects' degraded copies."""
     log = dataset.train_log
     y = log["target"].astype(int).to_numpy()
     started = time.perf_counter()
@@ -125,7 +143,7 @@ def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int, test_table: pd.Dat
         weights = adversarial_weights(tables, test_table, seed=cv_seed)
         extra = {"weights": weight_summary(weights), "weight_seconds": time.perf_counter() - started}
     result = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                            n_repeats=N_DRAWS, seed=cv_seed, sample_weight=weights)
+                            n_repeats=N_DRAWS, seed=cv_seed, sample_weight=weights, copies=copy_tables)
     prob = result.oof_prob
     f1 = float(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
     return {"f1": f1, "ap": float(average_precision_score(y, prob)), "seconds": time.perf_counter() - started,
@@ -155,15 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict | None]] = {}
     parsed = {row: parse_row(row) for row in rows}  # every row checked before any GBDT runs
     for row in rows:
-        groups, weighting = parsed[row]
-        keys = [score_key(dataset, groups, seed, weighting) for seed in cv_seeds]
+        groups, weighting, copies = parsed[row]
+        keys = [score_key(dataset, groups, seed, weighting, copies) for seed in cv_seeds]
         stored = load_scores(args.scores)
         if not args.table_only and any(k not in stored for k in keys):
             tables = [training_table(dataset, groups, REDSHIFT_SEED + r) for r in range(N_DRAWS)]
             test_table = training_table(dataset, groups, None, kind="test") if weighting == "adv" else None
+            copy_tables = None
+            if copies:
+                copied = degraded_copies(dataset, copies, COPY_SEED)
+                copy_tables = [training_table(copied, groups, REDSHIFT_SEED + r) for r in range(N_DRAWS)]
             for seed, key in zip(cv_seeds, keys):
                 if key not in load_scores(args.scores):
-                    value = {"row": row, "cv_seed": seed, **run_cv(dataset, tables, seed, test_table)}
+                    value = {"row": row, "cv_seed": seed, **run_cv(dataset, tables, seed, test_table, copy_tables)}
                     save_score(args.scores, key, value)
                     spread = (f"; weights {value['weights']['min']:.2f}-{value['weights']['max']:.2f}, effective "
                               f"share {value['weights']['effective_fraction']:.1%}" if "weights" in value else "")

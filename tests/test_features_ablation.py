@@ -28,13 +28,16 @@ def test_rows_add_and_remove_groups(ablate):
         ablate.row_groups("+colour_magic")
 
 
-def test_rows_take_a_weighting_suffix(ablate):
-    assert ablate.parse_row("default") == (list(DEFAULT_GROUPS), None)
-    assert ablate.parse_row("default@adv") == (list(DEFAULT_GROUPS), "adv")
-    assert ablate.parse_row("+blackbody@adv") == ([*DEFAULT_GROUPS, "blackbody"], "adv")
-    for bad in ("default@importance", "default@", "+blackbody@adv@adv"):
-        with pytest.raises(SystemExit, match="unknown weighting suffix"):
+def test_rows_take_a_weighting_and_a_copies_suffix(ablate):
+    assert ablate.parse_row("default") == (list(DEFAULT_GROUPS), None, 0)
+    assert ablate.parse_row("default@adv") == (list(DEFAULT_GROUPS), "adv", 0)
+    assert ablate.parse_row("+blackbody@adv") == ([*DEFAULT_GROUPS, "blackbody"], "adv", 0)
+    assert ablate.parse_row("default@copies2@adv") == (list(DEFAULT_GROUPS), "adv", 2)
+    for bad in ("default@importance", "default@", "default@copies", "default@copies0", "default@copiesx"):
+        with pytest.raises(SystemExit, match="unknown suffix"):
             ablate.parse_row(bad)
+    with pytest.raises(SystemExit, match="twice"):
+        ablate.parse_row("+blackbody@adv@adv")
 
 
 def test_paired_difference_and_its_standard_error(ablate):

@@ -33,6 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from .classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
 from .cv_result import CVResult, fold_table
 from .errors import DataError
+from .lightcurve_copies import source_of
 from .metrics import honest_summary
 from .progress import progress_line
 
@@ -106,7 +107,8 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
                    n_repeats: int = 3, seed: int = 0, class_weight: str | None = "sqrt",
                    params: dict | None = None, pseudo_confidence: float | None = None,
                    groups: Callable[[pd.Series], pd.Series] | None = None,
-                   nested_repeats: int = 1, sample_weight: pd.Series | None = None) -> CVResult:
+                   nested_repeats: int = 1, sample_weight: pd.Series | None = None,
+                   copies: pd.DataFrame | Sequence[pd.DataFrame] | None = None) -> CVResult:
     """Repeated stratified CV of a LightGBM model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
     `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
@@ -117,6 +119,9 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     `nested_repeats`: fold splits the honest summary's nested-threshold F1 averages over.
     `sample_weight`: one weight per training object (indexed by object_id, e.g. `adversarial_weights`),
     multiplied into the class weights; the same weight applies in every feature table (redshift draw).
+    `copies`: features of degraded copies of training objects (`utils.lightcurve_copies`), one table or one per
+    repeat like `features`; a fold trains on the copies of its training objects too (with their label and
+    weight) and never scores a copy.
     The result keeps the refitted boosters (`boosters`, one per repeat) so the run can score new objects.
     """
     tables = [features] if isinstance(features, pd.DataFrame) else list(features)
@@ -154,10 +159,13 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     gains = pd.Series(0.0, index=features.columns)
     if test_features is not None:
         test_features = test_features[features.columns]
+    copy_tables, copy_source = _copy_tables(copies, features)
     pseudo_counts = []
     for repeat, fit_rows, score_rows in repeated_folds(labels, n_splits, n_repeats, seed):
         table = tables[repeat % len(tables)]
-        model, n_pseudo = _fit_with_pseudo_labels(table.iloc[fit_rows], labels[fit_rows], weight[fit_rows], params,
+        fit_table, fit_labels, fit_weight = _with_copies(table, labels, weight, fit_rows, copy_tables, copy_source,
+                                                         repeat)
+        model, n_pseudo = _fit_with_pseudo_labels(fit_table, fit_labels, fit_weight, params,
                                                   mode == "multiclass", seed + repeat, test_features, pseudo_confidence,
                                                   class_weight_of)
         oof[repeat, score_rows] = _tde_probability(model, table.iloc[score_rows], positive)
@@ -170,7 +178,9 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     if test_features is not None:
         test_prob = np.zeros(len(test_features))
         for repeat in range(n_repeats):
-            model, _ = _fit_with_pseudo_labels(tables[repeat % len(tables)], labels, weight, params,
+            fit_table, fit_labels, fit_weight = _with_copies(tables[repeat % len(tables)], labels, weight,
+                                                             np.arange(len(labels)), copy_tables, copy_source, repeat)
+            model, _ = _fit_with_pseudo_labels(fit_table, fit_labels, fit_weight, params,
                                                mode == "multiclass", seed + repeat, test_features, pseudo_confidence,
                                                class_weight_of)
             test_prob += _tde_probability(model, test_features, positive) / n_repeats
@@ -179,7 +189,7 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     settings = {"mode": mode, "n_splits": n_splits, "n_repeats": n_repeats, "seed": seed,
                 "class_weight": class_weight, "params": params, "n_features": features.shape[1],
                 "pseudo_confidence": pseudo_confidence, "pseudo_labels_per_fold": float(np.mean(pseudo_counts)),
-                "feature_tables": len(tables),
+                "feature_tables": len(tables), "copies_per_object": len(copy_source) / len(features),
                 "sample_weight": None if sample_weight is None else weight_summary(sample_weight[features.index])}
     y = target.to_numpy().astype(int)
     oof_prob = oof.mean(axis=0)
@@ -195,6 +205,38 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
         seconds=time.perf_counter() - started, settings=settings,
         importance=(gains / gains.sum()).sort_values(ascending=False), oof_by_repeat=oof,
         boosters=boosters or None, positive_column=positive_column)
+
+
+def _copy_tables(copies: pd.DataFrame | Sequence[pd.DataFrame] | None,
+                 features: pd.DataFrame) -> tuple[list[pd.DataFrame], np.ndarray]:
+    """The copies' tables in the training columns, and the row of `features` each copy's source sits at."""
+    if copies is None:
+        return [], np.zeros(0, dtype=int)
+    copy_tables = [copies] if isinstance(copies, pd.DataFrame) else list(copies)
+    first = copy_tables[0]
+    for table in copy_tables:
+        if not table.index.equals(first.index):
+            raise DataError("every copies table must have the same copy ids, in the same order")
+        missing = features.columns.difference(table.columns)
+        if len(missing):
+            raise DataError(f"the copies' features lack {len(missing)} training column(s), e.g. {missing[0]!r}")
+    source = source_of(first.index)
+    position = features.index.get_indexer(source.to_numpy())
+    if (position < 0).any():
+        raise DataError(f"copy {first.index[position < 0][0]!r} has no source among the training objects")
+    return [table[features.columns] for table in copy_tables], position
+
+
+def _with_copies(table: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, fit_rows: np.ndarray,
+                 copy_tables: list[pd.DataFrame], copy_source: np.ndarray, repeat: int):
+    """The fit rows of (table, labels, weight), with the copies of their objects appended, each copy carrying
+    its source's label and weight."""
+    if not copy_tables:
+        return table.iloc[fit_rows], labels[fit_rows], weight[fit_rows]
+    chosen = np.isin(copy_source, fit_rows)
+    source = copy_source[chosen]
+    return (pd.concat([table.iloc[fit_rows], copy_tables[repeat % len(copy_tables)][chosen]]),
+            np.r_[labels[fit_rows], labels[source]], np.r_[weight[fit_rows], weight[source]])
 
 
 def _object_weights(sample_weight: pd.Series, object_ids: pd.Index) -> np.ndarray:
