@@ -135,7 +135,8 @@ save_figure(fig, out, "02_model_input_example")
 # ## Physics features
 # Every feature table the later notebooks read (`utils.features.run_tables`): the training objects with their
 # spectroscopic Z and under each redshift draw the models train on (Z perturbed like the test's photometric
-# Z), and the test objects. Cached under `cache/features/`; a table already there is only read.
+# Z), the degraded copies of the training objects that notebook 05's GBDT also trains on (under the same
+# draws), and the test objects. Cached under `cache/features/`; a table already there is only read.
 
 # %%
 started = time.perf_counter()

@@ -43,6 +43,7 @@ pseudo_confidence = None  # pseudo-label test objects at this class probability 
 report_top_n = None  # test candidates in candidates.html; None: the profile's
 select_members = None  # True: blend only the members whose measured gain beats one standard error; None: the profile's
 adversarial_weighting = None  # True: GBDTs weight training objects by how test-like they look; None: the profile's (on, off in quick)
+copies = None  # degraded copies of every training object the GBDTs also train on (0: none); None: the profile's (2, 0 in quick)
 
 # %%
 import json
@@ -74,7 +75,7 @@ from utils.submission import make_submission, write_submission
 
 cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence,
                           report_top_n=report_top_n, select_members=select_members,
-                          adversarial_weighting=adversarial_weighting)
+                          adversarial_weighting=adversarial_weighting, copies=copies)
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},
@@ -104,6 +105,10 @@ features = {
 redshift_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=z_seed)
                   for z_seed in redshift_draw_seeds(cfg, seed)]
 features["train"] = redshift_draws[0]
+# Degraded copies of every training object (points dropped, noise added: utils.lightcurve_copies), under the same
+# draws: extra training rows for the GBDTs; a CV fold trains on the copies of its own training objects only.
+copy_draws = [feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=z_seed, copies=cfg["copies"])
+              for z_seed in redshift_draw_seeds(cfg, seed)] if cfg["copies"] else None
 timings["features"] = time.perf_counter() - started
 groups = pd.Series([feature_group(c) for c in features["train"].columns]).value_counts()
 print(f"{features['train'].shape[1]} features in {timings['features']:.0f} s; per group: {groups.to_dict()}")
@@ -157,6 +162,8 @@ else:
 # ## LightGBM: multiclass-then-sum (and binary in the quick and kaggle profiles)
 # Repeated stratified K-fold; OOF probabilities averaged over repeats; test probabilities from models
 # refitted on all training objects. `gbdt` (saved for the ensemble) is the multiclass model's P(TDE).
+# With `copies` (2 in the default profile), each fold also trains on the degraded copies of its training
+# objects, each with its source's label and weight; only the real objects are scored.
 
 # %%
 gbdt_results, model_metrics = {}, {}
@@ -166,7 +173,7 @@ for mode in cfg["modes"]:
                             test_features=features["test"], n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
                             seed=seed, params={"n_estimators": cfg["n_estimators"]},
                             pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
-                            sample_weight=sample_weight)
+                            sample_weight=sample_weight, copies=copy_draws)
     name = gbdt_member_name(mode)
     gbdt_results[name] = result
     model_metrics[name] = save_gbdt_member(out, name, result, time.perf_counter() - started,

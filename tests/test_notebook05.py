@@ -51,7 +51,8 @@ def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, cache_dir,
 def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_path):
     """A CNN's predictions already in the run folder join the ensemble (run 05 into that folder).
 
-    The same run has adversarial weights on (one notebook run covers both): the GBDTs record them."""
+    The same run has adversarial weights on and trains on one degraded copy of every object (one notebook run
+    covers all three): the GBDTs record both."""
     run_dir = tmp_path / "run"
     train_log = pd.read_csv(kaggle_dir / "train_log.csv")
     test_log = pd.read_csv(kaggle_dir / "test_log.csv")
@@ -61,7 +62,7 @@ def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_p
     save_config({}, run_dir / "config.json")
     execute(NOTEBOOK_DIR / "05_ensemble_and_submit.py", run_dir / "05.ipynb",
             {"data_dir": str(kaggle_dir), "out_dir": str(run_dir), "profile": "quick", "seed": 1,
-             "adversarial_weighting": True}, progress=False)
+             "adversarial_weighting": True, "copies": 1}, progress=False)
     oof = pd.read_csv(run_dir / "oof.csv")
     assert "cnn" in oof.columns
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -70,6 +71,7 @@ def test_notebook05_blends_deep_model_predictions_when_present(kaggle_dir, tmp_p
         spread = metrics["models"][model]["sample_weight"]
         assert spread["mean"] == pytest.approx(1.0) and 0.2 <= spread["min"] <= spread["max"] <= 5.0
         assert spread["n"] == len(train_log)
+        assert metrics["models"][model]["copies_per_object"] == 1
     assert "adversarial_weights" in metrics["seconds"]
     manifest = json.loads((run_dir / "model" / "manifest.json").read_text())
     assert manifest["members"]["cnn"] == {"kind": "unavailable",

@@ -18,10 +18,14 @@ def test_the_run_reads_exactly_the_tables_its_settings_ask_for():
     # quick: the networks read no features; notebook 05 reads one draw (n_repeats 1)
     assert run_feature_requests("quick", SEED) == [spec_z, test, TableRequest("train", SEED)]
     # default: the networks read draw SEED (their cv_seed), which is notebook 05's first of three
+    # and its GBDTs train on 2 degraded copies of every object under each of the three draws
+    draws = [SEED, SEED + 1, SEED + 2]
     assert run_feature_requests("default", SEED) == [TableRequest("train", SEED), test, spec_z,
-                                                     TableRequest("train", SEED + 1), TableRequest("train", SEED + 2)]
+                                                     TableRequest("train", SEED + 1), TableRequest("train", SEED + 2),
+                                                     *(TableRequest("train", draw, 2) for draw in draws)]
     assert [r.name for r in run_feature_requests("quick", SEED)] == ["train, spectroscopic Z", "test",
                                                                       f"train, Z draw {SEED}"]
+    assert TableRequest("train", SEED, 2).name == f"train, Z draw {SEED}, 2 degraded copies"
 
 
 @pytest.mark.parametrize("profile", ["quick", "default"])
@@ -30,10 +34,10 @@ def test_after_extraction_every_table_the_notebooks_read_is_a_cache_hit(kaggle_d
     summary = extract_run_features(dataset, profile, SEED, n_jobs=1, progress=False)
     requests = run_feature_requests(profile, SEED)
     assert summary["table"].tolist() == [r.name for r in requests]
-    assert (summary["rows"] == [len(dataset.log(r.kind)) for r in requests]).all()
+    assert (summary["rows"] == [len(dataset.log(r.kind)) * max(1, r.copies) for r in requests]).all()
     assert not summary["cached"].any()
     assert all(path.is_file() for r in requests
-               for path in cache_entries(dataset, r.kind, redshift_seed=r.redshift_seed))
+               for path in cache_entries(dataset, r.kind, redshift_seed=r.redshift_seed, copies=r.copies))
 
     def extraction(table, path):
         raise AssertionError(f"{path.name} was extracted after notebook 02's extraction")
@@ -46,7 +50,8 @@ def test_after_extraction_every_table_the_notebooks_read_is_a_cache_hit(kaggle_d
         assert (inputs.scaler is not None) == (profile == "default")
     cfg = notebook05_settings(profile)
     for request in notebook05_requests(cfg, SEED):  # what notebook 05 reads
-        feature_table(dataset, request.kind, n_jobs=1, redshift_seed=request.redshift_seed, progress=False)
+        feature_table(dataset, request.kind, n_jobs=1, redshift_seed=request.redshift_seed, copies=request.copies,
+                      progress=False)
     again = extract_run_features(dataset, profile, SEED, n_jobs=1, progress=False)
     assert again["cached"].all() and again["columns"].tolist() == summary["columns"].tolist()
 

@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..data import cache_root
+from ..lightcurve_copies import COPY_SEED, degraded_copies
 from ..preprocess import deextinct
 from ..progress import progress_count
 from . import agn, blackbody, fits, gp, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
@@ -59,12 +60,18 @@ class TableRequest(NamedTuple):
 
     kind: str  # "train" | "test"
     redshift_seed: int | None = None  # train only: Z perturbed like the test's photometric Z by this draw
+    copies: int = 0  # train only: the features of this many degraded copies of every object instead
 
     @property
     def name(self) -> str:
         if self.kind == "test":
             return "test"
-        return "train, spectroscopic Z" if self.redshift_seed is None else f"train, Z draw {self.redshift_seed}"
+        name = "train, spectroscopic Z" if self.redshift_seed is None else f"train, Z draw {self.redshift_seed}"
+        return name + (f", {self.copies} degraded copies" if self.copies else "")
+
+    def table(self, dataset, **options) -> pd.DataFrame:
+        """feature_table of this request; `options`: its other keywords (n_jobs, cache_dir, progress)."""
+        return feature_table(dataset, self.kind, redshift_seed=self.redshift_seed, copies=self.copies, **options)
 
 
 def extract_object(obj: ObjectLightCurve, groups: Sequence[str] = DEFAULT_GROUPS) -> dict[str, float]:
@@ -111,16 +118,18 @@ def _cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | 
 
 
 def cache_entries(dataset, kind: str, *, groups: Iterable[str] | None = None, redshift_seed: int | None = None,
-                  cache_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The cache files feature_table(dataset, kind, groups=..., redshift_seed=...) reads: the per-object
-    groups' table and each batch group's own (a request is cached when all of them exist)."""
-    groups = checked_request(kind, groups, redshift_seed)
+                  cache_dir: str | os.PathLike | None = None, copies: int = 0) -> list[Path]:
+    """The cache files feature_table(dataset, kind, groups=..., redshift_seed=..., copies=...) reads: the
+    per-object groups' table and each batch group's own (a request is cached when all of them exist)."""
+    groups = checked_request(kind, groups, redshift_seed, copies)
+    if copies:
+        dataset = degraded_copies(dataset, copies, COPY_SEED)
     per_object = [g for g in groups if g not in BATCH_GROUPS]
     paths = [_cache_path(dataset, kind, per_object, redshift_seed, cache_dir)] if per_object else []
     return paths + [_cache_path(dataset, kind, [g], None, cache_dir) for g in groups if g in BATCH_GROUPS]
 
 
-def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int | None) -> list[str]:
+def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int | None, copies: int = 0) -> list[str]:
     """The groups a feature-table request asks for (DEFAULT_GROUPS when None), after checking the request."""
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
@@ -130,18 +139,26 @@ def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int 
         raise ValueError(f"unknown feature group(s) {unknown}; known: {list(REGISTRY)}")
     if redshift_seed is not None and kind != "train":
         raise ValueError("redshift_seed perturbs training redshifts only; the test's are already photometric")
+    if copies and kind != "train":
+        raise ValueError("copies are made of training objects only (they are extra training rows)")
+    if copies < 0:
+        raise ValueError(f"copies must be 0 (the objects themselves) or more, not {copies}")
     return groups
 
 
 def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.PathLike | None = None,
                   groups: Iterable[str] | None = None, redshift_seed: int | None = None,
-                  progress: bool = True) -> pd.DataFrame:
+                  progress: bool = True, copies: int = 0) -> pd.DataFrame:
     """Features of every `kind` ('train' or 'test') object, indexed by object_id in log order.
 
     `redshift_seed`: for 'train' only, replace Z by `perturbed_redshift(train, test, seed)` before
     extraction, so rest-frame features carry the test's photometric-redshift noise.
+    `copies`: for 'train' only, the features of that many degraded copies of every training object
+    (`utils.lightcurve_copies.degraded_copies` with COPY_SEED; ids "<object_id>~copy<k>") instead.
     """
-    groups = checked_request(kind, groups, redshift_seed)
+    groups = checked_request(kind, groups, redshift_seed, copies)
+    if copies:
+        dataset = degraded_copies(dataset, copies, COPY_SEED)
     if any(group in BATCH_GROUPS for group in groups):
         return with_batch_groups(dataset, kind, groups, lambda per_object: feature_table(
             dataset, kind, n_jobs=n_jobs, cache_dir=cache_dir, groups=per_object, redshift_seed=redshift_seed,

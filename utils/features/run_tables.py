@@ -8,7 +8,8 @@ cached (and each still runs alone, extracting what it lacks):
 * notebooks 03 and 04 (utils.training.prepare.feature_requests): when their profile has use_features, the
   training table under their training-Z draw (the notebook's seed when perturb_train_z) and the test's;
 * notebook 05 (utils.ensemble_notebook.feature_requests): always the training table with spectroscopic Z,
-  the test's and one training table per CV repeat (Z draws seed, seed + 1, ...).
+  the test's and one training table per CV repeat (Z draws seed, seed + 1, ...), and with its `copies`
+  setting one table of the training objects' degraded copies per draw (utils.lightcurve_copies).
 
 Every table holds the default groups; a batch group (ParSNIP) is cached once per kind and shared by every
 training table (utils.features.with_batch_groups), so the first training table pays for it.
@@ -25,7 +26,7 @@ from ..ensemble_notebook import feature_requests as notebook05_requests
 from ..ensemble_notebook import notebook05_settings
 from ..training.notebook import DEEP_NOTEBOOKS, notebook_settings
 from ..training.prepare import feature_requests as deep_notebook_requests
-from . import TableRequest, cache_entries, feature_table
+from . import TableRequest, cache_entries
 
 
 def run_feature_requests(profile: str, seed: int) -> list[TableRequest]:
@@ -54,11 +55,11 @@ def extract_run_features(dataset, profile: str, seed: int, *, n_jobs: int | None
         n_jobs = notebook05_settings(profile)["feature_jobs"]
     rows = []
     for request in run_feature_requests(profile, seed):
-        entries = cache_entries(dataset, request.kind, redshift_seed=request.redshift_seed, cache_dir=cache_dir)
+        entries = cache_entries(dataset, request.kind, redshift_seed=request.redshift_seed, cache_dir=cache_dir,
+                                copies=request.copies)
         cached = all(path.is_file() for path in entries)
         started = time.perf_counter()
-        table = feature_table(dataset, request.kind, n_jobs=n_jobs, cache_dir=cache_dir,
-                              redshift_seed=request.redshift_seed, progress=progress)
+        table = request.table(dataset, n_jobs=n_jobs, cache_dir=cache_dir, progress=progress)
         rows.append({"table": request.name, "rows": len(table), "columns": table.shape[1],
                      "seconds": time.perf_counter() - started, "cached": cached})
     return pd.DataFrame(rows, columns=["table", "rows", "columns", "seconds", "cached"])
