@@ -69,6 +69,27 @@ def test_no_observations_give_nan_and_order_does_not_matter(run):
     assert tuple(parsnip.NAMES) == GROUP_NAMES["parsnip"]
 
 
+def test_an_object_the_decoder_refuses_gets_nan_and_the_others_their_features(run, monkeypatch):
+    """ParSNIP's decoder raises for a few sparse light curves (seen on a degraded copy whose 7 points all lay in
+    the padding around the time window): that object gets NaN features; any other error still stops the run."""
+    objects = [supernova_like(seed=s, object_id=f"o{s}") for s in range(3)]
+    expected = run(objects)
+    real = parsnip._predict_batch
+
+    def refusing(model, inputs, message="Kernel size can't be greater than actual input size"):
+        if inputs[0][1]["object_id"] == "o1":
+            raise RuntimeError(f"Calculated padded input size per channel: (0). {message}")
+        return real(model, inputs)
+
+    monkeypatch.setattr(parsnip, "_predict_batch", refusing)
+    got = np.array([[row[n] for n in parsnip.NAMES] for row in parsnip.extract_batch(objects, n_jobs=1)])
+    assert np.isnan(got[1]).all()
+    assert np.array_equal(got[[0, 2]], expected[[0, 2]])
+    monkeypatch.setattr(parsnip, "_predict_batch", lambda model, inputs: refusing(model, inputs, "something else"))
+    with pytest.raises(RuntimeError, match="something else"):
+        parsnip.extract_batch(objects, n_jobs=1)
+
+
 def test_shipped_bandpasses_register_with_sncosmo():
     import sncosmo
 

@@ -136,10 +136,22 @@ def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     """
     model = load_model()
     inputs = [x for x in (model_inputs(obj, model.settings) for obj in objects if len(obj.time) > 0) if x is not None]
-    parts = [_predict_batch(model, [one]) for one in inputs]
+    parts = [part for part in (_predict_one(model, one) for one in inputs) if part is not None]
     if not parts:
         return pd.DataFrame(columns=[*_COLUMNS.values(), "amplitude", "amplitude_error", "model_chisq", "model_dof"])
     return pd.concat(parts)
+
+
+def _predict_one(model, one: tuple[np.ndarray, dict]) -> pd.DataFrame | None:
+    """_predict_batch of one object, or None where ParSNIP's decoder cannot take its points (it raises for a few
+    sparse light curves, e.g. 7 points spread over more than its time window): such an object gets NaN features,
+    like one without usable observations, instead of stopping the extraction of every other object."""
+    try:
+        return _predict_batch(model, [one])
+    except RuntimeError as error:
+        if "Kernel size can't be greater than actual input size" not in str(error):
+            raise
+        return None
 
 
 def _predict_batch(model, inputs: list[tuple[np.ndarray, dict]]) -> pd.DataFrame:
