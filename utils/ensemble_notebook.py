@@ -49,8 +49,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 # ~20 s (benchmarks/ablate_features.py --rows default,default@adv; docs/results.md); off in quick to keep it quick.
 # copies: degraded copies of every training object (utils.lightcurve_copies) the GBDTs also train on; 2 in default and
 # kaggle: over 8 CV seeds the multiclass GBDT's nested F1 gained +0.032 ± 0.006 (paired SE; AP +0.029 ± 0.003) for
-# ~3 min of extraction and ~2x the GBDT's training (benchmarks/ablate_features.py --rows default@adv,default@adv@copies2);
-# 0 in quick.
+# ~4 min of extraction (238 s) and ~2x the GBDT's training (360 vs 188 s), quiet full runs (docs/results.md;
+# benchmarks/ablate_features.py --rows default@adv,default@adv@copies2); 0 in quick.
 THRESHOLD_CHOICE = "single F1-optimal cut on all OOF rows of the blender fitted on all of them"
 
 

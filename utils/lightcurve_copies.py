@@ -65,9 +65,15 @@ def degraded_copies(dataset: Dataset, copies: int, seed: int = COPY_SEED) -> Dat
     train_log.index.name = dataset.train_log.index.name
     train_lc = pd.concat(curves, ignore_index=True).sort_values(["object_id", "time"], kind="stable",
                                                                 ignore_index=True)
-    spec = f"{dataset.fingerprint}:{copies}:{seed}:{DROP_MAX_RATE}:{NOISE_MAX_SIGMAS}:{MIN_POINTS}"
     return dataclasses.replace(dataset, train_log=train_log, train_lc=train_lc,
-                               fingerprint=hashlib.sha1(spec.encode()).hexdigest()[:16])
+                               fingerprint=copies_fingerprint(dataset.fingerprint, copies, seed))
+
+
+def copies_fingerprint(fingerprint: str, copies: int, seed: int = COPY_SEED) -> str:
+    """The fingerprint of degraded_copies(dataset, copies, seed) from the dataset's: what the copies' cache keys
+    need, without drawing the copies."""
+    spec = f"{fingerprint}:{copies}:{seed}:{DROP_MAX_RATE}:{NOISE_MAX_SIGMAS}:{MIN_POINTS}"
+    return hashlib.sha1(spec.encode()).hexdigest()[:16]
 
 
 def source_of(copy_ids: pd.Index) -> pd.Series:

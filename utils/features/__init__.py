@@ -18,6 +18,7 @@ says which redshifts it sees).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..data import cache_root
-from ..lightcurve_copies import COPY_SEED, degraded_copies
+from ..lightcurve_copies import COPY_SEED, copies_fingerprint, degraded_copies
 from ..preprocess import deextinct
 from ..progress import progress_count
 from . import agn, blackbody, fits, gp, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
@@ -122,8 +123,8 @@ def cache_entries(dataset, kind: str, *, groups: Iterable[str] | None = None, re
     """The cache files feature_table(dataset, kind, groups=..., redshift_seed=..., copies=...) reads: the
     per-object groups' table and each batch group's own (a request is cached when all of them exist)."""
     groups = checked_request(kind, groups, redshift_seed, copies)
-    if copies:
-        dataset = degraded_copies(dataset, copies, COPY_SEED)
+    if copies:  # the keys need only the copies' fingerprint, not the copies
+        dataset = dataclasses.replace(dataset, fingerprint=copies_fingerprint(dataset.fingerprint, copies, COPY_SEED))
     per_object = [g for g in groups if g not in BATCH_GROUPS]
     paths = [_cache_path(dataset, kind, per_object, redshift_seed, cache_dir)] if per_object else []
     return paths + [_cache_path(dataset, kind, [g], None, cache_dir) for g in groups if g in BATCH_GROUPS]
