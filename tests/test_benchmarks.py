@@ -151,3 +151,52 @@ def test_time_pretrain_prints_both_epoch_times(kaggle_dir, capsys):
                                        "--models", "cnn"])
     line = capsys.readouterr().out.splitlines()[-1]
     assert line.startswith("cnn (band layout, 20 objects): pretraining ") and "ratio" in line and "60 objects" in line
+
+
+def fake_default_run(run: Path, seed: int) -> None:
+    """A finished run folder as utils.pipeline leaves it, with every member's predictions."""
+    (run / "predictions").mkdir(parents=True)
+    for model in ("cnn", "transformer", "gbdt"):
+        for kind in ("oof", "test"):
+            (run / "predictions" / f"{kind}_{model}.csv").write_text("object_id,prob\n")
+        (run / "predictions" / f"metrics_{model}.json").write_text("{}")
+    for model, notebook in (("cnn", "03_cnn"), ("transformer", "04_transformer")):
+        (run / "models" / model / "fold0").mkdir(parents=True)
+        (run / "models" / model / "fold0" / "best_model.pt").write_bytes(b"weights")
+        (run / f"{notebook}.ipynb").write_text("{}")
+        (run / f"config_{notebook}.json").write_text("{}")
+    (run / "metrics.json").write_text("{}")
+    (run / "submission.csv").write_text("object_id,prediction\n")
+    (run / "config.json").write_text(json.dumps({"seed": seed, "commit": "abc1234"}))
+
+
+def test_blend_seeds_deep_from_reuses_the_deep_members_and_runs_notebook05_alone(tmp_path, kaggle_dir, monkeypatch):
+    blend_seeds = load_script("blend_seeds")
+    calls = []
+    monkeypatch.setattr(blend_seeds, "execute", lambda source, output, parameters, progress: calls.append(
+        (source.name, output, parameters)))
+    source, run = tmp_path / "old-s3", tmp_path / "new-s3"
+    fake_default_run(source, seed=3)
+
+    blend_seeds.run_notebook05_on(str(kaggle_dir), 3, run, source)
+
+    assert [(name, output) for name, output, _ in calls] == [("05_ensemble_and_submit.py",
+                                                              run / "05_ensemble_and_submit.ipynb")]
+    assert calls[0][2]["out_dir"] == str(run) and calls[0][2]["seed"] == 3 and calls[0][2]["profile"] == "default"
+    # the deep members come along; the GBDT's predictions do not: notebook 05 makes them anew
+    assert sorted(p.name for p in (run / "predictions").iterdir()) == [
+        "metrics_cnn.json", "metrics_transformer.json", "oof_cnn.csv", "oof_transformer.csv", "test_cnn.csv",
+        "test_transformer.csv"]
+    assert (run / "models" / "transformer" / "fold0" / "best_model.pt").read_bytes() == b"weights"
+    assert (run / "03_cnn.ipynb").is_file() and (run / "config_04_transformer.json").is_file()
+    config = json.loads((run / "config.json").read_text())
+    assert config["deep_members_from"] == str(source) and config["deep_members_commit"] == "abc1234"
+    assert set(config["seconds"]) == {"05_ensemble_and_submit"}
+
+    with pytest.raises(SystemExit, match="seed 3, not 4"):
+        blend_seeds.run_notebook05_on(str(kaggle_dir), 4, tmp_path / "new-s4", source)
+    with pytest.raises(SystemExit, match="exists but holds no finished run"):
+        blend_seeds.run_notebook05_on(str(kaggle_dir), 3, run, source)
+    with pytest.raises(SystemExit, match="holds no finished run"):
+        blend_seeds.run_notebook05_on(str(kaggle_dir), 3, tmp_path / "other-s3", tmp_path / "missing-s3")
+    assert len(calls) == 1
