@@ -187,8 +187,9 @@ def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, sam
     result = cross_validate(settings, train, inputs.y, inputs.aux, None if args.no_test else inputs.test,
                             scaler=inputs.scaler, unlabelled=inputs.test)
     n_extra = len(inputs.scaler.names) if inputs.scaler else 0
+    # with a test set the fold networks' scores are aligned on it (align_folds), so --no-test changes the OOF rows
     return {"tag": args.tag, "model": args.model, "variant": args.variant, "overrides": overrides, "blind": args.blind,
-            "seed": settings["seed"], "cv_seed": settings["cv_seed"],
+            "no_test": bool(args.no_test), "seed": settings["seed"], "cv_seed": settings["cv_seed"],
             "device": str(torch.device(settings["device"]) if settings["device"] != "auto" else "auto"),
             "parameters": count_parameters(build_model(settings, n_extra)),
             "seconds": round(time.perf_counter() - started, 1),
