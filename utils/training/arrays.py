@@ -35,11 +35,14 @@ class LightCurveArrays:
 
 
 def arrays_from_sequences(sequences: Sequences, log: pd.DataFrame, extra: np.ndarray | None = None,
-                          gp_grid: np.ndarray | None = None) -> LightCurveArrays:
+                          gp_grid: np.ndarray | None = None,
+                          feature_target: np.ndarray | None = None) -> LightCurveArrays:
     """Undo the per-object flux normalisation of `prepare_sequences` (observer-frame time expected).
 
-    Band layout -> (N, 6, L) tensors; token layout -> (N, L). `extra`: (N, F) standardised features;
-    `gp_grid`: (N, 12, T) GP means and stds (gp_grid.py), rows in the sequences' order.
+    Band layout -> (N, 6, L) tensors; token layout -> (N, L). `extra`: (N, F) standardised features (the
+    networks read them); `gp_grid`: (N, 12, T) GP means and stds (gp_grid.py); `feature_target`: (N, F)
+    standardised features that only pretraining reads, as regression targets (pretrain.py); rows in the
+    sequences' order.
     """
     meta = log.loc[sequences.object_ids]
     scale = sequences.scale.astype(np.float32)
@@ -67,6 +70,10 @@ def arrays_from_sequences(sequences: Sequences, log: pd.DataFrame, extra: np.nda
         if len(extra) != len(sequences.object_ids):
             raise ValueError(f"extra features have {len(extra)} rows for {len(sequences.object_ids)} objects")
         tensors["extra"] = torch.as_tensor(np.asarray(extra, dtype=np.float32))
+    if feature_target is not None:
+        if len(feature_target) != len(sequences.object_ids):
+            raise ValueError(f"feature targets have {len(feature_target)} rows for {len(sequences.object_ids)} objects")
+        tensors["feature_target"] = torch.as_tensor(np.asarray(feature_target, dtype=np.float32))
     if gp_grid is not None:
         if len(gp_grid) != len(sequences.object_ids):
             raise ValueError(f"GP grids have {len(gp_grid)} rows for {len(sequences.object_ids)} objects")

@@ -52,12 +52,18 @@ def training_redshift_seed(settings: Mapping[str, Any]) -> int | None:
     return settings["cv_seed"] if settings["perturb_train_z"] else None
 
 
+def pretrains_on_features(settings: Mapping[str, Any]) -> bool:
+    """Whether pretraining regresses the physics features (so prepare_inputs must load them)."""
+    return bool(settings["pretrain"]) and settings.get("pretrain_feature_weight", 0.0) > 0
+
+
 def feature_requests(settings: Mapping[str, Any]) -> list[TableRequest]:
     """The feature tables (utils.features.TableRequest) prepare_inputs reads under these settings: the
-    training table under training_redshift_seed and the test's when settings['use_features'], else none."""
+    training table under training_redshift_seed and the test's when settings['use_features'] or pretraining
+    regresses the features, else none."""
     from ..features import TableRequest
 
-    if not settings["use_features"]:
+    if not (settings["use_features"] or pretrains_on_features(settings)):
         return []
     return [TableRequest("train", training_redshift_seed(settings)), TableRequest("test")]
 
@@ -76,24 +82,31 @@ def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
 def prepare_inputs(dataset, settings: Mapping[str, Any],
                    features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> DeepInputs:
     """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors;
-    with settings['gp_grid'], each object's GP grid too (gp_grid.py, cached; training Z drawn as the log's)."""
+    with settings['gp_grid'], each object's GP grid too (gp_grid.py, cached; training Z drawn as the log's);
+    when pretraining regresses the physics features, the standardised features as its targets
+    ('feature_target', which the networks never read)."""
     from ..preprocess import prepare_sequences  # here, so that training code imports without `extinction`
 
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
-    if settings["use_features"] and features is None:
+    wants_features = settings["use_features"] or pretrains_on_features(settings)
+    if wants_features and features is None:
         features = physics_features(dataset, training_redshift_seed(settings))
-    scaler = FeatureScaler.fit(features[0]) if settings["use_features"] else None
+    # fitted on the training objects' features only: no label enters it
+    fitted = FeatureScaler.fit(features[0]) if wants_features else None
+    scaler = fitted if settings["use_features"] else None
     logs = {"train": training_log(dataset, settings), "test": dataset.test_log}
     arrays = {}
     for kind in ("train", "test"):
         sequences = prepare_sequences(dataset, kind, layout=settings["layout"], length=length, rest_frame=False)
-        extra = scaler.transform(features[kind == "test"].loc[sequences.object_ids]) if scaler else None
+        scaled = fitted.transform(features[kind == "test"].loc[sequences.object_ids]) if fitted else None
+        extra = scaled if settings["use_features"] else None
+        target = scaled if pretrains_on_features(settings) else None
         grid = None
         if settings.get("gp_grid", False):  # settings saved before the option existed lack it: off
             redshift_seed = training_redshift_seed(settings) if kind == "train" else None
             grid = gp_grid_for(dataset, kind, sequences.object_ids, n_steps=settings["gp_grid_steps"],
                                redshift_seed=redshift_seed)
-        arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra, grid)
+        arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra, grid, feature_target=target)
     log = dataset.train_log.loc[arrays["train"].object_ids]
     aux = class_group_index(log["SpecType"])
     return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler)

@@ -8,10 +8,17 @@ relative to the peak of the visible points, as the encoder sees time) by one cro
 Gaussian negative log-likelihood whose variance is the head's predicted variance plus the point's own
 measurement variance, so noisy points weigh less. The training augmentations (augment.py) act first.
 
-Pretraining reads light curves only (train and test; no target, no SpecType), so its weights depend on the
-input arrays alone. `pretrained_encoder` runs it once per (input arrays, pretraining settings), caches it
-under cache_root()/pretrain and copies it next to the run's checkpoints; every fold network of every seed
-then starts from those encoder weights, with a fresh classification head and pooling:
+With settings['pretrain_feature_weight'] > 0 a second head also regresses, from the encoder's pooled visible
+steps, each object's standardised physics features (utils.features: rise and decline times, colours,
+model-comparison fits ... computed from its full light curve), mean squared error at that weight: the physics
+we know, taught to the encoder on every object. The features are functions of the light curve alone, so
+pretraining still sees no label.
+
+Pretraining reads light curves (and, with the feature head, their physics features) of train and test only,
+no target and no SpecType, so its weights depend on the input arrays alone. `pretrained_encoder` runs it
+once per (input arrays, pretraining settings), caches it under cache_root()/pretrain and copies it next to
+the run's checkpoints; every fold network of every seed then starts from those encoder weights, with a fresh
+classification head and pooling:
 
     state = pretrained_encoder(settings, inputs.train, inputs.test, out_dir=run_folder)
     classifier = DeepClassifier(settings).fit(train, y, aux, pretrained=state)
@@ -54,10 +61,13 @@ PRETRAIN_SETTINGS = (
     "model", "layout", "cnn_channels", "kernel_size", "d_model", "n_heads", "n_layers", "ff_dim", "time_encoding",
     "dropout", "flux_scaling", "rest_frame", "time_reference", "aug_noise", "aug_time", "aug_drop", "aug_redshift",
     "batch_size", "weight_decay", "pretrain_epochs", "pretrain_mask_fraction", "pretrain_lr", "pretrain_seed",
+    "pretrain_feature_weight",
 )
-# The light-curve tensors pretraining reads; physics features ("extra") and labels never enter.
+# The light-curve tensors pretraining reads; the classifier's features ("extra") and labels never enter.
 LIGHT_CURVE_KEYS = ("flux", "flux_err", "time", "mask", "band", "z", "ebv")
+FEATURE_TARGET = "feature_target"  # standardised physics features, the feature head's targets (prepare.py)
 HEAD_WIDTH = 32
+FEATURE_HEAD_WIDTH = 64
 LOSS_BATCH = 256
 
 
@@ -87,6 +97,26 @@ class ReconstructionHead(nn.Module):
         return mean, raw_variance
 
 
+class FeatureHead(nn.Module):
+    """Predicts an object's standardised physics features from the mean and max of its visible steps and
+    its object vector (redshift, EBV, flux scale: luminosities need the distance)."""
+
+    def __init__(self, step_channels: int, n_objects: int, n_features: int, width: int = FEATURE_HEAD_WIDTH):
+        super().__init__()
+        self.n_features = n_features
+        pooled = 2 * step_channels + n_objects
+        self.out = nn.Sequential(nn.LayerNorm(pooled), nn.Linear(pooled, width), nn.GELU(),
+                                 nn.Linear(width, n_features))
+
+    def forward(self, steps: torch.Tensor, step_mask: torch.Tensor, objects: torch.Tensor) -> torch.Tensor:
+        """steps (B, N, C), mask (B, N), objects (B, n_objects) -> (B, n_features)."""
+        weights = step_mask.unsqueeze(-1).to(steps.dtype)
+        mean = (steps * weights).sum(1) / weights.sum(1).clamp(min=1)
+        largest = steps.masked_fill(~step_mask.unsqueeze(-1), float("-inf")).amax(1)
+        largest = torch.where(step_mask.any(1, keepdim=True), largest, torch.zeros_like(largest))
+        return self.out(torch.cat([mean, largest, objects], dim=1))
+
+
 def hide_observations(mask: torch.Tensor, fraction: float,
                       generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(hidden, visible): a random `fraction` of each object's observed points hidden; an object whose points
@@ -111,6 +141,14 @@ def _gather_hidden(values: dict[str, torch.Tensor],
 def masked_reconstruction_loss(encoder: nn.Module, head: ReconstructionHead, batch: Mapping[str, torch.Tensor],
                                settings: Mapping[str, Any], generator: torch.Generator) -> torch.Tensor:
     """Mean Gaussian NLL of the hidden points' scaled flux, given the visible points (see module doc)."""
+    return pretraining_losses(encoder, head, batch, settings, generator)[0]
+
+
+def pretraining_losses(encoder: nn.Module, head: ReconstructionHead, batch: Mapping[str, torch.Tensor],
+                       settings: Mapping[str, Any], generator: torch.Generator,
+                       feature_head: FeatureHead | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(reconstruction NLL, feature MSE or None without `feature_head`), both from one pass of the encoder
+    over the visible points."""
     hidden, visible = hide_observations(batch["mask"], settings["pretrain_mask_fraction"], generator)
     shown = compact({**batch, "mask": visible})
     shown["flux"] = shown["flux"].masked_fill(~shown["mask"], 0.0)  # hidden points look like padding
@@ -129,15 +167,32 @@ def masked_reconstruction_loss(encoder: nn.Module, head: ReconstructionHead, bat
                               shown["mask"].flatten(1), queries["time"], queries["band"], objects)
     variance = F.softplus(raw_variance) + queries["error"] ** 2 + 1e-6
     nll = 0.5 * (torch.log(variance) + (queries["target"] - mean) ** 2 / variance)
-    return (nll * valid).sum() / valid.sum().clamp(min=1)
+    reconstruction = (nll * valid).sum() / valid.sum().clamp(min=1)
+    if feature_head is None:
+        return reconstruction, None
+    predicted = feature_head(steps.flatten(1, -2), shown["mask"].flatten(1), objects)
+    return reconstruction, F.mse_loss(predicted, batch[FEATURE_TARGET])
 
 
-def light_curves_only(parts: Sequence[LightCurveArrays]) -> LightCurveArrays:
-    """The light-curve tensors of all `parts` (e.g. train and test) in one LightCurveArrays."""
+def pretraining_keys(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The tensors pretraining reads under these settings."""
+    return LIGHT_CURVE_KEYS + ((FEATURE_TARGET,) if settings.get("pretrain_feature_weight", 0.0) > 0 else ())
+
+
+def _check_keys(parts: Sequence[LightCurveArrays], keys: Sequence[str]) -> None:
+    for key in keys:
+        if any(key not in part.tensors for part in parts):
+            raise ValueError(f"pretraining reads {key!r}, which some arrays lack (pretrain_feature_weight > 0 needs "
+                             "the physics features as targets: utils.training.prepare_inputs adds them)")
+
+
+def light_curves_only(parts: Sequence[LightCurveArrays], keys: Sequence[str] = LIGHT_CURVE_KEYS) -> LightCurveArrays:
+    """The light-curve tensors (`keys`) of all `parts` (e.g. train and test) in one LightCurveArrays."""
     layouts = {part.layout for part in parts}
     if len(layouts) != 1:
         raise ValueError(f"pretraining arrays mix layouts {sorted(layouts)}")
-    tensors = {key: torch.cat([part.tensors[key] for part in parts]) for key in LIGHT_CURVE_KEYS}
+    _check_keys(parts, keys)
+    tensors = {key: torch.cat([part.tensors[key] for part in parts]) for key in keys}
     return LightCurveArrays(np.concatenate([part.object_ids for part in parts]), tensors, layouts.pop())
 
 
@@ -146,14 +201,22 @@ def _encoder_and_head(settings: Mapping[str, Any]) -> tuple[nn.Module, Reconstru
     return encoder, ReconstructionHead(encoder.step_channels, object_channels(settings["flux_scaling"]))
 
 
+def _feature_head(settings: Mapping[str, Any], encoder: nn.Module, n_features: int | None) -> FeatureHead | None:
+    if settings.get("pretrain_feature_weight", 0.0) <= 0:
+        return None
+    return FeatureHead(encoder.step_channels, object_channels(settings["flux_scaling"]), n_features)
+
+
 @dataclass
 class PretrainedEncoder:
-    """A pretrained network (its classification head untrained) with its reconstruction head."""
+    """A pretrained network (its classification head untrained) with its reconstruction head (and feature
+    head, when pretraining regressed the physics features)."""
 
     settings: dict[str, Any]
     encoder: nn.Module
     head: ReconstructionHead
     history: list[dict] = field(default_factory=list)
+    feature_head: FeatureHead | None = None
 
     def encoder_state(self) -> dict[str, torch.Tensor]:
         """The weights `encode_steps` uses (type(encoder).STEP_ENCODER): what fine-tuning starts from."""
@@ -168,6 +231,9 @@ class PretrainedEncoder:
         stored = {"settings": self.settings, "encoder": {k: v.cpu() for k, v in self.encoder.state_dict().items()},
                   "head": {k: v.cpu() for k, v in self.head.state_dict().items()}, "history": self.history,
                   "version": PRETRAIN_VERSION, "info": info}
+        if self.feature_head is not None:
+            stored["feature_head"] = {k: v.cpu() for k, v in self.feature_head.state_dict().items()}
+            stored["n_features"] = self.feature_head.n_features
         handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pt.tmp", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
@@ -183,18 +249,28 @@ class PretrainedEncoder:
         encoder, head = _encoder_and_head(stored["settings"])
         encoder.load_state_dict(stored["encoder"])
         head.load_state_dict(stored["head"])
-        return cls(stored["settings"], encoder, head, stored["history"])
+        feature_head = _feature_head(stored["settings"], encoder, stored.get("n_features"))
+        if feature_head is not None:
+            feature_head.load_state_dict(stored["feature_head"])
+        return cls(stored["settings"], encoder, head, stored["history"], feature_head)
 
 
 def pretrain(settings: Mapping[str, Any], arrays: LightCurveArrays, *, progress: bool = False) -> PretrainedEncoder:
-    """Train encoder + reconstruction head for settings['pretrain_epochs'] epochs over `arrays` (no labels)."""
+    """Train encoder + reconstruction head (+ feature head) for settings['pretrain_epochs'] epochs over `arrays`
+    (no labels)."""
     device = pick_device(settings["device"])
     seed = settings["pretrain_seed"]
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder, head = _encoder_and_head(settings)
-    encoder, head = encoder.to(device), head.to(device)
-    parameters = [p for module in (encoder, head) for p in module.parameters()]
+    feature_weight = settings.get("pretrain_feature_weight", 0.0)
+    n_features = arrays.tensors[FEATURE_TARGET].shape[1] if FEATURE_TARGET in arrays.tensors else None
+    if feature_weight > 0 and n_features is None:
+        raise ValueError("pretrain_feature_weight > 0 but the arrays hold no feature targets (prepare_inputs adds "
+                         "them when settings['pretrain'] is on)")
+    feature_head = _feature_head(settings, encoder, n_features)
+    modules = [module.to(device) for module in (encoder, head, feature_head) if module is not None]
+    parameters = [p for module in modules for p in module.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=settings["pretrain_lr"], weight_decay=settings["weight_decay"])
     epochs, batch_size = settings["pretrain_epochs"], settings["batch_size"]
     steps = math.ceil(len(arrays) / batch_size)
@@ -204,27 +280,31 @@ def pretrain(settings: Mapping[str, Any], arrays: LightCurveArrays, *, progress:
     bar = tqdm(range(epochs), desc=f"pretrain {settings['model']}", disable=not progress, leave=False)
     for epoch in bar:
         started = time.perf_counter()
-        encoder.train()
-        head.train()
+        for module in modules:
+            module.train()
         rows = torch.randperm(len(arrays), generator=generator)
-        total = 0.0
+        totals = np.zeros(2)
         for start in range(0, len(rows), batch_size):
             index = rows[start:start + batch_size]
             batch = augment(arrays.batch(index, device), settings, generator)
-            loss = masked_reconstruction_loss(encoder, head, batch, settings, generator)
+            reconstruction, features = pretraining_losses(encoder, head, batch, settings, generator, feature_head)
+            loss = reconstruction if features is None else reconstruction + feature_weight * features
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(parameters, 1.0)
             optimizer.step()
             schedule.step()
-            total += loss.item() * len(index)
-        history.append({"epoch": epoch + 1, "loss": total / max(len(rows), 1),
-                        "seconds": time.perf_counter() - started})
+            totals += len(index) * np.array([reconstruction.item(), 0.0 if features is None else features.item()])
+        mean = totals / max(len(rows), 1)
+        history.append({"epoch": epoch + 1, "loss": float(mean[0]), "seconds": time.perf_counter() - started,
+                        **({"feature_loss": float(mean[1])} if feature_head is not None else {})})
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
         if (epoch + 1) % 5 == 0 or epoch + 1 == epochs:
+            extra = f", feature MSE {mean[1]:.4f}" if feature_head is not None else ""
             progress_line(f"pretrain {settings['model']}: epoch {epoch + 1}/{epochs}, "
-                          f"reconstruction loss {history[-1]['loss']:.4f}")
-    return PretrainedEncoder(dict(settings), encoder.cpu(), head.cpu(), history)
+                          f"reconstruction loss {history[-1]['loss']:.4f}{extra}")
+    return PretrainedEncoder(dict(settings), encoder.cpu(), head.cpu(), history,
+                             feature_head.cpu() if feature_head is not None else None)
 
 
 def reconstruction_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays, *, seed: int = 0) -> float:
@@ -243,12 +323,33 @@ def reconstruction_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays,
     return total / max(len(arrays), 1)
 
 
+def feature_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays, *, seed: int = 0) -> float:
+    """The feature head's mean squared error on `arrays` (eval mode, no augmentation, points hidden as in
+    pretraining, drawn from `seed`); only for encoders pretrained with the feature head."""
+    if pretrained.feature_head is None:
+        raise ValueError("this encoder was pretrained without the feature head (pretrain_feature_weight 0)")
+    generator = torch.Generator().manual_seed(seed)
+    modules = (pretrained.encoder, pretrained.head, pretrained.feature_head)
+    for module in modules:
+        module.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(arrays), LOSS_BATCH):
+            rows = np.arange(start, min(start + LOSS_BATCH, len(arrays)))
+            _, loss = pretraining_losses(*modules[:2], arrays.batch(rows), pretrained.settings, generator,
+                                         pretrained.feature_head)
+            total += loss.item() * len(rows)
+    return total / max(len(arrays), 1)
+
+
 def pretrain_key(settings: Mapping[str, Any], parts: Sequence[LightCurveArrays]) -> str:
     """Hash of the light-curve tensors (so of the data, sequence length and Z draw), the settings pretraining
     reads and the kind of device (CPU and GPU arithmetic differ); labels are no part of it."""
+    keys = pretraining_keys(settings)
+    _check_keys(parts, keys)
     digest = hashlib.sha1()
     for part in parts:
-        for key in LIGHT_CURVE_KEYS:
+        for key in keys:
             digest.update(key.encode())
             digest.update(part.tensors[key].contiguous().numpy().tobytes())
     chosen = {key: settings[key] for key in PRETRAIN_SETTINGS} | {"device": pick_device(settings["device"]).type}
@@ -278,15 +379,17 @@ def pretrained_encoder(settings: Mapping[str, Any], train: LightCurveArrays, tes
         pretrained = PretrainedEncoder.load(path)
         print(f"pretrained {settings['model']} encoder from the cache: {path.name}")
     else:
-        arrays = light_curves_only(parts)
+        arrays = light_curves_only(parts, pretraining_keys(settings))
         started = time.perf_counter()
         pretrained = pretrain(settings, arrays, progress=progress)
         seconds = time.perf_counter() - started
         pretrained.save(path, n_objects=len(arrays), seconds=round(seconds, 1))
         message = f"pretrained the {settings['model']} encoder on {len(arrays):,} light curves in {seconds:.0f} s"
         if pretrained.history:
-            message += (f"; reconstruction loss {pretrained.history[0]['loss']:.3f} -> "
-                        f"{pretrained.history[-1]['loss']:.3f}")
+            first, last = pretrained.history[0], pretrained.history[-1]
+            message += f"; reconstruction loss {first['loss']:.3f} -> {last['loss']:.3f}"
+            if "feature_loss" in last:
+                message += f", feature MSE {first['feature_loss']:.3f} -> {last['feature_loss']:.3f}"
         print(message)
     if out_dir is not None:
         target = run_copy_path(out_dir, settings["model"])

@@ -38,6 +38,9 @@ _TRAINING = {
     "pretrain": False, "pretrain_epochs": 20, "pretrain_mask_fraction": 0.3, "pretrain_lr": 1e-3,
     "pretrain_seed": 0,
     "pretrain_encoder_lr_scale": 1.0,  # fine-tuning: the pretrained encoder's learning rate as a share of lr
+    # > 0: pretraining also regresses each object's standardised physics features (utils.features, computed from
+    # the light curve alone, so still label-free) from the encoder, at this weight next to the reconstruction loss
+    "pretrain_feature_weight": 0.0,
     # the 2-D GP's mean and std on a (rest-frame day x band) grid of gp_grid_steps days over the GP window,
     # next to the raw points (gp_grid.py, models/grid.py); off until measured against the raw points alone
     "gp_grid": False, "gp_grid_steps": 64,
