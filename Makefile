@@ -8,14 +8,15 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?=
 OUT_DIR ?=
 PROFILE ?= default
-NOTEBOOKS ?= all
+NOTEBOOKS ?=
 SEED ?= 42
 DEVICE ?= auto
 
 # Paths travel as environment variables, not words on the command line, so a DATA_DIR or OUT_DIR
 # with spaces arrives whole (the runner reads $DATA_DIR and $OUT_DIR itself).
 export DATA_DIR OUT_DIR
-RUN_ARGS := --profile '$(PROFILE)' --notebooks '$(NOTEBOOKS)' --seed '$(SEED)' --device '$(DEVICE)'
+# No NOTEBOOKS: all but the profile's PROFILE_LEAVES_OUT (utils/config.py); NOTEBOOKS=all runs every notebook.
+RUN_ARGS := --profile '$(PROFILE)' $(if $(NOTEBOOKS),--notebooks '$(NOTEBOOKS)') --seed '$(SEED)' --device '$(DEVICE)'
 
 .PHONY: venv test run lab bench predict clean-cache
 

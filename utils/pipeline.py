@@ -1,7 +1,10 @@
 """Run the numbered notebooks in order with papermill and collect everything in one run folder.
 
-    python -m utils.pipeline                       # all notebooks, default profile, data found automatically
+    python -m utils.pipeline                       # the default profile's notebooks, data found automatically
     python -m utils.pipeline --profile quick --notebooks 01-02 --data-dir ../shared/mallorn
+
+Without --notebooks a run executes every notebook but its profile's PROFILE_LEAVES_OUT (utils.config): the
+default profile leaves out the deep models (03, 04) on a measurement; `--notebooks all` runs them all.
 
 Before anything is created, the options, the device, the output folder and the data (validated, as the
 notebooks will load it) are checked; a problem prints one `error: ...` line and exits with status 2.
@@ -29,7 +32,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from . import PROJECT_ROOT
-from .config import PROFILE_NAMES, save_config
+from .config import PROFILE_LEAVES_OUT, PROFILE_NAMES, save_config
 from .progress import PROGRESS_ENV
 from .runs import SUBMISSIONS_DIR
 
@@ -68,6 +71,13 @@ def select_notebooks(notebooks: list[Path], selection: str | None) -> list[Path]
     if unknown:
         raise ValueError(f"no notebook numbered {unknown}; have {sorted(by_number)}")
     return [by_number[n] for n in sorted(wanted)]
+
+
+def run_selection(notebooks: list[Path], profile: str, selection: str | None) -> list[Path]:
+    """The notebooks a run executes: `selection` when given, else all but the profile's PROFILE_LEAVES_OUT."""
+    if selection:
+        return select_notebooks(notebooks, selection)
+    return [p for p in notebooks if int(p.name[:2]) not in PROFILE_LEAVES_OUT[profile]]
 
 
 def check_device(device: str) -> None:
@@ -248,6 +258,8 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
         notebook_dir: Path | None = None) -> Path:
     """Check everything that can be checked up front, then run the selected notebooks into a new run folder.
 
+    `notebooks`: a selection like '03', '01-03', '02,05' or 'all'; None: all but PROFILE_LEAVES_OUT[profile].
+
     Options, device, output folder and data (the same cached, validated load the notebooks use, plus the
     sample submission) are checked before any folder is created; a problem raises ValueError/DataError.
     A notebook that raises stops the run with NotebookFailed; the run folder stays, with a FAILED file.
@@ -256,9 +268,14 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
     """
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
-    chosen = select_notebooks(discover_notebooks(notebook_dir or NOTEBOOK_DIR), notebooks)
+    available = discover_notebooks(notebook_dir or NOTEBOOK_DIR)
+    chosen = run_selection(available, profile, notebooks)
     if not chosen:
         raise ValueError(f"no notebooks to run (selection {notebooks!r})")
+    if not notebooks and len(chosen) < len(available):
+        left_out = ", ".join(p.stem for p in available if p not in chosen)
+        print(f"profile {profile} leaves out {left_out} (docs/results.md says why); --notebooks all runs them",
+              flush=True)
     check_device(device)
     root = Path(out_dir or os.environ.get("OUT_DIR") or SUBMISSIONS_DIR).expanduser().resolve()
     check_writable(root)
@@ -313,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="folder with train_log.csv (default: $DATA_DIR, data/, Kaggle mount)")
     parser.add_argument("--out-dir", default=None, help="where run folders go (default: $OUT_DIR or submissions/)")
     parser.add_argument("--profile", default=os.environ.get("PROFILE") or "default", choices=PROFILE_NAMES)
-    parser.add_argument("--notebooks", default=None, help="which to run: all (default), 03, 01-03, 02,05")
+    parser.add_argument("--notebooks", default=None, help="which to run: all, 03, 01-03, 02,05 (default: the "
+                        "profile's: all but 03 and 04 in the default profile)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--run-id", default=None, help="run folder name (default: the current time)")
