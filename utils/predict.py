@@ -135,8 +135,10 @@ def _write_report(folder: Path, model, predictions: pd.DataFrame, kept: _Candida
         explained = model.members["gbdt" if "gbdt" in gbdt else gbdt[0]]
         positive = explained.positive_column if explained.boosters[0].num_model_per_iteration() > 1 else None
         contributions = shap_contributions(explained.boosters, features[model.feature_columns], positive)
-    table = predictions.set_index("object_id")
-    return write_candidate_report(folder, pd.concat(kept.log), pd.concat(kept.lightcurves, ignore_index=True),
+    log = pd.concat(kept.log)
+    # the report ranks the kept objects only: each chunk kept its top_n, so the batch's top_n are among them
+    table = predictions.set_index("object_id").loc[log.index]
+    return write_candidate_report(folder, log, pd.concat(kept.lightcurves, ignore_index=True),
                                   table["probability"], features, contributions, top_n=top_n,
                                   threshold=model.threshold, members=table[list(model.members)])
 
