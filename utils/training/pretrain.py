@@ -138,17 +138,11 @@ def _gather_hidden(values: dict[str, torch.Tensor],
     return {key: value.gather(1, order) for key, value in values.items()}, valid
 
 
-def masked_reconstruction_loss(encoder: nn.Module, head: ReconstructionHead, batch: Mapping[str, torch.Tensor],
-                               settings: Mapping[str, Any], generator: torch.Generator) -> torch.Tensor:
-    """Mean Gaussian NLL of the hidden points' scaled flux, given the visible points (see module doc)."""
-    return pretraining_losses(encoder, head, batch, settings, generator)[0]
-
-
 def pretraining_losses(encoder: nn.Module, head: ReconstructionHead, batch: Mapping[str, torch.Tensor],
                        settings: Mapping[str, Any], generator: torch.Generator,
                        feature_head: FeatureHead | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(reconstruction NLL, feature MSE or None without `feature_head`), both from one pass of the encoder
-    over the visible points."""
+    """(mean Gaussian NLL of the hidden points' scaled flux given the visible points (see module doc), feature
+    MSE or None without `feature_head`), both from one pass of the encoder over the visible points."""
     hidden, visible = hide_observations(batch["mask"], settings["pretrain_mask_fraction"], generator)
     shown = compact({**batch, "mask": visible})
     shown["flux"] = shown["flux"].masked_fill(~shown["mask"], 0.0)  # hidden points look like padding
@@ -309,37 +303,33 @@ def pretrain(settings: Mapping[str, Any], arrays: LightCurveArrays, *, progress:
 
 def reconstruction_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays, *, seed: int = 0) -> float:
     """The objective on `arrays` in eval mode, without augmentation, with hidden points drawn from `seed`."""
-    generator = torch.Generator().manual_seed(seed)
-    pretrained.encoder.eval()
-    pretrained.head.eval()
-    total = 0.0
-    with torch.no_grad():
-        for start in range(0, len(arrays), LOSS_BATCH):
-            rows = np.arange(start, min(start + LOSS_BATCH, len(arrays)))
-            batch = arrays.batch(rows)
-            loss = masked_reconstruction_loss(pretrained.encoder, pretrained.head, batch, pretrained.settings,
-                                              generator)
-            total += loss.item() * len(rows)
-    return total / max(len(arrays), 1)
+    return _evaluate(pretrained, arrays, seed, with_features=False)[0]
 
 
 def feature_loss(pretrained: PretrainedEncoder, arrays: LightCurveArrays, *, seed: int = 0) -> float:
-    """The feature head's mean squared error on `arrays` (eval mode, no augmentation, points hidden as in
-    pretraining, drawn from `seed`); only for encoders pretrained with the feature head."""
+    """The feature head's mean squared error on `arrays`, evaluated as reconstruction_loss is; only for encoders
+    pretrained with the feature head."""
     if pretrained.feature_head is None:
         raise ValueError("this encoder was pretrained without the feature head (pretrain_feature_weight 0)")
+    return _evaluate(pretrained, arrays, seed, with_features=True)[1]
+
+
+def _evaluate(pretrained: PretrainedEncoder, arrays: LightCurveArrays, seed: int, *,
+              with_features: bool) -> tuple[float, float]:
+    """Mean (reconstruction NLL, feature MSE or 0) over `arrays`, eval mode, no augmentation."""
     generator = torch.Generator().manual_seed(seed)
-    modules = (pretrained.encoder, pretrained.head, pretrained.feature_head)
-    for module in modules:
-        module.eval()
-    total = 0.0
+    feature_head = pretrained.feature_head if with_features else None
+    for module in (pretrained.encoder, pretrained.head, feature_head):
+        if module is not None:
+            module.eval()
+    totals = np.zeros(2)
     with torch.no_grad():
         for start in range(0, len(arrays), LOSS_BATCH):
             rows = np.arange(start, min(start + LOSS_BATCH, len(arrays)))
-            _, loss = pretraining_losses(*modules[:2], arrays.batch(rows), pretrained.settings, generator,
-                                         pretrained.feature_head)
-            total += loss.item() * len(rows)
-    return total / max(len(arrays), 1)
+            reconstruction, features = pretraining_losses(pretrained.encoder, pretrained.head, arrays.batch(rows),
+                                                          pretrained.settings, generator, feature_head)
+            totals += len(rows) * np.array([reconstruction.item(), 0.0 if features is None else features.item()])
+    return tuple(totals / max(len(arrays), 1))
 
 
 def pretrain_key(settings: Mapping[str, Any], parts: Sequence[LightCurveArrays]) -> str:
