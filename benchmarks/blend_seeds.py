@@ -22,9 +22,9 @@ Each run takes ~11 minutes on 2 cores once notebook 02's feature tables are cach
 
 When only notebook 05 changed since an earlier measurement (e.g. the GBDT's training set), `--deep-from PREFIX`
 reuses each seed's CNN and Transformer from `submissions/<PREFIX>-s<S>` (their predictions, checkpoints and
-executed notebooks are copied) and runs notebook 05 alone into the new folder: ~6 minutes a seed instead of
-~20. Only valid when notebooks 02-04 and what they read are unchanged since those runs; the new folder's
-config.json names the source run and both commits.
+executed notebooks are copied) and runs notebook 05 alone into the new folder: 7-9 minutes a seed with two
+processes side by side, instead of ~20. Only valid when the deep models' code and inputs are unchanged since
+those runs; the new folder's config.json names the source run and both commits.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def run_notebook05_on(data_dir: str, seed: int, run: Path, deep_run: Path) -> No
         shutil.copytree(deep_run / "models" / model, run / "models" / model)
         for name in (f"{notebook}.ipynb", f"config_{notebook}.json"):
             shutil.copy2(deep_run / name, run)
-    parameters = {"data_dir": str(data_path), "out_dir": str(run), "profile": "default", "seed": seed, "device": "cpu"}
+    parameters = {"data_dir": str(data_path), "out_dir": str(run), "profile": "default", "seed": seed, "device": "auto"}
     config = {**parameters, "notebooks": ["05_ensemble_and_submit.py"], "commit": git_commit(),
               "deep_members_from": str(deep_run), "deep_members_commit": source_config.get("commit"),
               "data_fingerprint": dataset.fingerprint}
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--existing", nargs="*", default=[], help="SEED=RUN_FOLDER: a finished default run to read "
                         "for that seed instead of running one")
     parser.add_argument("--deep-from", default=None, metavar="PREFIX", help="reuse the CNN and Transformer of "
-                        "<runs-dir>/<PREFIX>-s<seed> and run notebook 05 alone (notebooks 02-04 unchanged since)")
+                        "<runs-dir>/<PREFIX>-s<seed> and run notebook 05 alone (deep models unchanged since)")
     args = parser.parse_args(argv)
     existing = parse_existing(args.existing)
     rows = []
