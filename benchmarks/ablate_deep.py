@@ -185,7 +185,7 @@ def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, sam
     train = blind(inputs.train) if args.blind else inputs.train
     # --no-test skips predicting the test set, not pretraining on its light curves (label-free, as in a run).
     result = cross_validate(settings, train, inputs.y, inputs.aux, None if args.no_test else inputs.test,
-                            scaler=inputs.scaler, unlabelled=inputs.test)
+                            scaler=inputs.scaler, unlabelled=inputs.test, teacher_features=inputs.teacher_features)
     n_extra = len(inputs.scaler.names) if inputs.scaler else 0
     # with a test set the fold networks' scores are aligned on it (align_folds), so --no-test changes the OOF rows
     return {"tag": args.tag, "model": args.model, "variant": args.variant, "overrides": overrides, "blind": args.blind,

@@ -38,6 +38,7 @@ fold = None  # None: all folds; a number: that fold only (a quick check; no pred
 use_features = None  # True: feed utils.features' physics features into the MLP
 pretrain = None  # True: start from the encoder pretrained without labels on all light curves (self-supervised)
 gp_grid = None  # True: also read each object's 2-D GP mean and std on a (day x band) grid (SCONE-style)
+distill_weight = None  # > 0: also learn the test light curves' soft labels from a physics-feature GBDT
 
 # %%
 import sys
@@ -58,7 +59,7 @@ from utils.training import cross_validate_run, prepare_deep_run
 run = prepare_deep_run("04_transformer", data_dir=data_dir, out_dir=out_dir, profile=profile, variant=variant,
                        model=model, seed=seed, device=device, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                        fold=fold, use_features=use_features, pretrain=pretrain,
-                       gp_grid=gp_grid)
+                       gp_grid=gp_grid, distill_weight=distill_weight)
 run.settings_table()
 
 # %% [markdown]

@@ -19,6 +19,7 @@ from ..metrics import honest_summary
 from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
+from .distill import teacher_probabilities
 from .fit import DeepClassifier
 from .pretrain import pretrained_encoder
 
@@ -36,13 +37,17 @@ def checkpoint_path(out_dir: str | Path, model: str, fold: int) -> Path:
 def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None,
                    test: LightCurveArrays | None = None, *, scaler: FeatureScaler | None = None,
                    out_dir: str | Path | None = None, progress: bool = False,
-                   unlabelled: LightCurveArrays | None = None) -> CVResult:
+                   unlabelled: LightCurveArrays | None = None,
+                   teacher_features: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> CVResult:
     """Train on K-1 folds, predict the held-out fold (and test); settings['fold'] = k runs fold k only.
 
     With `out_dir`, each fold's classifier goes to out_dir/models/<model>/fold<k>/best_model.pt.
     With settings['pretrain'], every fold network starts from the encoder pretrained (once, cached) on the
     light curves of `train` and `unlabelled` (default: `test`) without labels; its copy goes to
     out_dir/models/<model>/. `unlabelled` lets a run that predicts no test set still pretrain on it.
+    With settings['distill_weight'] > 0, each fold's networks also learn the unlabelled light curves' soft
+    labels from a GBDT fitted on that fold's training rows of `teacher_features` = (features of `train`'s
+    objects, of the unlabelled objects), both in the arrays' order (distill.py).
     """
     started = time.perf_counter()
     y = np.asarray(y).astype(int)
@@ -51,14 +56,21 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     oof = np.full(len(y), np.nan)
     fold_of = np.full(len(y), -1)
     test_probs, histories = [], []
-    pretrained = (pretrained_encoder(settings, train, test if unlabelled is None else unlabelled, out_dir=out_dir,
-                                     progress=progress) if settings["pretrain"] else None)
+    unlabelled = test if unlabelled is None else unlabelled
+    distil = settings["distill_weight"] > 0
+    if distil:
+        _check_teacher_features(teacher_features, train, unlabelled)
+    pretrained = (pretrained_encoder(settings, train, unlabelled, out_dir=out_dir, progress=progress)
+                  if settings["pretrain"] else None)
     for k in chosen:
         train_rows, val_rows = splits[k]
+        soft_targets = (teacher_probabilities(teacher_features[0].iloc[train_rows], y[train_rows], teacher_features[1],
+                                              seed=settings["seed"] + k) if distil else None)
         classifier = DeepClassifier(settings, scaler).fit(
             train.subset(train_rows), y[train_rows], aux[train_rows] if aux is not None else None,
             seed=settings["seed"] + k, pretrained=pretrained, progress=progress,
-            description=f"{settings['model']} fold {k}")
+            description=f"{settings['model']} fold {k}",
+            unlabelled=unlabelled if distil else None, soft_targets=soft_targets)
         oof[val_rows] = classifier.predict_proba(train.subset(val_rows))
         fold_of[val_rows] = k
         if test is not None:
@@ -95,3 +107,15 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
 
         save_fold_alignment(out_dir, settings["model"], alignment)
     return result
+
+
+def _check_teacher_features(teacher_features: tuple[pd.DataFrame, pd.DataFrame] | None, train: LightCurveArrays,
+                            unlabelled: LightCurveArrays | None) -> None:
+    if unlabelled is None:
+        raise ValueError("distill_weight > 0 needs unlabelled light curves (a test set or `unlabelled`)")
+    if teacher_features is None:
+        raise ValueError("distill_weight > 0 needs teacher_features (prepare_inputs returns them when it is set)")
+    for table, arrays, name in zip(teacher_features, (train, unlabelled), ("training", "unlabelled")):
+        if not np.array_equal(table.index.to_numpy(), arrays.object_ids):
+            raise ValueError(f"teacher_features: the {name} table's object_ids differ from its light curves' "
+                             "(same objects, same order expected)")

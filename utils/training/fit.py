@@ -68,8 +68,14 @@ def parameter_groups(model: torch.nn.Module, settings: Mapping[str, Any],
 def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None,
                   val: LightCurveArrays | None, y_val: np.ndarray | None, *, seed: int,
                   pretrained: Mapping[str, torch.Tensor] | None = None,
-                  progress: bool = False, description: str = "") -> tuple[torch.nn.Module, list[dict]]:
+                  progress: bool = False, description: str = "",
+                  unlabelled: LightCurveArrays | None = None,
+                  soft_targets: np.ndarray | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Fit one network; with a validation set keep the epoch of best validation AP (early stopping).
+
+    `unlabelled` and `soft_targets` (P(TDE) per unlabelled object, distill.py): each step also draws as many
+    unlabelled objects as the batch holds, in the same forward pass, and adds settings['distill_weight'] times
+    their binary cross-entropy against the soft targets.
 
     `pretrained`: encoder weights from pretrain.pretrained_encoder, required exactly when settings['pretrain'];
     the network starts from them (its pooling and head from the seed's initialisation).
@@ -94,6 +100,9 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
     targets = torch.as_tensor(y, dtype=torch.float32)
     aux_targets = torch.as_tensor(aux, dtype=torch.long) if aux is not None else None
     use_aux = settings["aux_weight"] > 0 and aux_targets is not None
+    if (unlabelled is None) != (soft_targets is None) or (soft_targets is not None and len(soft_targets) != len(unlabelled)):
+        raise ValueError("distillation needs unlabelled light curves and one soft target per unlabelled object")
+    soft = torch.as_tensor(soft_targets, dtype=torch.float32) if soft_targets is not None else None
 
     history, best_ap, best_state, waited = [], -1.0, None, 0
     bar = tqdm(range(settings["epochs"]), desc=description, disable=not progress, leave=False)
@@ -105,10 +114,19 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
         for start in range(0, len(rows), settings["batch_size"]):
             index = rows[start:start + settings["batch_size"]]
             batch = augment(train.batch(index, device), settings, generator)
+            n_labelled = len(index)
+            if soft is not None:
+                drawn = torch.randint(len(unlabelled), (n_labelled,), generator=generator)
+                extra = augment(unlabelled.batch(drawn, device), settings, generator)
+                batch = {key: torch.cat([value, extra[key]]) for key, value in batch.items()}
             out = model(batch)
-            loss = loss_fn(out["logit"], targets[index].to(device))
+            loss = loss_fn(out["logit"][:n_labelled], targets[index].to(device))
             if use_aux:
-                loss = loss + settings["aux_weight"] * F.cross_entropy(out["aux_logits"], aux_targets[index].to(device))
+                loss = loss + settings["aux_weight"] * F.cross_entropy(out["aux_logits"][:n_labelled],
+                                                                       aux_targets[index].to(device))
+            if soft is not None:
+                loss = loss + settings["distill_weight"] * F.binary_cross_entropy_with_logits(
+                    out["logit"][n_labelled:], soft[drawn].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -149,8 +167,10 @@ class DeepClassifier:
 
     def fit(self, arrays: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None, *, seed: int = 0,
             pretrained: Mapping[str, torch.Tensor] | None = None, progress: bool = False,
-            description: str = "") -> "DeepClassifier":
-        """`pretrained`: the encoder weights every bagged network starts from (see train_network)."""
+            description: str = "", unlabelled: LightCurveArrays | None = None,
+            soft_targets: np.ndarray | None = None) -> "DeepClassifier":
+        """`pretrained`: the encoder weights every bagged network starts from; `unlabelled` and `soft_targets`:
+        the distillation set (see train_network)."""
         y = np.asarray(y).astype(int)
         self.networks, self.histories = [], []
         for bag in range(self.settings["n_seeds"]):
@@ -161,7 +181,8 @@ class DeepClassifier:
                 self.settings, arrays.subset(train_rows), y[train_rows],
                 aux[train_rows] if aux is not None else None, val, y[val_rows] if len(val_rows) else None,
                 seed=bag_seed, pretrained=pretrained, progress=progress,
-                description=f"{description} seed {bag + 1}/{self.settings['n_seeds']}")
+                description=f"{description} seed {bag + 1}/{self.settings['n_seeds']}",
+                unlabelled=unlabelled, soft_targets=soft_targets)
             self.networks.append(network)
             self.histories.append(history)
         return self

@@ -85,7 +85,7 @@ def cross_validate_run(run: DeepRun, *, progress: bool = True) -> DeepReport:
     settings, model = run.settings, run.settings["model"]
     inputs = run.inputs
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
-                            out_dir=run.out, progress=progress)
+                            out_dir=run.out, progress=progress, teacher_features=inputs.teacher_features)
     print(f"cross-validation took {result.seconds:.0f} s")
     number = run.notebook[:2]
     figures = {"training_curves": plot_training_curves(result.history, model),

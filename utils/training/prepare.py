@@ -26,6 +26,9 @@ class DeepInputs:
     aux: np.ndarray  # SpecType group per training object (position in utils.classes.CLASS_GROUPS)
     test: LightCurveArrays
     scaler: FeatureScaler | None
+    # (train, test) physics features in the arrays' object order, for the distillation teacher (distill.py);
+    # None unless settings['distill_weight'] > 0
+    teacher_features: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
 
 def physics_features(dataset, redshift_seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -57,13 +60,18 @@ def pretrains_on_features(settings: Mapping[str, Any]) -> bool:
     return bool(settings["pretrain"]) and settings.get("pretrain_feature_weight", 0.0) > 0
 
 
+def distils(settings: Mapping[str, Any]) -> bool:
+    """Whether training distils a physics-feature GBDT's soft labels (so prepare_inputs must load the features)."""
+    return settings.get("distill_weight", 0.0) > 0
+
+
 def feature_requests(settings: Mapping[str, Any]) -> list[TableRequest]:
     """The feature tables (utils.features.TableRequest) prepare_inputs reads under these settings: the
-    training table under training_redshift_seed and the test's when settings['use_features'] or pretraining
-    regresses the features, else none."""
+    training table under training_redshift_seed and the test's when settings['use_features'], pretraining
+    regresses the features or training distils a GBDT teacher, else none."""
     from ..features import TableRequest
 
-    if not (settings["use_features"] or pretrains_on_features(settings)):
+    if not (settings["use_features"] or pretrains_on_features(settings) or distils(settings)):
         return []
     return [TableRequest("train", training_redshift_seed(settings)), TableRequest("test")]
 
@@ -84,11 +92,12 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
     """Cached sequences (observer frame: rest-frame time is computed in the model) turned into tensors;
     with settings['gp_grid'], each object's GP grid too (gp_grid.py, cached; training Z drawn as the log's);
     when pretraining regresses the physics features, the standardised features as its targets
-    ('feature_target', which the networks never read)."""
+    ('feature_target', which the networks never read); when training distils a GBDT teacher, the unscaled
+    features for it (`teacher_features`)."""
     from ..preprocess import prepare_sequences  # here, so that training code imports without `extinction`
 
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
-    wants_features = settings["use_features"] or pretrains_on_features(settings)
+    wants_features = settings["use_features"] or pretrains_on_features(settings) or distils(settings)
     if wants_features and features is None:
         features = physics_features(dataset, training_redshift_seed(settings))
     # fitted on the training objects' features only: no label enters it
@@ -109,4 +118,6 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
         arrays[kind] = arrays_from_sequences(sequences, logs[kind], extra, grid, feature_target=target)
     log = dataset.train_log.loc[arrays["train"].object_ids]
     aux = class_group_index(log["SpecType"])
-    return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler)
+    teacher = ((features[0].loc[arrays["train"].object_ids], features[1].loc[arrays["test"].object_ids])
+               if distils(settings) else None)
+    return DeepInputs(arrays["train"], log["target"].to_numpy(dtype=int), aux, arrays["test"], scaler, teacher)

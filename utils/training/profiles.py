@@ -41,6 +41,9 @@ _TRAINING = {
     # > 0: pretraining also regresses each object's standardised physics features (utils.features, computed from
     # the light curve alone, so still label-free) from the encoder, at this weight next to the reconstruction loss
     "pretrain_feature_weight": 0.0,
+    # > 0: every step also trains on as many unlabelled (test) light curves, against soft labels from a GBDT that
+    # each fold fits on its own training objects' physics features (distill.py), at this weight; off until measured
+    "distill_weight": 0.0,
     # the 2-D GP's mean and std on a (rest-frame day x band) grid of gp_grid_steps days over the GP window,
     # next to the raw points (gp_grid.py, models/grid.py); off until measured against the raw points alone
     "gp_grid": False, "gp_grid_steps": 64,
