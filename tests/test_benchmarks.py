@@ -200,3 +200,43 @@ def test_blend_seeds_deep_from_reuses_the_deep_members_and_runs_notebook05_alone
     with pytest.raises(SystemExit, match="holds no finished run"):
         blend_seeds.run_notebook05_on(str(kaggle_dir), 3, tmp_path / "other-s3", tmp_path / "missing-s3")
     assert len(calls) == 1
+
+
+def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_replays_the_selection(tmp_path, kaggle_dir,
+                                                                                                 monkeypatch):
+    variant = load_script("blend_deep_variant")
+    calls = []
+
+    def fake_execute(source, output, parameters, progress):
+        calls.append((source.name, parameters))
+        model = "cnn" if source.name == "03_cnn.py" else "transformer"
+        (output.parent / "predictions").mkdir(parents=True, exist_ok=True)
+        oof.assign(prob=oof[model])[["target", "prob"]].to_csv(output.parent / "predictions" / f"oof_{model}.csv")
+
+    rng = np.random.default_rng(0)
+    target = np.r_[np.ones(30), np.zeros(270)].astype(int)
+    oof = pd.DataFrame({"target": target, "gbdt": np.clip(0.7 * target + 0.3 * rng.random(300), 0, 1),
+                        "cnn": rng.random(300), "transformer": rng.random(300)},
+                       index=pd.Index([f"obj{i}" for i in range(300)], name="object_id"))
+    gbdt_run = tmp_path / "old-s3"
+    gbdt_run.mkdir()
+    oof[["target", "gbdt"]].assign(ensemble=oof["gbdt"]).to_csv(gbdt_run / "oof.csv")
+    monkeypatch.setattr(variant, "execute", fake_execute)
+    run = tmp_path / "new-s3"
+
+    variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})
+    assert [name for name, _ in calls] == ["03_cnn.py", "04_transformer.py"]
+    assert all(p["distill_weight"] == 1.0 and p["seed"] == 3 and p["out_dir"] == str(run) for _, p in calls)
+    assert json.loads((run / "config.json").read_text())["distill_weight"] == 1.0
+    variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})  # predictions exist: nothing runs
+    assert len(calls) == 2
+
+    columns = variant.oof_columns(gbdt_run, run)
+    assert list(columns.columns) == ["target", "gbdt", "cnn", "transformer"]
+    row = variant.seed_row(3, columns)
+    assert row["kept"] == "gbdt" and row["selected"] == row["gbdt"] > 0.9 > row["cnn"]  # noise members stay out
+
+    oof.loc["obj0", "target"] = 0
+    oof[["target", "gbdt"]].to_csv(gbdt_run / "oof.csv")
+    with pytest.raises(SystemExit, match="not the GBDT run's objects and labels"):
+        variant.oof_columns(gbdt_run, run)

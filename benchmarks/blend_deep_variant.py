@@ -1,0 +1,134 @@
+"""Would a changed CNN and Transformer earn a place next to the GBDT? Paired over CV seeds (issue 12, item 3).
+
+    .venv/bin/python benchmarks/blend_deep_variant.py --data-dir ../shared/mallorn --seeds 42,0,1,2,3 \
+        --gbdt-from blendseed-v8 --existing 42=submissions/v8-copies-full --deep-set distill_weight=1.0 \
+        --prefix blendseed-distill
+
+For each seed, notebooks 03 and 04 run with the default profile, that seed and the `--deep-set` parameters into
+`submissions/<prefix>-s<S>` (a folder whose deep predictions exist is read, not run again). The GBDT is not
+run again: its OOF column comes from the finished default run of the same seed (`<gbdt-from>-s<S>`, or
+`--existing`), whose notebook 05 used the same seed's folds and redshift draws, and nothing the GBDT reads
+changes. Then notebook 05's decision is replayed on those OOF columns (blend_seeds.selected_blend_f1: member
+selection anchored on the GBDT, the cross-validated blend of the kept members, nested F1 over 10 threshold
+splits), next to the fixed blends, and the paired difference from the GBDT alone is printed with its standard
+error. Two processes side by side (the seeds split between them) take ~11 minutes a seed each with
+OMP_NUM_THREADS=1; without it each one's torch takes both cores and both crawl (~5 times slower, seen once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from blend_seeds import DEEP_NOTEBOOKS, FIXED_BLENDS, finished, parse_existing, selected_blend_f1  # noqa: E402
+from ablate_deep import parse_value  # noqa: E402
+
+from utils.config import save_config  # noqa: E402
+from utils.ensemble import cross_validated_blend, select_members  # noqa: E402
+from utils.ensemble_notebook import notebook05_settings  # noqa: E402
+from utils.metrics import honest_summary  # noqa: E402
+from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # noqa: E402
+
+
+def run_deep_notebooks(data_dir: str | None, seed: int, run: Path, deep_set: dict) -> None:
+    """Notebooks 03 and 04 of a default run of `seed`, with `deep_set` as extra parameters, into `run`."""
+    data_path, dataset = check_inputs(data_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    parameters = {"data_dir": str(data_path), "out_dir": str(run), "profile": "default", "seed": seed,
+                  "device": "auto", **deep_set}
+    seconds = {}
+    for model, notebook in DEEP_NOTEBOOKS.items():
+        if (run / "predictions" / f"oof_{model}.csv").is_file():
+            continue
+        print(f"seed {seed}: running {notebook} into {run} with {deep_set}", flush=True)
+        started = time.perf_counter()
+        execute(NOTEBOOK_DIR / f"{notebook}.py", run / f"{notebook}.ipynb", parameters, progress=False)
+        seconds[notebook] = round(time.perf_counter() - started, 1)
+    save_config({**parameters, "notebooks": [f"{n}.py" for n in DEEP_NOTEBOOKS.values()], "commit": git_commit(),
+                 "data_fingerprint": dataset.fingerprint, "seconds": seconds}, run / "config.json")
+
+
+def oof_columns(gbdt_run: Path, deep_run: Path) -> pd.DataFrame:
+    """target, gbdt (from the finished run), cnn and transformer (from the new notebooks), by object_id."""
+    oof = pd.read_csv(gbdt_run / "oof.csv", index_col="object_id")[["target", "gbdt"]]
+    for model in DEEP_NOTEBOOKS:
+        deep = pd.read_csv(deep_run / "predictions" / f"oof_{model}.csv", index_col="object_id")
+        if set(deep.index) != set(oof.index) or not (deep["target"].reindex(oof.index) == oof["target"]).all():
+            raise SystemExit(f"{deep_run}: {model}'s OOF rows are not the GBDT run's objects and labels")
+        oof[model] = deep["prob"].reindex(oof.index)
+    return oof
+
+
+def seed_row(seed: int, oof: pd.DataFrame) -> dict:
+    settings = notebook05_settings("default")
+    target = oof["target"]
+
+    def nested(prob) -> dict:
+        return honest_summary(target.to_numpy(), np.asarray(prob), seed=seed, repeats=settings["nested_repeats"])
+
+    row = {"seed": seed}
+    for model in ("gbdt", *DEEP_NOTEBOOKS):
+        summary = nested(oof[model])
+        row[model], row[f"{model}_ap"] = summary["f1"], summary["average_precision"]
+    members = ["gbdt", *DEEP_NOTEBOOKS]
+    kept, _ = select_members(oof[members], target, settings["blend_method"], anchor="gbdt", seed=seed,
+                             n_splits_seeds=settings["blend_repeats"])
+    row["kept"] = " + ".join(kept)
+    row["selected"] = selected_blend_f1(oof, members, seed, settings)
+    for name, blend in FIXED_BLENDS.items():
+        blended = cross_validated_blend(oof[blend], target, settings["blend_method"], seed=seed,
+                                        n_repeats=settings["blend_repeats"])
+        row[name] = nested(blended)["f1"]
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seeds", default="42,0,1,2,3")
+    parser.add_argument("--runs-dir", type=Path, default=ROOT / "submissions")
+    parser.add_argument("--prefix", required=True, help="new run folders: <runs-dir>/<prefix>-s<seed>")
+    parser.add_argument("--gbdt-from", required=True, metavar="PREFIX", help="finished default runs whose GBDT is read")
+    parser.add_argument("--existing", nargs="*", default=[], help="SEED=RUN_FOLDER: the GBDT run for that seed")
+    parser.add_argument("--deep-set", nargs="*", default=[], help="KEY=VALUE parameters of notebooks 03 and 04")
+    args = parser.parse_args(argv)
+    deep_set = {key: parse_value(value) for key, value in (item.split("=", 1) for item in args.deep_set)}
+    existing = parse_existing(args.existing)
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        gbdt_run = existing.get(seed, args.runs_dir / f"{args.gbdt_from}-s{seed}")
+        if not finished(gbdt_run) or json.loads((gbdt_run / "metrics.json").read_text())["seed"] != seed:
+            raise SystemExit(f"{gbdt_run} holds no finished run of seed {seed}")
+        run = args.runs_dir / f"{args.prefix}-s{seed}"
+        run_deep_notebooks(args.data_dir, seed, run, deep_set)
+        rows.append(seed_row(seed, oof_columns(gbdt_run, run)))
+        print(json.dumps(rows[-1]), flush=True)
+
+    columns = ["gbdt", *DEEP_NOTEBOOKS, "selected", *FIXED_BLENDS]
+    print("| CV seed | " + " | ".join(columns) + " | kept | GBDT AP | CNN AP | Transformer AP |")
+    print("|---" * (len(columns) + 5) + "|")
+    for r in rows:
+        print(f"| {r['seed']} | " + " | ".join(f"{r[c]:.3f}" for c in columns) +
+              f" | {r['kept']} | {r['gbdt_ap']:.3f} | {r['cnn_ap']:.3f} | {r['transformer_ap']:.3f} |")
+    table = {c: np.array([r[c] for r in rows]) for c in columns}
+    print("| mean | " + " | ".join(f"{table[c].mean():.3f}" for c in columns) + " | | | | |")
+    for name in ("selected", *FIXED_BLENDS):
+        diff = table[name] - table["gbdt"]
+        error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+        print(f"{name} - GBDT, nested F1: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
+              f"positive at {int((diff > 0).sum())})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
