@@ -11,7 +11,9 @@ run again: its OOF column comes from the finished default run of the same seed (
 changes. Then notebook 05's decision is replayed on those OOF columns (blend_seeds.selected_blend_f1: member
 selection anchored on the GBDT, the cross-validated blend of the kept members, nested F1 over 10 threshold
 splits), next to the fixed blends, and the paired difference from the GBDT alone is printed with its standard
-error. Two processes side by side (the seeds split between them) take ~11 minutes a seed each with
+error. The same replay on the finished runs' own CNN and Transformer (the deep models before the change) is
+printed next to it, with the paired differences of each deep model and of the selected ensemble.
+Two processes side by side (the seeds split between them) take ~11 minutes a seed each with
 OMP_NUM_THREADS=1; without it each one's torch takes both cores and both crawl (~5 times slower, seen once).
 """
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     deep_set = {key: parse_value(value) for key, value in (item.split("=", 1) for item in args.deep_set)}
     existing = parse_existing(args.existing)
-    rows = []
+    rows, before = [], []
     for seed in (int(s) for s in args.seeds.split(",")):
         gbdt_run = existing.get(seed, args.runs_dir / f"{args.gbdt_from}-s{seed}")
         if not finished(gbdt_run) or json.loads((gbdt_run / "metrics.json").read_text())["seed"] != seed:
@@ -112,20 +114,26 @@ def main(argv: list[str] | None = None) -> int:
         run = args.runs_dir / f"{args.prefix}-s{seed}"
         run_deep_notebooks(args.data_dir, seed, run, deep_set)
         rows.append(seed_row(seed, oof_columns(gbdt_run, run)))
+        before.append(seed_row(seed, oof_columns(gbdt_run, gbdt_run)))
         print(json.dumps(rows[-1]), flush=True)
 
     columns = ["gbdt", *DEEP_NOTEBOOKS, "selected", *FIXED_BLENDS]
-    print("| CV seed | " + " | ".join(columns) + " | kept | GBDT AP | CNN AP | Transformer AP |")
-    print("|---" * (len(columns) + 5) + "|")
-    for r in rows:
-        print(f"| {r['seed']} | " + " | ".join(f"{r[c]:.3f}" for c in columns) +
-              f" | {r['kept']} | {r['gbdt_ap']:.3f} | {r['cnn_ap']:.3f} | {r['transformer_ap']:.3f} |")
-    table = {c: np.array([r[c] for r in rows]) for c in columns}
-    print("| mean | " + " | ".join(f"{table[c].mean():.3f}" for c in columns) + " | | | | |")
-    for name in ("selected", *FIXED_BLENDS):
-        diff = table[name] - table["gbdt"]
+    for title, table_rows in (("deep models as changed", rows), ("deep models of the finished runs", before)):
+        print(f"\n{title}:\n| CV seed | " + " | ".join(columns) + " | kept | GBDT AP | CNN AP | Transformer AP |")
+        print("|---" * (len(columns) + 5) + "|")
+        for r in table_rows:
+            print(f"| {r['seed']} | " + " | ".join(f"{r[c]:.3f}" for c in columns) +
+                  f" | {r['kept']} | {r['gbdt_ap']:.3f} | {r['cnn_ap']:.3f} | {r['transformer_ap']:.3f} |")
+        means = [np.mean([r[c] for r in table_rows]) for c in columns]
+        print("| mean | " + " | ".join(f"{m:.3f}" for m in means) + " | | | | |")
+    table = {c: np.array([r[c] for r in rows]) for c in [*columns, "cnn_ap", "transformer_ap"]}
+    earlier = {c: np.array([r[c] for r in before]) for c in table}
+    comparisons = {f"{name} - GBDT, nested F1": table[name] - table["gbdt"] for name in ("selected", *FIXED_BLENDS)}
+    comparisons.update({f"{name}: changed - before": table[name] - earlier[name]
+                        for name in ("cnn", "transformer", "cnn_ap", "transformer_ap", "selected")})
+    for label, diff in comparisons.items():
         error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
-        print(f"{name} - GBDT, nested F1: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
+        print(f"{label}: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
               f"positive at {int((diff > 0).sum())})")
     return 0
 

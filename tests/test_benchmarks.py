@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -202,8 +203,8 @@ def test_blend_seeds_deep_from_reuses_the_deep_members_and_runs_notebook05_alone
     assert len(calls) == 1
 
 
-def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_replays_the_selection(tmp_path, kaggle_dir,
-                                                                                                 monkeypatch):
+def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_replays_the_selection(
+        tmp_path, kaggle_dir, monkeypatch, capsys):
     variant = load_script("blend_deep_variant")
     calls = []
 
@@ -235,6 +236,17 @@ def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_repl
     assert list(columns.columns) == ["target", "gbdt", "cnn", "transformer"]
     row = variant.seed_row(3, columns)
     assert row["kept"] == "gbdt" and row["selected"] == row["gbdt"] > 0.9 > row["cnn"]  # noise members stay out
+
+    # main: the finished run's own deep members (here: the same noise) are replayed next to the new ones
+    (gbdt_run / "metrics.json").write_text(json.dumps({"seed": 3}))
+    (gbdt_run / "submission.csv").write_text("object_id,prediction\n")
+    shutil.copytree(run / "predictions", gbdt_run / "predictions")
+    variant.main(["--data-dir", str(kaggle_dir), "--seeds", "3", "--runs-dir", str(tmp_path), "--prefix", "new",
+                  "--gbdt-from", "old", "--deep-set", "distill_weight=1.0"])
+    out = capsys.readouterr().out
+    assert "deep models of the finished runs:" in out and "| 3 | " in out
+    assert "selected - GBDT, nested F1: +0.0000" in out and "cnn: changed - before: +0.0000" in out
+    assert len(calls) == 2
 
     oof.loc["obj0", "target"] = 0
     oof[["target", "gbdt"]].to_csv(gbdt_run / "oof.csv")
