@@ -43,15 +43,19 @@ from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # no
 
 
 def run_deep_notebooks(data_dir: str | None, seed: int, run: Path, deep_set: dict) -> None:
-    """Notebooks 03 and 04 of a default run of `seed`, with `deep_set` as extra parameters, into `run`."""
+    """Notebooks 03 and 04 of a default run of `seed`, with `deep_set` as extra parameters, into `run`; a
+    notebook whose predictions are there already is not run again, and a folder where nothing ran keeps its
+    config.json."""
+    pending = {model: notebook for model, notebook in DEEP_NOTEBOOKS.items()
+               if not (run / "predictions" / f"oof_{model}.csv").is_file()}
+    if not pending:
+        return
     data_path, dataset = check_inputs(data_dir)
     run.mkdir(parents=True, exist_ok=True)
     parameters = {"data_dir": str(data_path), "out_dir": str(run), "profile": "default", "seed": seed,
                   "device": "auto", **deep_set}
     seconds = {}
-    for model, notebook in DEEP_NOTEBOOKS.items():
-        if (run / "predictions" / f"oof_{model}.csv").is_file():
-            continue
+    for model, notebook in pending.items():
         print(f"seed {seed}: running {notebook} into {run} with {deep_set}", flush=True)
         started = time.perf_counter()
         execute(NOTEBOOK_DIR / f"{notebook}.py", run / f"{notebook}.ipynb", parameters, progress=False)

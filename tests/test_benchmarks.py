@@ -229,8 +229,9 @@ def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_repl
     assert [name for name, _ in calls] == ["03_cnn.py", "04_transformer.py"]
     assert all(p["distill_weight"] == 1.0 and p["seed"] == 3 and p["out_dir"] == str(run) for _, p in calls)
     assert json.loads((run / "config.json").read_text())["distill_weight"] == 1.0
+    config = (run / "config.json").read_text()
     variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})  # predictions exist: nothing runs
-    assert len(calls) == 2
+    assert len(calls) == 2 and (run / "config.json").read_text() == config  # and what ran stays recorded
 
     columns = variant.oof_columns(gbdt_run, run)
     assert list(columns.columns) == ["target", "gbdt", "cnn", "transformer"]
