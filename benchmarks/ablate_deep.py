@@ -70,6 +70,9 @@ def load_bundle(path: Path, settings: dict) -> DeepInputs:
     """DeepInputs from an exported bundle (no test set)."""
     if settings.get("gp_grid", False):
         raise SystemExit("a bundle holds no GP grids: run gp_grid=True on the data set (--data-dir)")
+    if settings["distill_weight"] > 0:
+        raise SystemExit("a bundle holds no test light curves to distil onto: add --set distill_weight=0, or run "
+                         "on the data set (--data-dir)")
     stored = np.load(path, allow_pickle=False)
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
     prefix = f"{settings['layout']}{length}_"

@@ -4,7 +4,7 @@
     python benchmarks/ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores
     python benchmarks/ablation_plan.py --set n_seeds=1 use_features=False --tag-prefix "sequence only: " \
         --only default "no augmentation" "no flux noise" ...   # what each switch does without the features
-    python benchmarks/ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12
+    python benchmarks/ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12 --set distill_weight=0
 
 Each row is one `benchmarks/ablate_deep.py` run: the default profile with one change. Rows run
 in the order listed (most telling first) and append to the results file as they finish.

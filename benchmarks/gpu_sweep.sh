@@ -17,7 +17,9 @@ timeout 120 $PY benchmarks/ablate_deep.py --model cnn --profile quick --bundle b
   --set fold=0 sequence_length=64 device="'cuda'" --results "$OUT/smoke.jsonl" || { echo "GPU smoke test failed"; exit 1; }
 timeout 150 $PY benchmarks/bench_deep.py --devices cuda --samples 2000 --epochs 1 > "$OUT/bench_cuda.txt" 2>&1
 tail -8 "$OUT/bench_cuda.txt"
+# a bundle holds no test light curves, so the sweep's rows train without distillation (distill_weight=0)
 timeout "$SWEEP_SECONDS" $PY benchmarks/ablation_plan.py --bundle build/deep_bundle.npz --device cuda \
-  --workers "$WORKERS" --results "$OUT/ablations.jsonl" --logs build/sweep_logs | tee "$OUT/sweep.txt"
+  --workers "$WORKERS" --results "$OUT/ablations.jsonl" --logs build/sweep_logs --set distill_weight=0 \
+  | tee "$OUT/sweep.txt"
 tar -czf "$OUT/sweep_logs.tar.gz" -C build sweep_logs
 wc -l "$OUT/ablations.jsonl"

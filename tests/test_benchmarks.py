@@ -98,7 +98,7 @@ def test_fold_alignment_names_a_folder_without_checkpoints(kaggle_dir, tmp_path)
 
 def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
     ablate_deep = load_script("ablate_deep")
-    settings = deep_settings(CNN_PROFILES, "default", sequence_length=64)
+    settings = deep_settings(CNN_PROFILES, "default", sequence_length=64, distill_weight=0.0)
     arrays = {"band64_flux": np.zeros((2, 6, 64), np.float32), "object_ids": np.array(["a", "b"]),
               "y": np.array([0, 1]), "aux": np.array([0, 4])}
     np.savez(tmp_path / "old.npz", **arrays)  # exported before utils.classes: no aux_classes
@@ -120,6 +120,8 @@ def test_ablate_deep_switches_the_gp_grid_on(kaggle_dir, tmp_path):
     assert grid["overrides"]["gp_grid"] is True and grid["parameters"] > plain["parameters"]
     with pytest.raises(SystemExit, match="a bundle holds no GP grids"):
         ablate_deep.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default", gp_grid=True))
+    with pytest.raises(SystemExit, match="no test light curves to distil onto: add --set distill_weight=0"):
+        ablate_deep.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default"))
 
 
 def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):

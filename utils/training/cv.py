@@ -21,6 +21,7 @@ from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
 from .distill import teacher_probabilities
 from .fit import DeepClassifier
+from .prepare import distils
 from .pretrain import pretrained_encoder
 
 
@@ -57,7 +58,7 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     fold_of = np.full(len(y), -1)
     test_probs, histories = [], []
     unlabelled = test if unlabelled is None else unlabelled
-    distil = settings["distill_weight"] > 0
+    distil = distils(settings)
     if distil:
         _check_teacher_features(teacher_features, train, unlabelled)
     pretrained = (pretrained_encoder(settings, train, unlabelled, out_dir=out_dir, progress=progress)
