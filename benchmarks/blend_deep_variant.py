@@ -8,7 +8,7 @@ For each seed, notebooks 03 and 04 run with the default profile, that seed and t
 `submissions/<prefix>-s<S>` (a folder whose deep predictions exist is read, not run again). The GBDT is not
 run again: its OOF column comes from the finished default run of the same seed (`<gbdt-from>-s<S>`, or
 `--existing`), whose notebook 05 used the same seed's folds and redshift draws, and nothing the GBDT reads
-changes. Then notebook 05's decision is replayed on those OOF columns (blend_seeds.selected_blend_f1: member
+changes. Then notebook 05's decision is replayed on those OOF columns (blend_seeds.selected_blend: member
 selection anchored on the GBDT, the cross-validated blend of the kept members, nested F1 over 10 threshold
 splits), next to the fixed blends, and the paired difference from the GBDT alone is printed with its standard
 error. The same replay on the finished runs' own CNN and Transformer (the deep models before the change) is
@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from blend_seeds import DEEP_NOTEBOOKS, FIXED_BLENDS, finished, parse_existing, selected_blend_f1  # noqa: E402
+from blend_seeds import (DEEP_NOTEBOOKS, FIXED_BLENDS, finished, fixed_blend_f1s, paired_line,  # noqa: E402
+                         parse_existing, selected_blend)
 from ablate_deep import parse_value  # noqa: E402
 
 from utils.config import save_config  # noqa: E402
-from utils.ensemble import cross_validated_blend, select_members  # noqa: E402
 from utils.ensemble_notebook import notebook05_settings  # noqa: E402
 from utils.metrics import honest_summary  # noqa: E402
 from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # noqa: E402
@@ -77,24 +77,14 @@ def oof_columns(gbdt_run: Path, deep_run: Path) -> pd.DataFrame:
 
 def seed_row(seed: int, oof: pd.DataFrame) -> dict:
     settings = notebook05_settings("default")
-    target = oof["target"]
-
-    def nested(prob) -> dict:
-        return honest_summary(target.to_numpy(), np.asarray(prob), seed=seed, repeats=settings["nested_repeats"])
-
     row = {"seed": seed}
     for model in ("gbdt", *DEEP_NOTEBOOKS):
-        summary = nested(oof[model])
+        summary = honest_summary(oof["target"].to_numpy(), oof[model].to_numpy(), seed=seed,
+                                 repeats=settings["nested_repeats"])
         row[model], row[f"{model}_ap"] = summary["f1"], summary["average_precision"]
-    members = ["gbdt", *DEEP_NOTEBOOKS]
-    kept, _ = select_members(oof[members], target, settings["blend_method"], anchor="gbdt", seed=seed,
-                             n_splits_seeds=settings["blend_repeats"])
+    kept, row["selected"] = selected_blend(oof, ["gbdt", *DEEP_NOTEBOOKS], seed, settings)
     row["kept"] = " + ".join(kept)
-    row["selected"] = selected_blend_f1(oof, members, seed, settings)
-    for name, blend in FIXED_BLENDS.items():
-        blended = cross_validated_blend(oof[blend], target, settings["blend_method"], seed=seed,
-                                        n_repeats=settings["blend_repeats"])
-        row[name] = nested(blended)["f1"]
+    row.update(fixed_blend_f1s(oof, seed, settings))
     return row
 
 
@@ -136,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     comparisons.update({f"{name}: changed - before": table[name] - earlier[name]
                         for name in ("cnn", "transformer", "cnn_ap", "transformer_ap", "selected")})
     for label, diff in comparisons.items():
-        error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
-        print(f"{label}: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
-              f"positive at {int((diff > 0).sum())})")
+        print(paired_line(label, diff))
     return 0
 
 

@@ -112,21 +112,41 @@ def seed_row(run: Path) -> dict:
     row["selected again"] = selected_blend_f1(oof, members, row["seed"], settings)
     for left_out in OPTIONAL_MEMBERS:
         row[f"without {left_out}"] = selected_blend_f1(oof, [m for m in members if m != left_out], row["seed"], settings)
-    for name, members in FIXED_BLENDS.items():
-        blended = cross_validated_blend(oof[members], oof["target"], settings["blend_method"], seed=row["seed"],
-                                        n_repeats=settings["blend_repeats"])
-        row[name] = honest_summary(oof["target"].to_numpy(), blended.to_numpy(), seed=row["seed"],
-                                   repeats=settings["nested_repeats"])["f1"]
+    row.update(fixed_blend_f1s(oof, row["seed"], settings))
     return row
 
 
-def selected_blend_f1(oof: pd.DataFrame, members: list[str], seed: int, settings: dict) -> float:
+def fixed_blend_f1s(oof: pd.DataFrame, seed: int, settings: dict) -> dict[str, float]:
+    """Nested F1 of each FIXED_BLENDS blend of the OOF columns: notebook 05's blend method cross-validated over its
+    blender splits, without member selection."""
+    scores = {}
+    for name, members in FIXED_BLENDS.items():
+        blended = cross_validated_blend(oof[members], oof["target"], settings["blend_method"], seed=seed,
+                                        n_repeats=settings["blend_repeats"])
+        scores[name] = honest_summary(oof["target"].to_numpy(), blended.to_numpy(), seed=seed,
+                                      repeats=settings["nested_repeats"])["f1"]
+    return scores
+
+
+def paired_line(label: str, diff: np.ndarray) -> str:
+    """'label: mean ± standard error (n seeds; positive at k)' of paired per-seed differences."""
+    error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+    return (f"{label}: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
+            f"positive at {int((diff > 0).sum())})")
+
+
+def selected_blend(oof: pd.DataFrame, members: list[str], seed: int, settings: dict) -> tuple[list[str], float]:
     """Notebook 05's default ensemble from these members: member selection, then the cross-validated blend of
-    the kept ones, scored by nested F1 (its numbers, from the run's OOF columns)."""
+    the kept ones; returns the kept members and the blend's nested F1 (its numbers, from the run's OOF columns)."""
     target, method, repeats = oof["target"], settings["blend_method"], settings["blend_repeats"]
     kept, _ = select_members(oof[members], target, method, anchor="gbdt", seed=seed, n_splits_seeds=repeats)
     blended = cross_validated_blend(oof[kept], target, method, seed=seed, n_repeats=repeats)
-    return honest_summary(target.to_numpy(), blended.to_numpy(), seed=seed, repeats=settings["nested_repeats"])["f1"]
+    return kept, honest_summary(target.to_numpy(), blended.to_numpy(), seed=seed,
+                                repeats=settings["nested_repeats"])["f1"]
+
+
+def selected_blend_f1(oof: pd.DataFrame, members: list[str], seed: int, settings: dict) -> float:
+    return selected_blend(oof, members, seed, settings)[1]
 
 
 def parse_existing(pairs: list[str]) -> dict[int, Path]:
@@ -180,10 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                    **{f"{b} - GBDT, nested F1": (b, "gbdt") for b in FIXED_BLENDS},
                    **{f"ensemble {b} - ensemble, nested F1": (b, "ensemble") for b in blends if b.startswith("without")}}
     for label, (a, b) in comparisons.items():
-        diff = table[a] - table[b]
-        error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
-        print(f"{label}: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
-              f"positive at {int((diff > 0).sum())})")
+        print(paired_line(label, table[a] - table[b]))
     return 0
 
 

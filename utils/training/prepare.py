@@ -100,8 +100,9 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
     wants_features = settings["use_features"] or pretrains_on_features(settings) or distils(settings)
     if wants_features and features is None:
         features = physics_features(dataset, training_redshift_seed(settings))
-    # fitted on the training objects' features only: no label enters it
-    fitted = FeatureScaler.fit(features[0]) if wants_features else None
+    # fitted on the training objects' features only: no label enters it; the teacher reads them unscaled
+    fitted = (FeatureScaler.fit(features[0]) if settings["use_features"] or pretrains_on_features(settings)
+              else None)
     scaler = fitted if settings["use_features"] else None
     logs = {"train": training_log(dataset, settings), "test": dataset.test_log}
     arrays = {}
