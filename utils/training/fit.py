@@ -97,13 +97,14 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
     steps = int(np.ceil(len(train) / settings["batch_size"]))
     schedule = _lr_schedule(optimizer, settings["epochs"], steps)
     loss_fn = make_loss(settings)
-    targets = torch.as_tensor(y, dtype=torch.float32)
-    aux_targets = torch.as_tensor(aux, dtype=torch.long) if aux is not None else None
+    # torch.tensor copies: the label arrays may be read-only views, which torch.as_tensor would share (and warn)
+    targets = torch.tensor(y, dtype=torch.float32)
+    aux_targets = torch.tensor(aux, dtype=torch.long) if aux is not None else None
     use_aux = settings["aux_weight"] > 0 and aux_targets is not None
     distils = unlabelled is not None
     if distils != (soft_targets is not None) or (distils and len(soft_targets) != len(unlabelled)):
         raise ValueError("distillation needs unlabelled light curves and one soft target per unlabelled object")
-    soft = torch.as_tensor(soft_targets, dtype=torch.float32) if distils else None
+    soft = torch.tensor(soft_targets, dtype=torch.float32) if distils else None
 
     history, best_ap, best_state, waited = [], -1.0, None, 0
     bar = tqdm(range(settings["epochs"]), desc=description, disable=not progress, leave=False)
