@@ -3,14 +3,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from utils.classes import CLASS_GROUPS
 from utils.data import load_dataset
 from utils.errors import DataError
 from utils.training import (CNN_PROFILES, cross_validate, deep_settings, fold_splits, make_deterministic,
                             prepare_inputs, train_network)
 from utils.training import cv as cv_module
 from utils.training.fit import predict_logits
-from utils.training.distill import teacher_probabilities
+from utils.training.distill import TDE_GROUP, teacher_probabilities
 
 
 def quick_settings(**overrides) -> dict:
@@ -67,7 +69,8 @@ def test_prepare_inputs_hands_the_teacher_its_features_and_the_network_none(inpu
 def test_each_fold_teacher_learns_from_that_fold_training_objects_only(inputs, monkeypatch):
     seen = []
 
-    def recording_teacher(train_features, y, unlabelled_features, *, seed):
+    def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None):
+        assert groups is None  # the default teacher is binary
         seen.append((set(train_features.index), np.asarray(y).copy(), list(unlabelled_features.index)))
         return np.full(len(unlabelled_features), 0.5)
 
@@ -109,3 +112,61 @@ def test_distillation_without_its_inputs_says_what_is_missing(inputs):
     with pytest.raises(ValueError, match="one soft target per unlabelled object"):
         train_network(settings, inputs.train, inputs.y, inputs.aux, None, None, seed=0, unlabelled=inputs.test,
                       soft_targets=np.zeros(3))
+
+
+def test_a_multiclass_teacher_gives_each_unlabelled_object_its_group_distribution():
+    rng = np.random.default_rng(1)
+    groups = rng.integers(0, 4, size=400)  # TDE, AGN, SN Ia, SN II; no 'other' among the labelled
+    # five noisy indicators per group: the teacher's trees each see 30 % of the columns
+    labelled = pd.DataFrame({f"is_{g}_{copy}": (groups == g) + rng.normal(scale=0.3, size=400)
+                             for g in range(4) for copy in range(5)})
+    unlabelled = pd.DataFrame(np.repeat(np.eye(4)[[3, 0]], 5, axis=1), columns=labelled.columns)[labelled.columns[::-1]]
+    probs = teacher_probabilities(labelled, (groups == 0).astype(int), unlabelled, seed=0, groups=groups)
+    assert probs.shape == (2, len(CLASS_GROUPS))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert probs[0, CLASS_GROUPS.index("SN II")] > 0.8 and probs[1, TDE_GROUP] > 0.8
+    assert (probs[:, CLASS_GROUPS.index("other")] == 0).all()  # a group no labelled object holds
+    with pytest.raises(DataError, match="disagree with the labels"):
+        teacher_probabilities(labelled, (groups == 1).astype(int), unlabelled, seed=0, groups=groups)
+    with pytest.raises(DataError, match="399 class groups for 400 labels"):
+        teacher_probabilities(labelled, (groups == 0).astype(int), unlabelled, seed=0, groups=groups[1:])
+
+
+def test_multiclass_soft_targets_teach_the_auxiliary_head_too(inputs):
+    settings = quick_settings(epochs=6, distill_weight=5.0, val_fraction=0.0, oversample=0.0, aux_weight=1.0)
+    agn, supernova = CLASS_GROUPS.index("AGN"), CLASS_GROUPS.index("SN Ia")
+    shares = []
+    for group in (agn, supernova):
+        soft = np.zeros((len(inputs.test), len(CLASS_GROUPS)))
+        soft[:, group] = 1.0
+        make_deterministic(0)
+        network, _ = train_network(settings, inputs.train, inputs.y, inputs.aux, None, None, seed=0,
+                                   unlabelled=inputs.test, soft_targets=soft)
+        with torch.no_grad():
+            logits = network(inputs.test.batch(np.arange(len(inputs.test)), "cpu"))["aux_logits"]
+        shares.append(torch.softmax(logits, dim=1)[:, agn].mean().item())
+    assert shares[0] > shares[1] + 0.2
+    with pytest.raises(ValueError, match="need 5 columns"):
+        train_network(settings, inputs.train, inputs.y, inputs.aux, None, None, seed=0, unlabelled=inputs.test,
+                      soft_targets=np.zeros((len(inputs.test), 3)))
+
+
+def test_a_multiclass_teacher_learns_each_fold_training_objects_groups(inputs, monkeypatch):
+    seen = []
+
+    def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None):
+        seen.append((np.asarray(y).copy(), groups))
+        return np.full((len(unlabelled_features), len(CLASS_GROUPS)), 1 / len(CLASS_GROUPS))
+
+    monkeypatch.setattr(cv_module, "teacher_probabilities", recording_teacher)
+    settings = quick_settings(n_folds=2, epochs=1, distill_teacher="multiclass")
+    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
+                            teacher_features=inputs.teacher_features)
+    assert result.complete and len(seen) == 2
+    for (train_rows, _), (labels, groups) in zip(fold_splits(inputs.y, 2, settings["cv_seed"]), seen):
+        assert np.array_equal(groups, inputs.aux[train_rows]) and np.array_equal(labels, inputs.y[train_rows])
+    with pytest.raises(ValueError, match="needs each training object's class group"):
+        cross_validate(settings, inputs.train, inputs.y, None, inputs.test, teacher_features=inputs.teacher_features)
+    with pytest.raises(ValueError, match="'binary' or 'multiclass', not 'ternary'"):
+        cross_validate(quick_settings(n_folds=2, epochs=1, distill_teacher="ternary"), inputs.train, inputs.y,
+                       inputs.aux, inputs.test, teacher_features=inputs.teacher_features)

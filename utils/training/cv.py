@@ -48,7 +48,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     out_dir/models/<model>/. `unlabelled` lets a run that predicts no test set still pretrain on it.
     With settings['distill_weight'] > 0, each fold's networks also learn the unlabelled light curves' soft
     labels from a GBDT fitted on that fold's training rows of `teacher_features` = (features of `train`'s
-    objects, of the unlabelled objects), both in the arrays' order (distill.py).
+    objects, of the unlabelled objects), both in the arrays' order (distill.py); with
+    settings['distill_teacher'] = 'multiclass' that GBDT learns `aux`'s class groups.
     """
     started = time.perf_counter()
     y = np.asarray(y).astype(int)
@@ -61,12 +62,20 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     distil = distils(settings)
     if distil:
         _check_teacher_features(teacher_features, train, unlabelled)
+    teacher_groups = None
+    if distil and settings["distill_teacher"] == "multiclass":
+        if aux is None:
+            raise ValueError("distill_teacher='multiclass' needs each training object's class group (`aux`)")
+        teacher_groups = np.asarray(aux)
+    elif settings["distill_teacher"] != "binary":
+        raise ValueError(f"distill_teacher must be 'binary' or 'multiclass', not {settings['distill_teacher']!r}")
     pretrained = (pretrained_encoder(settings, train, unlabelled, out_dir=out_dir, progress=progress)
                   if settings["pretrain"] else None)
     for k in chosen:
         train_rows, val_rows = splits[k]
         soft_targets = (teacher_probabilities(teacher_features[0].iloc[train_rows], y[train_rows], teacher_features[1],
-                                              seed=settings["seed"] + k) if distil else None)
+                                              seed=settings["seed"] + k, groups=teacher_groups[train_rows]
+                                              if teacher_groups is not None else None) if distil else None)
         classifier = DeepClassifier(settings, scaler).fit(
             train.subset(train_rows), y[train_rows], aux[train_rows] if aux is not None else None,
             seed=settings["seed"] + k, pretrained=pretrained, progress=progress,

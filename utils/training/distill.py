@@ -4,6 +4,9 @@ With settings['distill_weight'] > 0, each fold fits one LightGBM (utils.gbdt's p
 on its own training objects' physics features, and its P(TDE) for every unlabelled object (the test set)
 becomes that object's soft target. The network then trains on each labelled batch plus as many unlabelled
 objects, whose binary cross-entropy against the soft targets joins the loss at `distill_weight`.
+With settings['distill_teacher'] = 'multiclass' the teacher learns the SpecType groups (utils.classes), as
+notebook 05's GBDT does: its P(TDE) is the soft target, and its whole group distribution also teaches the
+network's auxiliary head (is this unlabelled light curve an AGN or a SN Ia?).
 
 Why: 118 labelled TDEs are too few for a network to learn what a TDE light curve looks like; the 7,000
 unlabelled light curves, labelled softly by the model that knows the physics, are not. The network reads
@@ -17,13 +20,21 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ..classes import CLASS_GROUPS
 from ..errors import DataError
 from ..gbdt import LGBM_PARAMS, class_weights
 
+TDE_GROUP = CLASS_GROUPS.index("TDE")
+
 
 def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelled_features: pd.DataFrame, *,
-                          seed: int) -> np.ndarray:
-    """P(TDE) of each unlabelled object from a binary LightGBM fitted on the labelled objects' features."""
+                          seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """Soft targets for the unlabelled objects from a LightGBM fitted on the labelled objects' features.
+
+    Binary (groups None): P(TDE) per unlabelled object, shape (n,). Multiclass (`groups`: each labelled object's
+    position in CLASS_GROUPS): P(group) per unlabelled object, shape (n, len(CLASS_GROUPS)), column order
+    CLASS_GROUPS, so P(TDE) is column CLASS_GROUPS.index('TDE'); a group absent from the labelled objects gets 0.
+    """
     y = np.asarray(y).astype(int)
     if len(train_features) != len(y):
         raise DataError(f"teacher: {len(train_features)} feature rows for {len(y)} labels")
@@ -32,6 +43,18 @@ def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelle
     missing = train_features.columns.difference(unlabelled_features.columns)
     if len(missing):
         raise DataError(f"teacher: the unlabelled features lack {len(missing)} column(s), e.g. {missing[0]!r}")
-    model = lgb.LGBMClassifier(**LGBM_PARAMS, random_state=seed, objective="binary")
-    model.fit(train_features, y, sample_weight=class_weights(y, "sqrt"))
-    return model.predict_proba(unlabelled_features[train_features.columns])[:, 1]
+    unlabelled_features = unlabelled_features[train_features.columns]
+    if groups is None:
+        model = lgb.LGBMClassifier(**LGBM_PARAMS, random_state=seed, objective="binary")
+        model.fit(train_features, y, sample_weight=class_weights(y, "sqrt"))
+        return model.predict_proba(unlabelled_features)[:, 1]
+    groups = np.asarray(groups).astype(int)
+    if len(groups) != len(y):
+        raise DataError(f"teacher: {len(groups)} class groups for {len(y)} labels")
+    if not np.array_equal(groups == TDE_GROUP, y == 1):
+        raise DataError("teacher: the class groups disagree with the labels (TDE group <-> target 1)")
+    model = lgb.LGBMClassifier(**LGBM_PARAMS, random_state=seed, objective="multiclass")
+    model.fit(train_features, groups, sample_weight=class_weights(groups, "sqrt"))
+    probs = np.zeros((len(unlabelled_features), len(CLASS_GROUPS)))
+    probs[:, model.classes_] = model.predict_proba(unlabelled_features)
+    return probs

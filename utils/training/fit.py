@@ -14,11 +14,13 @@ from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedShuffleSplit
 from tqdm import tqdm
 
+from ..classes import CLASS_GROUPS
 from ..models import build_model
 from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .augment import augment
 from .device import pick_device
+from .distill import TDE_GROUP
 from .losses import make_loss
 from .pretrain import load_encoder_state
 
@@ -75,7 +77,9 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
 
     `unlabelled` and `soft_targets` (P(TDE) per unlabelled object, distill.py): each step also draws as many
     unlabelled objects as the batch holds, in the same forward pass, and adds settings['distill_weight'] times
-    their binary cross-entropy against the soft targets.
+    their binary cross-entropy against the soft targets. Soft targets of shape (n, len(CLASS_GROUPS)) (a
+    multiclass teacher) give P(TDE) from their TDE column, and with an auxiliary head the whole distribution
+    also teaches that head, at distill_weight x aux_weight.
 
     `pretrained`: encoder weights from pretrain.pretrained_encoder, required exactly when settings['pretrain'];
     the network starts from them (its pooling and head from the seed's initialisation).
@@ -105,6 +109,11 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
     if distils != (soft_targets is not None) or (distils and len(soft_targets) != len(unlabelled)):
         raise ValueError("distillation needs unlabelled light curves and one soft target per unlabelled object")
     soft = torch.tensor(soft_targets, dtype=torch.float32) if distils else None
+    if soft is not None and soft.ndim == 2 and soft.shape[1] != len(CLASS_GROUPS):
+        raise ValueError(f"multiclass soft targets need {len(CLASS_GROUPS)} columns {CLASS_GROUPS}, "
+                         f"not {soft.shape[1]}")
+    soft_tde = soft[:, TDE_GROUP] if soft is not None and soft.ndim == 2 else soft
+    soft_groups = soft if soft is not None and soft.ndim == 2 and use_aux else None
 
     history, best_ap, best_state, waited = [], -1.0, None, 0
     bar = tqdm(range(settings["epochs"]), desc=description, disable=not progress, leave=False)
@@ -128,7 +137,10 @@ def train_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.nd
                                                                        aux_targets[index].to(device))
             if soft is not None:
                 loss = loss + settings["distill_weight"] * F.binary_cross_entropy_with_logits(
-                    out["logit"][n_labelled:], soft[drawn].to(device))
+                    out["logit"][n_labelled:], soft_tde[drawn].to(device))
+            if soft_groups is not None:
+                loss = loss + settings["distill_weight"] * settings["aux_weight"] * F.cross_entropy(
+                    out["aux_logits"][n_labelled:], soft_groups[drawn].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
