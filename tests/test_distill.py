@@ -70,12 +70,12 @@ def test_each_fold_teacher_learns_from_that_fold_training_objects_only(inputs, m
     seen = []
 
     def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None):
-        assert groups is None  # the default teacher is binary
+        assert groups is None  # a binary teacher learns the labels alone
         seen.append((set(train_features.index), np.asarray(y).copy(), list(unlabelled_features.index)))
         return np.full(len(unlabelled_features), 0.5)
 
     monkeypatch.setattr(cv_module, "teacher_probabilities", recording_teacher)
-    settings = quick_settings(n_folds=2, epochs=1)
+    settings = quick_settings(n_folds=2, epochs=1, distill_teacher="binary")
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
     assert result.complete and len(seen) == 2
