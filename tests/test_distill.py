@@ -10,7 +10,7 @@ from utils.data import load_dataset
 from utils.errors import DataError
 from utils.training import (CNN_PROFILES, cross_validate, deep_settings, fold_splits, make_deterministic,
                             prepare_inputs, train_network)
-from utils.training import cv as cv_module
+from utils.training import distill as distill_module
 from utils.training.fit import predict_logits
 from utils.training.distill import TDE_GROUP, teacher_probabilities
 
@@ -74,7 +74,7 @@ def test_each_fold_teacher_learns_from_that_fold_training_objects_only(inputs, m
         seen.append((set(train_features.index), np.asarray(y).copy(), list(unlabelled_features.index)))
         return np.full(len(unlabelled_features), 0.5)
 
-    monkeypatch.setattr(cv_module, "teacher_probabilities", recording_teacher)
+    monkeypatch.setattr(distill_module, "teacher_probabilities", recording_teacher)
     settings = quick_settings(n_folds=2, epochs=1, distill_teacher="binary")
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
@@ -158,7 +158,7 @@ def test_a_multiclass_teacher_learns_each_fold_training_objects_groups(inputs, m
         seen.append((np.asarray(y).copy(), groups))
         return np.full((len(unlabelled_features), len(CLASS_GROUPS)), 1 / len(CLASS_GROUPS))
 
-    monkeypatch.setattr(cv_module, "teacher_probabilities", recording_teacher)
+    monkeypatch.setattr(distill_module, "teacher_probabilities", recording_teacher)
     settings = quick_settings(n_folds=2, epochs=1, distill_teacher="multiclass")
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
@@ -170,3 +170,29 @@ def test_a_multiclass_teacher_learns_each_fold_training_objects_groups(inputs, m
     with pytest.raises(ValueError, match="'binary' or 'multiclass', not 'ternary'"):
         cross_validate(quick_settings(n_folds=2, epochs=1, distill_teacher="ternary"), inputs.train, inputs.y,
                        inputs.aux, inputs.test, teacher_features=inputs.teacher_features)
+
+
+def test_a_fold_teacher_is_fitted_once_and_read_back_from_the_cache(monkeypatch, cache_dir):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    labelled = pd.DataFrame({"x": x, "noise": rng.normal(size=200)}, index=[f"id{i}" for i in range(200)])
+    unlabelled = pd.DataFrame({"noise": [0.0, 0.0], "x": [3.0, -3.0]})
+    y = (x > 1).astype(int)
+    first = distill_module.cached_teacher_probabilities(labelled, y, unlabelled, seed=0)
+    np.testing.assert_array_equal(first, teacher_probabilities(labelled, y, unlabelled, seed=0))
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("the teacher was fitted again")
+
+    monkeypatch.setattr(distill_module, "teacher_probabilities", no_refit)
+    np.testing.assert_array_equal(distill_module.cached_teacher_probabilities(labelled, y, unlabelled, seed=0), first)
+    assert [path.name for path in (cache_dir / "teacher").iterdir()] == [
+        distill_module.teacher_path(labelled, y, unlabelled, seed=0).name]
+    # any other input is another teacher
+    paths = {distill_module.teacher_path(labelled, y, unlabelled, seed=0),
+             distill_module.teacher_path(labelled, y, unlabelled, seed=1),
+             distill_module.teacher_path(labelled, 1 - y, unlabelled, seed=0),
+             distill_module.teacher_path(labelled, y, unlabelled, seed=0, groups=1 - y),
+             distill_module.teacher_path(labelled.set_axis([f"other{i}" for i in range(200)]), y, unlabelled, seed=0),
+             distill_module.teacher_path(labelled, y, unlabelled.assign(x=[3.0, -2.0]), seed=0)}
+    assert len(paths) == 6

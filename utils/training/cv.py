@@ -19,7 +19,7 @@ from ..metrics import honest_summary
 from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
-from .distill import teacher_probabilities
+from .distill import cached_teacher_probabilities
 from .fit import DeepClassifier
 from .prepare import distils
 from .pretrain import pretrained_encoder
@@ -73,9 +73,9 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
                   if settings["pretrain"] else None)
     for k in chosen:
         train_rows, val_rows = splits[k]
-        soft_targets = (teacher_probabilities(teacher_features[0].iloc[train_rows], y[train_rows], teacher_features[1],
-                                              seed=settings["seed"] + k, groups=teacher_groups[train_rows]
-                                              if teacher_groups is not None else None) if distil else None)
+        soft_targets = (cached_teacher_probabilities(
+            teacher_features[0].iloc[train_rows], y[train_rows], teacher_features[1], seed=settings["seed"] + k,
+            groups=teacher_groups[train_rows] if teacher_groups is not None else None) if distil else None)
         classifier = DeepClassifier(settings, scaler).fit(
             train.subset(train_rows), y[train_rows], aux[train_rows] if aux is not None else None,
             seed=settings["seed"] + k, pretrained=pretrained, progress=progress,

@@ -16,15 +16,22 @@ fold the network is scored on, so the OOF scores stay honest.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from pathlib import Path
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from ..classes import CLASS_GROUPS
+from ..data import cache_root
 from ..errors import DataError
 from ..gbdt import LGBM_PARAMS, class_weights
 
 TDE_GROUP = CLASS_GROUPS.index("TDE")
+TEACHER_VERSION = 1  # bump when the teacher changes in a way its inputs do not show: old entries are never read
 
 
 def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelled_features: pd.DataFrame, *,
@@ -58,3 +65,33 @@ def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelle
     probs = np.zeros((len(unlabelled_features), len(CLASS_GROUPS)))
     probs[:, model.classes_] = model.predict_proba(unlabelled_features)
     return probs
+
+
+def cached_teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelled_features: pd.DataFrame,
+                                 *, seed: int, groups: np.ndarray | None = None,
+                                 cache_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """teacher_probabilities, kept under cache_root()/teacher by a hash of every input: notebooks 03 and 04 (and
+    reruns) share a fold's teacher instead of refitting it (the multiclass one takes seconds a fold)."""
+    path = teacher_path(train_features, y, unlabelled_features, seed=seed, groups=groups, cache_dir=cache_dir)
+    if path.is_file():
+        return np.load(path)
+    probs = teacher_probabilities(train_features, y, unlabelled_features, seed=seed, groups=groups)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npy")  # a crash mid-write leaves no truncated entry behind
+    np.save(partial, probs)
+    partial.replace(path)
+    return probs
+
+
+def teacher_path(train_features: pd.DataFrame, y: np.ndarray, unlabelled_features: pd.DataFrame, *, seed: int,
+                 groups: np.ndarray | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the cache keeps one teacher's soft targets: a hash of the features (values, ids, columns), the
+    labels and groups, the seed, the teacher's parameters and TEACHER_VERSION."""
+    digest = hashlib.sha1()
+    for table in (train_features, unlabelled_features[train_features.columns]):
+        digest.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+        digest.update(json.dumps(list(map(str, table.columns))).encode())
+    for labels in (y, groups):
+        digest.update(b"-" if labels is None else np.asarray(labels).astype(np.int64).tobytes())
+    digest.update(json.dumps([TEACHER_VERSION, seed, LGBM_PARAMS], sort_keys=True).encode())
+    return cache_root(cache_dir) / "teacher" / f"{digest.hexdigest()[:16]}.npy"
