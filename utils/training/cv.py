@@ -62,13 +62,13 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     distil = distils(settings)
     if distil:
         _check_teacher_features(teacher_features, train, unlabelled)
+    if settings["distill_teacher"] not in ("binary", "multiclass"):
+        raise ValueError(f"distill_teacher must be 'binary' or 'multiclass', not {settings['distill_teacher']!r}")
     teacher_groups = None
     if distil and settings["distill_teacher"] == "multiclass":
         if aux is None:
             raise ValueError("distill_teacher='multiclass' needs each training object's class group (`aux`)")
         teacher_groups = np.asarray(aux)
-    elif settings["distill_teacher"] != "binary":
-        raise ValueError(f"distill_teacher must be 'binary' or 'multiclass', not {settings['distill_teacher']!r}")
     pretrained = (pretrained_encoder(settings, train, unlabelled, out_dir=out_dir, progress=progress)
                   if settings["pretrain"] else None)
     for k in chosen:
