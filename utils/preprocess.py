@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import BANDS
+from .atomic import write_atomically
 from .data import cache_root
 from .errors import DataError, examples
 
@@ -186,16 +186,9 @@ def cached_sequences(name: str, key: str, build: Callable[[], Sequences],
             return Sequences(stored["object_ids"], stored["values"], stored["mask"], stored["scale"],
                              tuple(str(c) for c in stored["channels"]))
     sequences = build()
-    root.mkdir(parents=True, exist_ok=True)
-    # A unique temporary name per writer, then an atomic rename: two runs building the same entry at
-    # once each write their own file, and the last rename leaves one complete copy.
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz.tmp", dir=root)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **{f.name: np.asarray(getattr(sequences, f.name)) for f in fields(sequences)})
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    # two runs building the same entry at once each leave a whole file (write_atomically)
+    write_atomically(path, lambda out: np.savez(
+        out, **{f.name: np.asarray(getattr(sequences, f.name)) for f in fields(sequences)}))
     return sequences
 
 

@@ -25,6 +25,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ..atomic import write_atomically
 from ..classes import CLASS_GROUPS
 from ..data import cache_root
 from ..errors import DataError
@@ -76,10 +77,7 @@ def cached_teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, un
     if path.is_file():
         return np.load(path)
     probs = teacher_probabilities(train_features, y, unlabelled_features, seed=seed, groups=groups)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")  # a crash mid-write leaves no truncated entry behind
-    np.save(partial, probs)
-    partial.replace(path)
+    write_atomically(path, lambda out: np.save(out, probs))
     return probs
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from .. import BANDS
+from ..atomic import write_atomically
 from ..data import cache_root
 from ..progress import progress_count
 
@@ -100,15 +100,7 @@ def gp_grid_table(dataset, kind: str, *, n_steps: int, redshift_seed: int | None
 
 
 def _write(path: Path, object_ids: np.ndarray, grid: np.ndarray) -> None:
-    """A unique temporary file, then an atomic rename: a reader never sees half an entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, object_ids=object_ids, grid=grid)
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    write_atomically(path, lambda out: np.savez(out, object_ids=object_ids, grid=grid))
 
 
 def gp_grid_for(dataset, kind: str, object_ids, *, n_steps: int, redshift_seed: int | None = None,

@@ -33,7 +33,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .. import BANDS
+from ..atomic import write_atomically
 from ..data import cache_root
 from ..models import build_model
 from ..models.inputs import object_channels, object_scale, relative_time
@@ -219,23 +219,14 @@ class PretrainedEncoder:
                 if key.split(".")[0] in prefixes}
 
     def save(self, path: str | os.PathLike, **info: Any) -> Path:
-        """One file, written atomically (a unique temporary name, then a rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """One file, written atomically (utils.atomic)."""
         stored = {"settings": self.settings, "encoder": {k: v.cpu() for k, v in self.encoder.state_dict().items()},
                   "head": {k: v.cpu() for k, v in self.head.state_dict().items()}, "history": self.history,
                   "version": PRETRAIN_VERSION, "info": info}
         if self.feature_head is not None:
             stored["feature_head"] = {k: v.cpu() for k, v in self.feature_head.state_dict().items()}
             stored["n_features"] = self.feature_head.n_features
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pt.tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                torch.save(stored, out)
-            os.replace(tmp_name, path)
-        finally:
-            Path(tmp_name).unlink(missing_ok=True)
-        return path
+        return write_atomically(path, lambda out: torch.save(stored, out))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PretrainedEncoder":
