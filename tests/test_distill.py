@@ -1,5 +1,7 @@
 """Distillation of a physics-feature GBDT into the deep models (utils/training/distill.py), on tiny data."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from utils.errors import DataError
 from utils.training import (CNN_PROFILES, cross_validate, deep_settings, fold_splits, make_deterministic,
                             prepare_inputs, train_network)
 from utils.training import distill as distill_module
+from utils.training.cv import teacher_threads
 from utils.training.fit import predict_logits
 from utils.training.distill import TDE_GROUP, teacher_probabilities
 
@@ -47,6 +50,21 @@ def test_the_teacher_ranks_unlabelled_objects_by_what_separates_the_labelled_one
     assert probs.shape == (2,) and probs[0] > 0.8 and probs[1] < 0.2
 
 
+def test_the_teacher_gives_the_same_probabilities_on_one_thread_or_two():
+    rng = np.random.default_rng(1)
+    labelled = pd.DataFrame(rng.normal(size=(400, 6)), columns=list("abcdef"))
+    groups = np.digitize(labelled["a"] + 0.5 * rng.normal(size=400), [-0.8, 0.0, 0.8])
+    unlabelled = pd.DataFrame(rng.normal(size=(50, 6)), columns=list("abcdef"))
+    one, two = (teacher_probabilities(labelled, (groups == TDE_GROUP).astype(int), unlabelled, seed=3,
+                                      groups=groups, n_jobs=n_jobs) for n_jobs in (1, 2))
+    assert np.array_equal(one, two)  # why the cache key may leave the thread count out
+
+
+def test_teacher_threads_follow_the_network_threads():
+    assert teacher_threads({"threads": 1}) == 1
+    assert teacher_threads({"threads": None}) == (os.cpu_count() or 1)
+
+
 def test_the_teacher_says_what_is_wrong_with_its_inputs():
     table = pd.DataFrame({"x": np.arange(40.0)})
     y = np.r_[np.zeros(20), np.ones(20)]
@@ -69,13 +87,14 @@ def test_prepare_inputs_hands_the_teacher_its_features_and_the_network_none(inpu
 def test_each_fold_teacher_learns_from_that_fold_training_objects_only(inputs, monkeypatch):
     seen = []
 
-    def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None):
+    def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None, n_jobs=1):
         assert groups is None  # a binary teacher learns the labels alone
+        assert n_jobs == 1  # the network's `threads`: a run that shares the cores keeps its teacher to one thread
         seen.append((set(train_features.index), np.asarray(y).copy(), list(unlabelled_features.index)))
         return np.full(len(unlabelled_features), 0.5)
 
     monkeypatch.setattr(distill_module, "teacher_probabilities", recording_teacher)
-    settings = quick_settings(n_folds=2, epochs=1, distill_teacher="binary")
+    settings = quick_settings(n_folds=2, epochs=1, distill_teacher="binary", threads=1)
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
     assert result.complete and len(seen) == 2
@@ -154,7 +173,7 @@ def test_multiclass_soft_targets_teach_the_auxiliary_head_too(inputs):
 def test_a_multiclass_teacher_learns_each_fold_training_objects_groups(inputs, monkeypatch):
     seen = []
 
-    def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None):
+    def recording_teacher(train_features, y, unlabelled_features, *, seed, groups=None, n_jobs=1):
         seen.append((np.asarray(y).copy(), groups))
         return np.full((len(unlabelled_features), len(CLASS_GROUPS)), 1 / len(CLASS_GROUPS))
 

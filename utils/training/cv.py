@@ -6,6 +6,7 @@ OOF rows are pooled and the test predictions averaged.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,6 +24,12 @@ from .distill import cached_teacher_probabilities
 from .fit import DeepClassifier
 from .prepare import distils
 from .pretrain import pretrained_encoder
+
+
+def teacher_threads(settings: Mapping[str, Any]) -> int:
+    """The teacher's LightGBM threads: the network's `threads` when set (side-by-side runs ask for 1), else one per
+    core, as the network's torch takes; the teacher and the network never run at once, so they do not compete."""
+    return int(settings["threads"] or os.cpu_count() or 1)
 
 
 def fold_splits(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -75,7 +82,8 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
         train_rows, val_rows = splits[k]
         soft_targets = (cached_teacher_probabilities(
             teacher_features[0].iloc[train_rows], y[train_rows], teacher_features[1], seed=settings["seed"] + k,
-            groups=teacher_groups[train_rows] if teacher_groups is not None else None) if distil else None)
+            groups=teacher_groups[train_rows] if teacher_groups is not None else None,
+            n_jobs=teacher_threads(settings)) if distil else None)
         classifier = DeepClassifier(settings, scaler).fit(
             train.subset(train_rows), y[train_rows], aux[train_rows] if aux is not None else None,
             seed=settings["seed"] + k, pretrained=pretrained, progress=progress,

@@ -36,12 +36,14 @@ TEACHER_VERSION = 1  # bump when the teacher changes in a way its inputs do not 
 
 
 def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelled_features: pd.DataFrame, *,
-                          seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+                          seed: int, groups: np.ndarray | None = None, n_jobs: int = 1) -> np.ndarray:
     """Soft targets for the unlabelled objects from a LightGBM fitted on the labelled objects' features.
 
     Binary (groups None): P(TDE) per unlabelled object, shape (n,). Multiclass (`groups`: each labelled object's
     position in CLASS_GROUPS): P(group) per unlabelled object, shape (n, len(CLASS_GROUPS)), column order
     CLASS_GROUPS, so P(TDE) is column CLASS_GROUPS.index('TDE'); a group absent from the labelled objects gets 0.
+    `n_jobs`: LightGBM's threads; the probabilities do not depend on it (checked on the MALLORN folds, max
+    difference 0.0), so the cache key leaves it out.
     """
     y = np.asarray(y).astype(int)
     if len(train_features) != len(y):
@@ -53,7 +55,7 @@ def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelle
         raise DataError(f"teacher: the unlabelled features lack {len(missing)} column(s), e.g. {missing[0]!r}")
     unlabelled_features = unlabelled_features[train_features.columns]
     if groups is None:
-        model = lgb.LGBMClassifier(**LGBM_PARAMS, random_state=seed, objective="binary")
+        model = lgb.LGBMClassifier(**{**LGBM_PARAMS, "n_jobs": n_jobs}, random_state=seed, objective="binary")
         model.fit(train_features, y, sample_weight=class_weights(y, "sqrt"))
         return model.predict_proba(unlabelled_features)[:, 1]
     groups = np.asarray(groups).astype(int)
@@ -61,7 +63,7 @@ def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelle
         raise DataError(f"teacher: {len(groups)} class groups for {len(y)} labels")
     if not np.array_equal(groups == TDE_GROUP, y == 1):
         raise DataError("teacher: the class groups disagree with the labels (TDE group <-> target 1)")
-    model = lgb.LGBMClassifier(**LGBM_PARAMS, random_state=seed, objective="multiclass")
+    model = lgb.LGBMClassifier(**{**LGBM_PARAMS, "n_jobs": n_jobs}, random_state=seed, objective="multiclass")
     model.fit(train_features, groups, sample_weight=class_weights(groups, "sqrt"))
     probs = np.zeros((len(unlabelled_features), len(CLASS_GROUPS)))
     probs[:, model.classes_] = model.predict_proba(unlabelled_features)
@@ -69,14 +71,14 @@ def teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelle
 
 
 def cached_teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, unlabelled_features: pd.DataFrame,
-                                 *, seed: int, groups: np.ndarray | None = None,
+                                 *, seed: int, groups: np.ndarray | None = None, n_jobs: int = 1,
                                  cache_dir: str | os.PathLike | None = None) -> np.ndarray:
     """teacher_probabilities, kept under cache_root()/teacher by a hash of every input: notebooks 03 and 04 (and
     reruns) share a fold's teacher instead of refitting it (the multiclass one takes seconds a fold)."""
     path = teacher_path(train_features, y, unlabelled_features, seed=seed, groups=groups, cache_dir=cache_dir)
     if path.is_file():
         return np.load(path)
-    probs = teacher_probabilities(train_features, y, unlabelled_features, seed=seed, groups=groups)
+    probs = teacher_probabilities(train_features, y, unlabelled_features, seed=seed, groups=groups, n_jobs=n_jobs)
     write_atomically(path, lambda out: np.save(out, probs))
     return probs
 
