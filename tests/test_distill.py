@@ -1,7 +1,5 @@
 """Distillation of a physics-feature GBDT into the deep models (utils/training/distill.py), on tiny data."""
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,7 +60,7 @@ def test_the_teacher_gives_the_same_probabilities_on_one_thread_or_two():
 
 def test_teacher_threads_follow_the_network_threads():
     assert teacher_threads({"threads": 1}) == 1
-    assert teacher_threads({"threads": None}) == (os.cpu_count() or 1)
+    assert teacher_threads({"threads": None}) == torch.get_num_threads()
 
 
 def test_the_teacher_says_what_is_wrong_with_its_inputs():

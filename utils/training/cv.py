@@ -6,13 +6,13 @@ OOF rows are pooled and the test predictions averaged.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.model_selection import StratifiedKFold
 
 from ..cv_result import CVResult, FoldAlignment, fold_table
@@ -27,9 +27,9 @@ from .pretrain import pretrained_encoder
 
 
 def teacher_threads(settings: Mapping[str, Any]) -> int:
-    """The teacher's LightGBM threads: the network's `threads` when set (side-by-side runs ask for 1), else one per
-    core, as the network's torch takes; the teacher and the network never run at once, so they do not compete."""
-    return int(settings["threads"] or os.cpu_count() or 1)
+    """The teacher's LightGBM threads: as many as the network's torch uses (`threads`, else torch's own count, which
+    follows OMP_NUM_THREADS, one per core otherwise). The teacher and the network take turns, never both at once."""
+    return int(settings["threads"] or torch.get_num_threads())
 
 
 def fold_splits(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
