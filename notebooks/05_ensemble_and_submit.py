@@ -24,8 +24,9 @@
 #    on all training objects.
 # 4. **Ensemble** of every model whose predictions are in the run folder (GBDT here; CNN and Transformer
 #    from notebooks 03/04 when they ran), blended in logit space with weights chosen inside CV. The default
-#    profile does not run 03/04: with the GBDT trained on degraded copies, blending them in did not raise
-#    the nested F1 over 8 CV seeds (+0.001 ± 0.003, docs/results.md); `--notebooks all` runs them.
+#    profile does not run 03/04: blending them in did not raise the nested F1 beyond one standard error
+#    (networks distilled from the multiclass GBDT: +0.005 ± 0.005 over 5 CV seeds, docs/results.md);
+#    `--notebooks all` runs them.
 # 5. **Threshold.** The honest F1 cuts each fold at the F1-best threshold of the other folds (nested);
 #    the OOF-optimised F1 uses the single best threshold on all OOF rows and is optimistic. The test set
 #    is cut at that single threshold.
@@ -197,7 +198,7 @@ print(f"members: {list(members.oof.columns)} on {len(members.oof):,} training ob
 absent = [name for name in ("cnn", "transformer") if name not in members.oof.columns]
 if absent:
     print(f"no {' or '.join(absent)} predictions here: notebooks 03/04 did not run (the default profile leaves them "
-          "out: over 8 CV seeds they did not raise the blend's nested F1, docs/results.md)")
+          "out: over 5 CV seeds they did not raise the blend's nested F1 beyond one standard error, docs/results.md)")
 members.oof.corr(method="spearman").round(3)
 
 # %% [markdown]
