@@ -1,8 +1,10 @@
 """utils.atomic.write_atomically: whole files or none."""
 
+import pandas as pd
 import pytest
 
 from utils.atomic import write_atomically
+from utils.features import write_table
 
 
 def test_the_file_appears_whole_in_a_new_folder(tmp_path):
@@ -22,3 +24,15 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     with pytest.raises(RuntimeError, match="disk full"):
         write_atomically(path, half_then_fail)
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["entry.npy"]
+
+
+def test_a_feature_table_is_cached_whole_and_a_failed_one_leaves_the_old_entry(tmp_path):
+    path = tmp_path / "features" / "entry.parquet"
+    table = pd.DataFrame({"flux_max": [1.0, 2.5]}, index=pd.Index(["a", "b"], name="object_id"))
+    write_table(table, path)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), table)
+    unwritable = pd.DataFrame({"mixed": [1.0, object()]}, index=table.index)  # parquet cannot hold an object()
+    with pytest.raises(Exception):
+        write_table(unwritable, path)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), table)
+    assert [p.name for p in path.parent.iterdir()] == ["entry.parquet"]

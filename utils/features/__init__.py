@@ -32,6 +32,7 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ..atomic import write_atomically
 from ..data import cache_root
 from ..lightcurve_copies import COPY_SEED, copies_fingerprint, degraded_copies
 from ..preprocess import deextinct
@@ -185,12 +186,9 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, cache_dir: str | os.P
 
 
 def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Cache a feature table: written beside the target and renamed, so a reader never sees half a file
-    and two processes writing the same entry each leave a whole one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    table.to_parquet(tmp)
-    tmp.replace(path)
+    """Cache a feature table: written beside the target and renamed (utils.atomic), so a reader never sees half
+    a file, two processes writing the same entry each leave a whole one, and a failed write leaves no litter."""
+    write_atomically(path, table.to_parquet)
     return table
 
 
