@@ -32,7 +32,7 @@ def test_a_feature_table_is_cached_whole_and_a_failed_one_leaves_the_old_entry(t
     write_table(table, path)
     pd.testing.assert_frame_equal(pd.read_parquet(path), table)
     unwritable = pd.DataFrame({"mixed": [1.0, object()]}, index=table.index)  # parquet cannot hold an object()
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):  # pyarrow's ArrowInvalid
         write_table(unwritable, path)
     pd.testing.assert_frame_equal(pd.read_parquet(path), table)
     assert [p.name for p in path.parent.iterdir()] == ["entry.parquet"]
