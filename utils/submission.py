@@ -8,12 +8,12 @@ only with a complete, valid file, so a good submission is never overwritten by a
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import write_atomically
 from .errors import DataError, examples
 
 COLUMNS = ["object_id", "prediction"]
@@ -51,28 +51,11 @@ def make_submission(labels: pd.Series, sample: pd.DataFrame) -> pd.DataFrame:
                          "prediction": ordered.to_numpy()})
 
 
-def _umask() -> int:
-    """The process umask (read by setting it and putting it back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_submission(submission: pd.DataFrame, sample: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Validate, write to a temporary sibling, re-read and re-validate it, then rename over `path`."""
     validate_submission(submission, sample)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
-    try:
-        out = submission[COLUMNS].copy()
-        out["prediction"] = pd.to_numeric(out["prediction"]).astype(int)
-        out.to_csv(tmp, index=False)
-        validate_submission(pd.read_csv(tmp, dtype={"object_id": str}), sample)
-        tmp.chmod(0o666 & ~_umask())  # mkstemp made it 0600; a submission is an ordinary file (0644 under umask 022)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    out = submission[COLUMNS].copy()
+    out["prediction"] = pd.to_numeric(out["prediction"]).astype(int)
+    return write_atomically(path, lambda handle: out.to_csv(handle, index=False),
+                            check=lambda written: validate_submission(pd.read_csv(written, dtype={"object_id": str}),
+                                                                      sample))
