@@ -1,0 +1,52 @@
+"""Seconds for one fold's distillation teacher at 1 and 2 LightGBM threads, and whether they agree.
+
+    python benchmarks/time_teacher.py --data-dir ../shared/mallorn [--fold 0] [--repeats 2]
+
+Builds the default CNN profile's inputs (the physics feature tables must be cached, as after notebook 02),
+takes the fold's training rows (fold_splits with the profile's cv_seed) and fits the multiclass teacher on them,
+each thread count `--repeats` times, alternating; prints the seconds of every fit and the largest difference
+between the two thread counts' probabilities (utils/training/cv.teacher_threads relies on it being 0). Time it
+on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from utils.data import load_dataset  # noqa: E402
+from utils.training import CNN_PROFILES, deep_settings, fold_splits, prepare_inputs  # noqa: E402
+from utils.training.distill import teacher_probabilities  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    settings = deep_settings(CNN_PROFILES, "default")
+    inputs = prepare_inputs(load_dataset(args.data_dir), settings)
+    train_features, unlabelled = inputs.teacher_features
+    rows, _ = fold_splits(inputs.y, settings["n_folds"], settings["cv_seed"])[args.fold]
+    probabilities = {}
+    for _ in range(args.repeats):
+        for n_jobs in (1, 2):
+            started = time.perf_counter()
+            probabilities[n_jobs] = teacher_probabilities(train_features.iloc[rows], inputs.y[rows], unlabelled,
+                                                          seed=settings["seed"], groups=inputs.aux[rows],
+                                                          n_jobs=n_jobs)
+            print(f"multiclass teacher, fold {args.fold}, {n_jobs} thread(s): {time.perf_counter() - started:.1f} s",
+                  flush=True)
+    print(f"largest difference, 1 vs 2 threads: {np.abs(probabilities[1] - probabilities[2]).max():.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
