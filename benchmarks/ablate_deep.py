@@ -31,15 +31,15 @@ import torch  # noqa: E402
 
 from utils.classes import CLASS_GROUPS  # noqa: E402
 from utils.models import build_model, count_parameters  # noqa: E402
-from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepInputs, FeatureScaler,  # noqa: E402
-                            LightCurveArrays, cross_validate, deep_settings, make_deterministic)
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepInputs, FeatureScaler, LightCurveArrays,
+                            cross_validate, deep_settings, make_deterministic)
 
 BUNDLE_LAYOUTS = (("band", 64), ("band", 200), ("token", 128), ("token", 256))
 
 
 def export_bundle(data_dir: str, path: Path) -> None:
     """Training arrays of every layout in BUNDLE_LAYOUTS, labels and physics features, in one .npz."""
-    from utils.data import load_dataset
+    from utils.data.load import load_dataset
     from utils.training import physics_features, prepare_inputs
 
     from utils.training.prepare import training_log
@@ -181,7 +181,7 @@ def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, sam
     if args.bundle:
         inputs = load_bundle(args.bundle, settings)
     else:
-        from utils.data import load_dataset
+        from utils.data.load import load_dataset
         from utils.training import prepare_inputs
 
         inputs = prepare_inputs(load_dataset(args.data_dir), settings)

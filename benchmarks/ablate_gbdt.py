@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
-from utils.data import load_dataset  # noqa: E402
+from utils.data.load import load_dataset  # noqa: E402
 from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table  # noqa: E402
 from utils.features.gp import SED_NAMES  # noqa: E402
 from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate  # noqa: E402

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 def phase(data_dir: str | None) -> dict:
     """Load, validate and build every model input once; report seconds and peak RSS."""
     started = time.perf_counter()
-    from utils.data import load_dataset
-    from utils.preprocess import prepare_sequences
+    from utils.data.load import load_dataset
+    from utils.training.sequences import prepare_sequences
 
     dataset = load_dataset(data_dir)
     loaded = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Throughput and memory of `distributed_feature_table` on local Dask clusters of 1 and 2 workers.
+"""Throughput and memory of `feature_table` on the Dask executor on local Dask clusters of 1 and 2 workers.
 
     .venv/bin/python benchmarks/bench_distributed.py --data-dir ../shared/mallorn --objects 50000 [--workers 1,2]
 
@@ -30,10 +30,11 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 from distributed import Client  # noqa: E402
 
-from utils.data import Dataset, load_dataset  # noqa: E402
-from utils.distributed import distributed_feature_table, local_cluster  # noqa: E402
-from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, _extract_chunk, iter_objects  # noqa: E402
-from utils.preprocess import deextinct  # noqa: E402
+from utils.data.load import Dataset, load_dataset  # noqa: E402
+from utils.features.distributed import DaskExecutor, local_cluster  # noqa: E402
+from utils.data.lightcurve import deextinguished_objects  # noqa: E402
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, feature_table  # noqa: E402
+from utils.features.table import extract_chunk  # noqa: E402
 
 PROJECTED_OBJECTS = 10_000_000
 SAMPLE_SECONDS = 0.25
@@ -114,9 +115,8 @@ def measure(batch: Dataset, n_workers: int, partition_size: int, groups: list[st
         sampler.start()
         with tempfile.TemporaryDirectory() as cache:
             started = time.perf_counter()
-            table = distributed_feature_table(batch, "test", scheduler=cluster.scheduler_address,
-                                              partition_size=partition_size, groups=groups, cache_dir=cache,
-                                              progress=False)
+            table = feature_table(batch, "test", executor=DaskExecutor(client, partition_size), groups=groups,
+                                  cache_dir=cache, progress=False)
             seconds = time.perf_counter() - started
         worker_peaks = sampler.stop()
     if len(table) != len(batch.test_log):
@@ -128,13 +128,13 @@ def measure(batch: Dataset, n_workers: int, partition_size: int, groups: list[st
 
 
 def in_process_ms_per_object(batch: Dataset, n_objects: int, groups: list[str]) -> float:
-    """Milliseconds per object of `_extract_chunk` in this process (one core, no Dask), after a short warm-up."""
+    """Milliseconds per object of `extract_chunk` in this process (one core, no Dask), after a short warm-up."""
     log = batch.test_log.iloc[:n_objects]
     curves = batch.test_lc[batch.test_lc["object_id"].isin(log.index)]
-    objects = list(iter_objects(deextinct(curves, log["EBV"]), log, None))
-    _extract_chunk(objects[:20], groups)  # imports and first-call set-up, which a worker pays once per run
+    objects = list(deextinguished_objects(curves, log))
+    extract_chunk(objects[:20], groups)  # imports and first-call set-up, which a worker pays once per run
     started = time.perf_counter()
-    _extract_chunk(objects, groups)
+    extract_chunk(objects, groups)
     return (time.perf_counter() - started) * 1000 / len(objects)
 
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import utils.gbdt as gbdt  # noqa: E402
 from utils.classes import CLASS_GROUPS, class_group  # noqa: E402
-from utils.data import load_dataset  # noqa: E402
+from utils.data.load import load_dataset  # noqa: E402
 from utils.ensemble import METHODS, cross_validated_blend, logit  # noqa: E402
 from utils.features import feature_table  # noqa: E402
 from utils.metrics import honest_summary  # noqa: E402

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import least_squares  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from utils.data import load_dataset  # noqa: E402
+from utils.data.load import load_dataset  # noqa: E402
 from utils.features import fits  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

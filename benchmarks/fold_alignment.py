@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from utils.data import load_dataset  # noqa: E402
+from utils.data.load import load_dataset  # noqa: E402
 from utils.ensemble import logit  # noqa: E402
 from utils.metrics import honest_summary  # noqa: E402
 from utils.training import prepare_inputs  # noqa: E402

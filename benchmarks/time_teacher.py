@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from utils.data import load_dataset  # noqa: E402
+from utils.data.load import load_dataset  # noqa: E402
 from utils.training import CNN_PROFILES, deep_settings, fold_splits, prepare_inputs  # noqa: E402
 from utils.training.distill import teacher_probabilities  # noqa: E402
 

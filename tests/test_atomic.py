@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from utils.atomic import write_atomically
-from utils.features import write_table
+from utils.features.table import write_table
 
 
 def test_the_file_appears_whole_in_a_new_folder(tmp_path):

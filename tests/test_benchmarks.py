@@ -11,7 +11,7 @@ import pytest
 
 from sklearn.metrics import average_precision_score
 
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.training import CNN_PROFILES, cross_validate, deep_settings, make_deterministic, prepare_inputs
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from races import race_two_processes
-from utils import data as data_module
-from utils.data import find_data_dir, load_dataset, load_sample_submission
+from utils.data import load as data_module
+from utils.data.load import find_data_dir, load_dataset, load_sample_submission
 from utils.errors import DataError
 
 LC = "split_01/train_full_lightcurves.csv"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from utils.classes import CLASS_GROUPS
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.errors import DataError
 from utils.training import (CNN_PROFILES, cross_validate, deep_settings, fold_splits, make_deterministic,
                             prepare_inputs, train_network)

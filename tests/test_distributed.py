@@ -1,4 +1,4 @@
-"""distributed_feature_table on a small Kaggle-layout data set: the same table as feature_table, one cache."""
+"""feature_table on the Dask executor, on a small Kaggle-layout data set: the joblib table, one cache entry."""
 
 import importlib.util
 import os
@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 from distributed import Client
 
-from utils.data import load_dataset
-from utils.distributed import cluster_client, distributed_feature_table, local_cluster, map_partitions, partitions
-from utils.features import feature_table, make_object
+from utils.data.load import load_dataset
+from utils.features.distributed import (DaskExecutor, cluster_client, dask_executor, local_cluster,
+                                        map_partitions, partitions)
+from utils.features import feature_table
+from utils.data.lightcurve import make_object
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -29,15 +31,15 @@ def test_same_table_as_feature_table_on_a_local_cluster(dataset, tmp_path):
     # threadpool_limits is process-wide, so two threads entering and leaving it would let one GP fit run on
     # multi-threaded BLAS, whose other summation order changes the last bits (seen in 1 of 3 runs).
     expected = feature_table(dataset, "test", n_jobs=1, progress=False, cache_dir=tmp_path / "joblib")
-    table = distributed_feature_table(dataset, "test", n_workers=1, processes=False, partition_size=7,
-                                      progress=False, cache_dir=tmp_path / "dask")
+    with dask_executor(n_workers=1, processes=False, partition_size=7) as executor:
+        table = feature_table(dataset, "test", executor=executor, progress=False, cache_dir=tmp_path / "dask")
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
 
 
 def test_either_path_serves_the_other_from_one_cache_entry(dataset, cache_dir):
     groups = ["meta", "timescales"]
-    first = distributed_feature_table(dataset, "train", n_workers=2, processes=False, partition_size=6,
-                                      groups=groups, progress=False)
+    with dask_executor(n_workers=2, processes=False, partition_size=6) as executor:
+        first = feature_table(dataset, "train", executor=executor, groups=groups, progress=False)
     entries = list((cache_dir / "features").glob("train-*.parquet"))
     assert len(entries) == 1
     served = feature_table(dataset, "train", n_jobs=1, progress=False, groups=groups)  # a cache hit, not a rerun
@@ -45,8 +47,8 @@ def test_either_path_serves_the_other_from_one_cache_entry(dataset, cache_dir):
     assert list((cache_dir / "features").glob("train-*.parquet")) == entries
 
     perturbed = feature_table(dataset, "train", n_jobs=1, progress=False, groups=groups, redshift_seed=2)
-    again = distributed_feature_table(dataset, "train", groups=groups, redshift_seed=2, progress=False,
-                                      scheduler="tcp://127.0.0.1:1")  # served from the cache: no cluster reached
+    unreachable = DaskExecutor(client=None)  # served from the cache: no cluster is ever asked
+    again = feature_table(dataset, "train", executor=unreachable, groups=groups, redshift_seed=2, progress=False)
     pd.testing.assert_frame_equal(again, perturbed, check_exact=True)
 
 
@@ -82,16 +84,23 @@ def _point_counts(objects):
     return [len(obj.time) for obj in objects]
 
 
+def test_copies_extract_on_dask_as_on_joblib(dataset, tmp_path):
+    expected = feature_table(dataset, "train", n_jobs=1, groups=["meta", "photometry"], copies=2, progress=False,
+                             cache_dir=tmp_path / "joblib")
+    with dask_executor(n_workers=1, processes=False, partition_size=9) as executor:
+        table = feature_table(dataset, "train", executor=executor, groups=["meta", "photometry"], copies=2,
+                              progress=False, cache_dir=tmp_path / "dask")
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert table.index.str.contains("~copy").all()
+
+
 @pytest.mark.parametrize("kwargs, message", [
-    ({"kind": "validation"}, "kind must be"),
-    ({"kind": "train", "groups": ["colour magic"]}, "unknown feature group"),
-    ({"kind": "test", "redshift_seed": 1}, "training redshifts only"),
-    ({"kind": "test", "partition_size": 0}, "partition_size must be at least 1"),
-    ({"kind": "test", "n_workers": 0}, "n_workers must be at least 1"),
+    ({"partition_size": 0}, "partition_size must be at least 1"),
+    ({"n_workers": 0}, "n_workers must be at least 1"),
 ])
-def test_bad_arguments_say_what_is_wrong(dataset, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        distributed_feature_table(dataset, progress=False, **kwargs)
+def test_bad_executor_arguments_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message), dask_executor(processes=False, **kwargs):
+        pass
 
 
 def test_partitions_cover_every_object_once_in_order():

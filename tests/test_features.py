@@ -6,7 +6,9 @@ import pytest
 
 from synthetic import gaussian_flux, tde_flux
 from utils import BANDS
-from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, extract_object, make_object, perturbed_redshift
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, extract_object
+from utils.data.lightcurve import make_object
+from utils.data.redshift import perturbed_redshift
 from utils.features import gp, meta, powerlaw, timescales, variability
 
 FWHM_PER_SIGMA = 2 * np.sqrt(2 * np.log(2))

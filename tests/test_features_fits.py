@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from utils import BANDS
-from utils.features import DEFAULT_GROUPS, _cache_path, fits, group_versions, make_object
-from utils.preprocess import LSST_WAVELENGTHS
+from utils.features import DEFAULT_GROUPS, fits, group_versions
+from utils.features.table import cache_path
+from utils.data.lightcurve import make_object
+from utils.data.extinction import LSST_WAVELENGTHS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fits_accuracy.py"
 TDE_TRUTH = [8.0, np.log(12.0), np.log(50.0), np.log10(2.5e4), 0.05]  # t0, log σ, log τ, log10 T0, k
@@ -126,7 +128,7 @@ class FakeDataset:
 
 def test_the_fits_version_changes_only_the_cache_keys_of_tables_with_fits(monkeypatch, tmp_path):
     def path(groups):
-        return _cache_path(FakeDataset(), "train", groups, None, tmp_path)
+        return cache_path(FakeDataset(), "train", groups, None, tmp_path)
     without = tuple(g for g in DEFAULT_GROUPS if g != "fits")
     before = {groups: path(list(groups)) for groups in (without, ("fits",), (*without, "fits"))}
     assert group_versions(["meta", "fits"]) == {"fits": fits.VERSION}

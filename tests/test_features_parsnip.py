@@ -9,8 +9,9 @@ import pytest
 
 from synthetic import gaussian_flux
 from utils import BANDS
-from utils.features import GROUP_NAMES, make_object, parsnip
-from utils.preprocess import extinction_per_ebv
+from utils.features import GROUP_NAMES, parsnip
+from utils.data.lightcurve import make_object
+from utils.data.extinction import extinction_per_ebv
 
 COLOUR = {"u": 0.5, "g": 0.9, "r": 1.0, "i": 0.9, "z": 0.8, "y": 0.7}
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table
 
 

@@ -8,10 +8,10 @@ import torch
 
 from test_models import random_batch, settings_for
 from utils import BANDS
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.ensemble import fit_blender
 from utils.features import gp
-from utils.features.lightcurve import make_object
+from utils.data.lightcurve import make_object
 from utils.models import build_model
 from utils.predict import predict_batch
 from utils.run_model import load_run_model, save_run_model

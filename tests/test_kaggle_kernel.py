@@ -15,7 +15,7 @@ import pytest
 from synthetic import write_kaggle_dataset
 
 from utils import PROJECT_ROOT
-from utils.data import COMPETITION
+from utils.data.load import COMPETITION
 from utils.errors import DataError
 from utils.kaggle_kernel import (BUILD_INFO, SIZE_LIMIT, KaggleKernelError, build, ensure_packages, find_kaggle_data,
                                  main)

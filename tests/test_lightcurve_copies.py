@@ -6,10 +6,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import utils.gbdt as gbdt
-from utils.data import Dataset
+from utils.data.load import Dataset
 from utils.errors import DataError
 from utils.gbdt import cross_validate
-from utils.lightcurve_copies import MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies, source_of
+from utils.data.copies import MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies, source_of
 
 FAST = {"n_estimators": 30, "learning_rate": 0.1, "min_child_samples": 3}
 MEMORISING = {"n_estimators": 200, "learning_rate": 0.3, "min_child_samples": 2, "num_leaves": 64,
@@ -123,7 +123,7 @@ def test_copies_must_match_the_training_objects():
 
 
 def test_feature_table_of_the_copies(kaggle_dir):
-    from utils.data import load_dataset
+    from utils.data.load import load_dataset
     from utils.features import feature_table
 
     dataset = load_dataset(kaggle_dir)

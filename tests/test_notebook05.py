@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from utils.config import save_config
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.pipeline import NOTEBOOK_DIR, execute, run
 from utils.runs import save_predictions
 

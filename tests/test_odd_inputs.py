@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.features import feature_table
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from utils import PROJECT_ROOT
 from utils.config import save_config
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.ensemble import fit_blender
 from utils.errors import DataError
 from utils.gbdt import cross_validate

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 from races import race_two_processes
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.errors import DataError
-from utils.preprocess import (LSST_WAVELENGTHS, Sequences, build_band_sequences, build_token_sequences,
-                              cached_sequences, deextinct, extinction_per_ebv, prepare_sequences)
+from utils.data.extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
+from utils.training.sequences import (Sequences, build_band_sequences, build_token_sequences, cached_sequences,
+                                      prepare_sequences)
 
 
 def frame(rows):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, cross_validate, deep_settings,
                             make_deterministic, prepare_inputs, train_network)
 from utils.training import pretrain as pretraining

@@ -38,7 +38,7 @@ def test_counts_report_each_tenth_once_and_the_end(tmp_path, monkeypatch):
 
 
 def test_feature_extraction_reports_progress(kaggle_dir, tmp_path, monkeypatch):
-    from utils.data import load_dataset
+    from utils.data.load import load_dataset
     from utils.features import feature_table
 
     path = tmp_path / "progress.log"

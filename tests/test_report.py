@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.errors import DataError
-from utils.features import feature_table, make_object
+from utils.features import feature_table
+from utils.data.lightcurve import make_object
 from utils.report import gp_curves, shap_contributions, top_candidates, write_candidate_report
 
 PARAMS = {"n_estimators": 30, "num_leaves": 4, "min_child_samples": 3, "verbose": -1, "n_jobs": 1}

@@ -2,8 +2,8 @@
 
 import pytest
 
-import utils.features as features
-from utils.data import load_dataset
+import utils.features.table as feature_engine
+from utils.data.load import load_dataset
 from utils.ensemble_notebook import feature_requests as notebook05_requests
 from utils.ensemble_notebook import notebook05_settings
 from utils.features import TableRequest, cache_entries, feature_table
@@ -42,7 +42,7 @@ def test_after_extraction_every_table_the_notebooks_read_is_a_cache_hit(kaggle_d
     def extraction(table, path):
         raise AssertionError(f"{path.name} was extracted after notebook 02's extraction")
 
-    monkeypatch.setattr(features, "write_table", extraction)  # every extraction ends in write_table
+    monkeypatch.setattr(feature_engine, "write_table", extraction)  # every extraction ends in write_table
     for notebook, (_, models) in DEEP_NOTEBOOKS.items():  # what prepare_deep_run reads in notebooks 03 and 04
         settings = notebook_settings(notebook, profile=profile, variant="tuned", model=models[0], seed=SEED,
                                      device="cpu")

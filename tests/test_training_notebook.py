@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.runs import load_predictions
-from utils.training import (cross_validate, prepare_inputs, save_for_ensemble, score_lines, start_deep_notebook)
+from utils.training import cross_validate, prepare_inputs, save_for_ensemble, score_lines, start_deep_notebook
 
 torch.set_num_threads(1)
 COMMON = dict(data_dir=None, profile="quick", variant="tuned", seed=3, device="cpu")

@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from .classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
 from .cv_result import CVResult, fold_table
 from .errors import DataError
-from .lightcurve_copies import source_of
+from .data.copies import source_of
 from .metrics import honest_summary
 from .progress import progress_line
 

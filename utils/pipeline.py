@@ -37,7 +37,7 @@ from .progress import PROGRESS_ENV
 from .runs import SUBMISSIONS_DIR
 
 if TYPE_CHECKING:
-    from .data import Dataset
+    from .data.load import Dataset
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 KERNEL_NAME = "python3"
@@ -127,7 +127,7 @@ def check_writable(folder: Path) -> None:
 
 def check_inputs(data_dir: str | None) -> tuple[Path, "Dataset"]:
     """Load and validate the data as the notebooks will (same cache), and the sample submission."""
-    from .data import check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
+    from .data.load import check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
 
     data_path = find_data_dir(data_dir)
     dataset = load_dataset(data_path)

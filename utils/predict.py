@@ -38,9 +38,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import save_config
-from .data import Dataset, fingerprint, read_csv
+from .data.load import Dataset, fingerprint, read_csv
 from .errors import DataError, examples
-from .validate import check_ids_match, validate_lightcurves, validate_log
+from .data.validate import check_ids_match, validate_lightcurves, validate_log
+from .features import JoblibExecutor, feature_table
+from .features.distributed import DaskExecutor, cluster_client
 
 DEFAULT_CHUNK_SIZE = 2000
 DEFAULT_REPORT_TOP_N = 20
@@ -161,8 +163,6 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
     with contextlib.ExitStack() as stack:
         client = None
         if workers is not None or scheduler is not None:
-            from .distributed import cluster_client
-
             client = stack.enter_context(cluster_client(scheduler, n_workers=workers or 2))
         return _predict_batch(run_dir, data_dir, kind=kind, out=out, chunk_size=chunk_size, n_jobs=n_jobs,
                               device=device, progress=progress, report_top_n=report_top_n, client=client)
@@ -170,8 +170,6 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
 
 def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, progress, report_top_n,
                    client) -> Path:
-    from .distributed import distributed_feature_table
-    from .features import feature_table
     from .run_model import load_run_model
 
     model = load_run_model(run_dir, device=device)
@@ -183,6 +181,7 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
     log = read_batch_log(files.log)
     ids_by_file = check_batch(log, files)
 
+    executor = JoblibExecutor(n_jobs) if client is None else DaskExecutor(client)
     parts, kept = [], _Candidates([], [], [])
     bar = tqdm(total=len(log), desc="scoring", unit="obj", disable=not progress)
     for path, ids in ids_by_file.items():
@@ -196,8 +195,7 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
             check_ids_match(chunk_log, chunk_lc, where)
             key = hashlib.sha1((fingerprint([files.log, path]) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
             dataset = batch_dataset(chunk_log, chunk_lc, files.log.parent, key)
-            features = (feature_table(dataset, "test", n_jobs=n_jobs, progress=False) if client is None else
-                        distributed_feature_table(dataset, "test", client=client, progress=False))
+            features = feature_table(dataset, "test", executor=executor, progress=False)
             scored = model.score(dataset, features)
             parts.append(scored)
             if report_top_n:

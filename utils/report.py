@@ -32,10 +32,9 @@ from threadpoolctl import threadpool_limits
 from . import BANDS
 from .errors import DataError, examples
 from .features import gp
-from .features.lightcurve import ObjectLightCurve, iter_objects
+from .data.lightcurve import ObjectLightCurve, deextinguished_objects
 from .plots import BAND_COLOURS
-from .preprocess import deextinct
-from .validate import require_columns
+from .data.validate import require_columns
 
 N_UP, N_DOWN = 10, 5  # features listed as pushing the score up / down
 MIN_GP_SNR = 2.0  # colours and temperatures are drawn only where the GP mean is this many σ above zero
@@ -251,7 +250,7 @@ def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightc
     curves = lightcurves[lightcurves["object_id"].astype(str).isin(ids)]
     _require_ids(curves.set_index("object_id"), ids, "lightcurves")
     top_log = log.loc[ids]
-    objects = {obj.object_id: obj for obj in iter_objects(deextinct(curves, top_log["EBV"]), top_log)}
+    objects = {obj.object_id: obj for obj in deextinguished_objects(curves, top_log)}
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -170,7 +170,7 @@ class DeepMember:
 
     def predict(self, dataset, features: pd.DataFrame | None) -> np.ndarray:
         """P(TDE) for the batch's objects (in log order): each fold network, aligned and averaged."""
-        from .preprocess import prepare_sequences
+        from .training.sequences import prepare_sequences
         from .training.arrays import arrays_from_sequences
         from .training.gp_grid import gp_grid_for
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import BANDS
-from .lightcurve import DETECTION_SNR, ObjectLightCurve, empty_features
+from ..data.lightcurve import DETECTION_SNR, ObjectLightCurve
+from .contract import empty_features
 
 FAR_DAYS = 100.0  # rest-frame days before the peak beyond which a transient is silent
 LATE_DAYS = 300.0  # rest-frame days after the peak beyond which a transient has faded

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..cosmology import luminosity_distance_mpc
 from . import gp
-from .lightcurve import ObjectLightCurve, empty_features
+from ..data.lightcurve import ObjectLightCurve
+from .contract import empty_features
 
 EPOCHS = gp.COLOUR_EPOCHS  # rest-frame days after the GP peak
 LATER_EPOCHS = EPOCHS[1:]

@@ -31,8 +31,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import BANDS
-from ..preprocess import LSST_WAVELENGTHS
-from .lightcurve import DETECTION_SNR, ObjectLightCurve, empty_features
+from ..data.extinction import LSST_WAVELENGTHS
+from ..data.lightcurve import DETECTION_SNR, ObjectLightCurve
+from .contract import empty_features
 
 # Part of the cache key of every table holding this group (and of benchmarks/ablate_features.py's score rows).
 # Since fits joined the default (features-v4) a definition change bumps FEATURES_VERSION instead; VERSION stays,

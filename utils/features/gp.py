@@ -25,8 +25,9 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
 from .. import BANDS
-from ..preprocess import LSST_WAVELENGTHS
-from .lightcurve import ObjectLightCurve, empty_features
+from ..data.extinction import LSST_WAVELENGTHS
+from ..data.lightcurve import ObjectLightCurve
+from .contract import empty_features
 
 WINDOW_DAYS = (-100.0, 300.0)  # rest-frame days around the brightest detection that the GP sees
 GRID_DAYS = np.arange(WINDOW_DAYS[0], WINDOW_DAYS[1] + 1.0, 1.0)

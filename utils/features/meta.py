@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cosmology import luminosity_distance_mpc
-from .lightcurve import DETECTION_SNR, ObjectLightCurve
+from ..data.lightcurve import DETECTION_SNR, ObjectLightCurve
 
 AB_ZERO_POINT_UJY = 23.9  # m_AB = 23.9 - 2.5 log10(flux / µJy)
 MIN_Z = 1e-3  # photometric redshifts can be <= 0; the distance needs a positive one

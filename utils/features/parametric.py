@@ -10,7 +10,8 @@ from __future__ import annotations
 import light_curve
 import numpy as np
 
-from .lightcurve import ObjectLightCurve, empty_features
+from ..data.lightcurve import ObjectLightCurve
+from .contract import empty_features
 
 FIT_BANDS = "gri"
 MIN_POINTS = 6  # Bazin has 5 parameters

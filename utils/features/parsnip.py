@@ -35,10 +35,10 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from .. import BANDS
-from ..preprocess import extinction_per_ebv
+from ..data.extinction import extinction_per_ebv
 from ..progress import progress_count
-from .lightcurve import ObjectLightCurve
-from .redshift import perturbed_redshift_and_error
+from ..data.lightcurve import ObjectLightCurve
+from ..data.redshift import perturbed_redshift_and_error
 
 MODEL = "plasticc_photoz"  # shipped inside the astro-parsnip wheel
 UJY_TO_PLASTICC = 10 ** (0.4 * (27.5 - 23.9))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .lightcurve import DETECTION_SNR, ObjectLightCurve, empty_features
+from ..data.lightcurve import DETECTION_SNR, ObjectLightCurve
+from .contract import empty_features
 
 FIT_BANDS = "ugri"
 MAX_DAYS = 500.0  # rest-frame days after the peak used for the fit

@@ -12,7 +12,7 @@ cached (and each still runs alone, extracting what it lacks):
   setting one table of the training objects' degraded copies per draw (utils.lightcurve_copies).
 
 Every table holds the default groups; a batch group (ParSNIP) is cached once per kind and shared by every
-training table (utils.features.with_batch_groups), so the first training table pays for it.
+training table (utils.features.table), so the first training table pays for it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import BANDS
-from .lightcurve import ObjectLightCurve, empty_features
+from ..data.lightcurve import ObjectLightCurve
+from .contract import empty_features
 
 NAMES = tuple(f"{kind}_{b}" for b in BANDS for kind in ("rise_half", "decline_half", "fwhm", "peak_lag")) + (
     "rise_half_max", "decline_half_max", "fwhm_max")

@@ -12,7 +12,8 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
 from .. import BANDS
-from .lightcurve import ObjectLightCurve, empty_features
+from ..data.lightcurve import ObjectLightCurve
+from .contract import empty_features
 
 SF_LAG_BINS = (0.0, 10.0, 50.0, 200.0, np.inf)  # rest-frame days
 SF_NAMES = ("sf_lag_0_10", "sf_lag_10_50", "sf_lag_50_200", "sf_lag_200_plus")

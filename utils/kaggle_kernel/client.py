@@ -21,7 +21,7 @@ NO_CREDENTIALS = ("no Kaggle credentials found. Create a token at https://www.ka
 
 def kaggle_call(action: str, call: Callable[[Any], Any]) -> Any:
     """Authenticate and run call(api), turning the kaggle client's failures into one clear error."""
-    from ..data import kaggle_credentials_present
+    from ..data.load import kaggle_credentials_present
 
     if not kaggle_credentials_present():
         raise KaggleKernelError(f"cannot {action}: {NO_CREDENTIALS}")
@@ -105,7 +105,7 @@ def download_output(out_root: Path | None = None, build_dir: Path = BUILD_DIR) -
 
 def submit(file: str | os.PathLike | None, message: str | None = None) -> None:
     """Check that `file` looks like a submission (object_id,prediction) and submit it to the competition."""
-    from ..data import COMPETITION
+    from ..data.load import COMPETITION
 
     path = Path(file or "")
     if not file or not path.is_file():

@@ -65,7 +65,7 @@ def ensure_packages(requirements: str | os.PathLike, *, install: bool = True) ->
 
 def find_kaggle_data(input_root: Path) -> Path:
     """The competition folder under input_root (Kaggle mounts it at <root>/<slug> or <root>/competitions/<slug>)."""
-    from ..data import COMPETITION, find_data_dir
+    from ..data.load import COMPETITION, find_data_dir
     from ..errors import DataError
 
     candidates = [input_root / COMPETITION, input_root / "competitions" / COMPETITION,

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 if TYPE_CHECKING:  # utils.preprocess needs `extinction`; training itself does not
-    from ..preprocess import Sequences
+    from .sequences import Sequences
 
 @dataclass
 class LightCurveArrays:

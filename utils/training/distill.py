@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..atomic import write_atomically
 from ..classes import CLASS_GROUPS
-from ..data import cache_root
+from ..data.load import cache_root
 from ..errors import DataError
 from ..gbdt import LGBM_PARAMS, class_weights
 

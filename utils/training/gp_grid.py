@@ -30,7 +30,11 @@ from threadpoolctl import threadpool_limits
 
 from .. import BANDS
 from ..atomic import write_atomically
-from ..data import cache_root
+from ..data.lightcurve import objects as data_objects
+from ..data.load import cache_root
+from ..data.redshift import perturbed_redshift
+from ..features.gp import mean_std_grid
+from ..features.registry import FEATURES_VERSION
 from ..progress import progress_count
 
 GP_GRID_VERSION = 1  # bump when the grid's definition changes: old cache entries are then never read
@@ -40,8 +44,6 @@ NO_FIT_STD = 1.0
 
 def object_grids(objects: list, n_steps: int) -> np.ndarray:
     """(len(objects), 12, n_steps) float32 grids of ObjectLightCurves, one BLAS thread (small matrices)."""
-    from ..features.gp import mean_std_grid
-
     out = np.zeros((len(objects), 2, len(BANDS), n_steps), dtype=np.float32)
     out[:, 1] = NO_FIT_STD
     with threadpool_limits(1), np.errstate(all="ignore"):
@@ -53,8 +55,6 @@ def object_grids(objects: list, n_steps: int) -> np.ndarray:
 
 
 def _cache_path(dataset, kind: str, n_steps: int, redshift_seed: int | None, cache_dir) -> Path:
-    from ..features import FEATURES_VERSION
-
     key = hashlib.sha1(json.dumps([dataset.fingerprint, FEATURES_VERSION, GP_GRID_VERSION, kind, n_steps,
                                    redshift_seed]).encode()).hexdigest()[:16]
     return cache_root(cache_dir) / "gp_grid" / f"{kind}-{key}.npz"
@@ -76,13 +76,9 @@ def gp_grid_table(dataset, kind: str, *, n_steps: int, redshift_seed: int | None
     if path.is_file():
         with np.load(path, allow_pickle=False) as stored:
             return stored["object_ids"], stored["grid"]
-    from ..features.lightcurve import iter_objects
-    from ..features.redshift import perturbed_redshift
-    from ..preprocess import deextinct
-
     log = dataset.log(kind)
     z = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed) if redshift_seed is not None else None
-    objects = list(iter_objects(deextinct(dataset.lightcurves(kind), log["EBV"]), log, z))
+    objects = list(data_objects(dataset, kind, z))
     n_workers = os.cpu_count() if n_jobs == -1 else max(1, n_jobs)
     chunks = [np.arange(start, min(start + 64, len(objects))) for start in range(0, len(objects), 64)]
     grid = np.zeros((len(objects), GRID_CHANNELS, n_steps), dtype=np.float32)

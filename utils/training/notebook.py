@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..config import save_config
-from ..data import load_dataset
+from ..data.load import load_dataset
 from ..models import build_model, count_parameters
 from ..runs import resolve_out_dir, save_figure, save_predictions
 from .cv import CVResult, cross_validate

@@ -82,7 +82,7 @@ def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
     redshift_seed = training_redshift_seed(settings)
     if redshift_seed is None:
         return dataset.train_log
-    from ..features.redshift import perturbed_redshift
+    from ..data.redshift import perturbed_redshift
 
     return dataset.train_log.assign(Z=perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed))
 
@@ -94,7 +94,7 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
     when pretraining regresses the physics features, the standardised features as its targets
     ('feature_target', which the networks never read); when training distils a GBDT teacher, the unscaled
     features for it (`teacher_features`)."""
-    from ..preprocess import prepare_sequences  # here, so that training code imports without `extinction`
+    from .sequences import prepare_sequences  # here, so that training code imports without `extinction`
 
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
     wants_features = settings["use_features"] or pretrains_on_features(settings) or distils(settings)

@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from .. import BANDS
 from ..atomic import write_atomically
-from ..data import cache_root
+from ..data.load import cache_root
 from ..models import build_model
 from ..models.inputs import object_channels, object_scale, relative_time
 from ..models.layers import ContinuousTimeEmbedding

@@ -1,12 +1,15 @@
 """Feature extraction past one machine: partitions of objects on a Dask (`dask.distributed`) cluster.
 
-    from utils.distributed import distributed_feature_table
-    test_features = distributed_feature_table(dataset, "test")                        # 2 local worker processes
-    test_features = distributed_feature_table(dataset, "test", scheduler="tcp://head:8786")  # a running cluster
+    from utils.features import feature_table
+    from utils.features.distributed import dask_executor
+    with dask_executor(n_workers=2) as executor:                         # 2 local worker processes
+        test_features = feature_table(dataset, "test", executor=executor)
+    with dask_executor(scheduler="tcp://head:8786") as executor:         # a running cluster
+        ...
 
-The result is what `utils.features.feature_table(dataset, kind)` returns, column for column and value
-for value, and it goes into (and is served from) the same parquet cache entry, so either path serves the
-other. Objects are de-extinguished and cut into partitions on the driver; each partition is scattered
+The table is what the default (joblib) executor gives, column for column and value for value, and it
+goes into (and is served from) the same parquet cache entry. Objects are de-extinguished and cut into
+partitions on the driver (utils.features.table); each partition is scattered
 to the cluster on its own just before its task is submitted, and only a few partitions per worker are
 in flight at once, so no task carries the whole data set and the workers' memory stays bounded.
 Workers of a remote cluster need this repository importable (same environment, same code).
@@ -16,20 +19,16 @@ Workers of a remote cluster need this repository importable (same environment, s
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import os
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, TypeVar
 
 import dask
-import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
-from .features import (BATCH_GROUPS, _cache_path, _extract_chunk, checked_request, iter_objects,
-                       perturbed_redshift, with_batch_groups, write_table)
-from .features.lightcurve import ObjectLightCurve
-from .preprocess import deextinct
+from ..data.lightcurve import ObjectLightCurve
 
 T = TypeVar("T")
 IN_FLIGHT_PER_THREAD = 2  # partitions queued per worker thread: enough to keep it busy, few enough to bound memory
@@ -121,42 +120,30 @@ def map_partitions(function: Callable[[list[ObjectLightCurve]], list[T]], object
     return results
 
 
-def distributed_feature_table(dataset, kind: str, *, scheduler: str | None = None, n_workers: int = 2,
-                              partition_size: int = 500, groups: Iterable[str] | None = None,
-                              progress: bool = True, processes: bool = True,
-                              cache_dir: str | os.PathLike | None = None,
-                              redshift_seed: int | None = None, client: Client | None = None) -> pd.DataFrame:
-    """`feature_table(dataset, kind, groups=..., redshift_seed=..., cache_dir=...)`, extracted on Dask.
+@dataclass
+class DaskExecutor:
+    """A feature_table executor (utils.features.table.Executor) on an open Client: partitions of
+    `partition_size` objects, a few per worker thread in flight."""
 
-    `scheduler`: address of a running cluster ("tcp://host:8786"); None starts a LocalCluster of
-    `n_workers` single-thread worker processes (`processes=False`: threads in this process, for tests).
-    `client`: an open Client to use instead (one cluster for many calls, as utils.predict does per chunk).
-    """
-    groups = checked_request(kind, groups, redshift_seed)
-    if partition_size < 1:
-        raise ValueError(f"partition_size must be at least 1, not {partition_size}")
-    if any(group in BATCH_GROUPS for group in groups):
-        # A batch group runs one model over all objects at once (feature_table does the same): on the driver.
-        return with_batch_groups(dataset, kind, groups, lambda per_object: distributed_feature_table(
-            dataset, kind, scheduler=scheduler, n_workers=n_workers, partition_size=partition_size,
-            groups=per_object, progress=progress, processes=processes, cache_dir=cache_dir,
-            redshift_seed=redshift_seed, client=client), cache_dir, progress)
-    path = _cache_path(dataset, kind, groups, redshift_seed, cache_dir)
-    if path.is_file():
-        return pd.read_parquet(path)
+    client: Client
+    partition_size: int = 500
 
-    log = dataset.log(kind)
-    z = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed) if redshift_seed is not None else None
-    objects = iter_objects(deextinct(dataset.lightcurves(kind), log["EBV"]), log, z)
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(cluster_client(scheduler, n_workers=n_workers, processes=processes))
-        rows = map_partitions(functools.partial(_extract_chunk, groups=groups), objects, client,
-                              partition_size=partition_size, n_objects=len(log), progress=progress,
-                              desc=f"features {kind} (dask)")
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
-    table.index.name = "object_id"
-    return write_table(table, path)
+    def __post_init__(self) -> None:
+        if self.partition_size < 1:
+            raise ValueError(f"partition_size must be at least 1, not {self.partition_size}")
+
+    def map(self, function, objects, *, label: str, progress: bool) -> dict:
+        return map_partitions(function, objects, self.client, partition_size=self.partition_size,
+                              n_objects=len(objects), progress=progress, desc=f"{label} (dask)")
 
 
-__all__ = ["cluster_client", "distributed_feature_table", "local_cluster", "map_partitions", "partitions"]
+@contextlib.contextmanager
+def dask_executor(scheduler: str | None = None, *, n_workers: int = 2, processes: bool = True,
+                  partition_size: int = 500) -> Iterator[DaskExecutor]:
+    """A DaskExecutor on the cluster at `scheduler`, or on a fresh LocalCluster of `n_workers` single-thread
+    worker processes (`processes=False`: threads in this process, for tests); shut down on exit."""
+    with cluster_client(scheduler, n_workers=n_workers, processes=processes) as client:
+        yield DaskExecutor(client, partition_size)
+
+
+__all__ = ["DaskExecutor", "cluster_client", "dask_executor", "local_cluster", "map_partitions", "partitions"]

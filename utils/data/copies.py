@@ -16,8 +16,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from .data import Dataset
-from .errors import DataError
+from ..errors import DataError
+from .load import Dataset
 
 SEPARATOR = "~copy"
 DROP_MAX_RATE = 0.4

@@ -7,8 +7,8 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from . import BANDS
-from .errors import DataError, examples
+from .. import BANDS
+from ..errors import DataError, examples
 
 LOG_COLUMNS = ["object_id", "Z", "Z_err", "EBV", "SpecType", "split"]
 TRAIN_LOG_COLUMNS = [*LOG_COLUMNS, "target"]

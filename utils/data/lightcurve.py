@@ -1,4 +1,8 @@
-"""One object's de-extinguished light curve and metadata: the input of every feature group."""
+"""One object's de-extinguished light curve and metadata: the input of every feature group.
+
+    for obj in objects(dataset, "train", z=perturbed_z):   # de-extinguished, in log order
+        ...
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import BANDS
+from .extinction import deextinct
 
 DETECTION_SNR = 3.0  # an observation counts as a detection above this flux / flux_err
 
@@ -105,6 +110,14 @@ def iter_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | No
                                float(redshift_err[i]))
 
 
-def empty_features(names) -> dict[str, float]:
-    """Every feature a group promises, as NaN, so each object returns the same columns."""
-    return dict.fromkeys(names, np.nan)
+def objects(dataset, kind: str, z: pd.Series | None = None,
+            z_err: pd.Series | None = None) -> Iterator[ObjectLightCurve]:
+    """The de-extinguished `kind` ('train' | 'test') objects of a Dataset, in log order; `z` and `z_err`
+    override the log's (as in iter_objects)."""
+    return deextinguished_objects(dataset.lightcurves(kind), dataset.log(kind), z, z_err)
+
+
+def deextinguished_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | None = None,
+                           z_err: pd.Series | None = None) -> Iterator[ObjectLightCurve]:
+    """iter_objects over the light curves with Milky Way dust undone (utils.data.extinction)."""
+    return iter_objects(deextinct(lightcurves, log["EBV"]), log, z, z_err)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import PROJECT_ROOT
-from .errors import DataError, examples
+from .. import PROJECT_ROOT
+from ..errors import DataError, examples
 from .validate import check_ids_match, require_columns, validate_lightcurves, validate_log
 
 COMPETITION = "mallorn-astronomical-classification-challenge"
