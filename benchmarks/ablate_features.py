@@ -45,7 +45,7 @@ from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
 from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table, group_versions
 from utils.gbdt import ADVERSARIAL_TREES, LGBM_PARAMS, WEIGHT_CLIP, adversarial_weights, cross_validate, weight_summary
 from utils.data.copies import COPY_SEED, DROP_MAX_RATE, MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies
-from utils.metrics import honest_summary  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 
 REDSHIFT_SEED = 42  # notebook 05's: training tables use redshift draws 42, 43, 44
 N_DRAWS = 3

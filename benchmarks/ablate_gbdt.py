@@ -32,7 +32,7 @@ from utils.data.load import load_dataset  # noqa: E402
 from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table  # noqa: E402
 from utils.features.gp import SED_NAMES  # noqa: E402
 from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate  # noqa: E402
-from utils.metrics import honest_summary  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 
 REDSHIFT_SEED = 42  # the notebooks' default seed: the same perturbed table notebook 05 trains on
 PREVIOUS_PARAMS = {"n_estimators": 800, "colsample_bytree": 0.3, "extra_trees": False}  # defaults before this table

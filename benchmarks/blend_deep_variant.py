@@ -38,7 +38,7 @@ from ablate_deep import parse_value  # noqa: E402
 
 from utils.config import save_config  # noqa: E402
 from utils.ensemble_notebook import notebook05_settings  # noqa: E402
-from utils.metrics import honest_summary  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # noqa: E402
 
 

@@ -44,9 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from utils.config import save_config  # noqa: E402
-from utils.ensemble import cross_validated_blend, select_members  # noqa: E402
+from utils.evaluation.blend import cross_validated_blend, select_members  # noqa: E402
 from utils.ensemble_notebook import notebook05_settings  # noqa: E402
-from utils.metrics import honest_summary  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # noqa: E402
 
 MODELS = ("gbdt", "cnn", "transformer", "ensemble")

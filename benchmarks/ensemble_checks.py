@@ -30,11 +30,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import utils.gbdt as gbdt  # noqa: E402
+from utils.evaluation.folds import repeated_folds  # noqa: E402
 from utils.classes import CLASS_GROUPS, class_group  # noqa: E402
 from utils.data.load import load_dataset  # noqa: E402
-from utils.ensemble import METHODS, cross_validated_blend, logit  # noqa: E402
+from utils.evaluation.blend import METHODS, cross_validated_blend, logit  # noqa: E402
 from utils.features import feature_table  # noqa: E402
-from utils.metrics import honest_summary  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 
 SEED = 42  # the notebooks' default: the redshift draws notebook 05 trains on are SEED, SEED + 1, SEED + 2
 N_SEEDS = 10
@@ -161,7 +162,7 @@ def catboost_oof(tables, dataset) -> np.ndarray:
     labels = class_group(log["SpecType"]).to_numpy()
     weight = gbdt.class_weights(labels, "sqrt")
     oof = np.zeros((3, len(labels)))
-    for repeat, fit_rows, score_rows in gbdt.repeated_folds(labels, 5, 3, SEED):
+    for repeat, fit_rows, score_rows in repeated_folds(labels, 5, 3, SEED):
         table = tables[repeat]
         model = CatBoostClassifier(iterations=600, learning_rate=0.05, depth=4, l2_leaf_reg=3, rsm=0.3,
                                    loss_function="MultiClass", verbose=0, thread_count=2, random_seed=SEED + repeat)

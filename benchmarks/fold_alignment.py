@@ -21,11 +21,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.data.load import load_dataset  # noqa: E402
-from utils.ensemble import logit  # noqa: E402
-from utils.metrics import honest_summary  # noqa: E402
+from utils.evaluation.blend import logit  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 from utils.training import prepare_inputs  # noqa: E402
 from utils.training.calibration import align_fold_scores  # noqa: E402
-from utils.training.cv import checkpoint_path, fold_splits  # noqa: E402
+from utils.evaluation.folds import stratified_folds  # noqa: E402
+from utils.training.cv import checkpoint_path  # noqa: E402
 from utils.training.fit import DeepClassifier  # noqa: E402
 
 SEED = 42  # the notebooks' default: their nested thresholds use splits 42..51
@@ -37,7 +38,7 @@ def fold_scores(run: Path, model: str, dataset) -> tuple[np.ndarray, ...]:
     first = DeepClassifier.load(checkpoint_path(run, model, 0), device="cpu")
     settings = first.settings
     inputs = prepare_inputs(dataset, settings)
-    splits = fold_splits(inputs.y, settings["n_folds"], settings["cv_seed"])
+    splits = stratified_folds(inputs.y, settings["n_folds"], settings["cv_seed"])
     oof, fold_of, test_by_fold = np.full(len(inputs.y), np.nan), np.full(len(inputs.y), -1), []
     for k, (_, held_out) in enumerate(splits):
         path = checkpoint_path(run, model, k)

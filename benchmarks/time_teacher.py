@@ -3,7 +3,7 @@
     python benchmarks/time_teacher.py --data-dir ../shared/mallorn [--fold 0] [--repeats 2]
 
 Builds the default CNN profile's inputs (the physics feature tables must be cached, as after notebook 02),
-takes the fold's training rows (fold_splits with the profile's cv_seed) and fits the multiclass teacher on them,
+takes the fold's training rows (stratified_folds with the profile's cv_seed) and fits the multiclass teacher on them,
 each thread count `--repeats` times, alternating; prints the seconds of every fit and the largest difference
 between the two thread counts' probabilities (utils/training/cv.teacher_threads relies on it being 0). Time it
 on a quiet machine.
@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from utils.data.load import load_dataset  # noqa: E402
-from utils.training import CNN_PROFILES, deep_settings, fold_splits, prepare_inputs  # noqa: E402
+from utils.evaluation.folds import stratified_folds  # noqa: E402
+from utils.training import CNN_PROFILES, deep_settings, prepare_inputs  # noqa: E402
 from utils.training.distill import teacher_probabilities  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = deep_settings(CNN_PROFILES, "default")
     inputs = prepare_inputs(load_dataset(args.data_dir), settings)
     train_features, unlabelled = inputs.teacher_features
-    rows, _ = fold_splits(inputs.y, settings["n_folds"], settings["cv_seed"])[args.fold]
+    rows, _ = stratified_folds(inputs.y, settings["n_folds"], settings["cv_seed"])[args.fold]
     probabilities = {}
     for _ in range(args.repeats):
         for n_jobs in (1, 2):

@@ -35,9 +35,9 @@ import seaborn as sns
 
 from utils import BANDS
 from utils.config import save_config, seed_everything
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.plots import BAND_COLOURS, log_bins, observations_per_band, peak_flux, plot_lightcurve
-from utils.preprocess import deextinct
+from utils.data.extinction import deextinct
 from utils.runs import resolve_out_dir, save_figure
 
 seed_everything(seed)

@@ -46,10 +46,11 @@ import pandas as pd
 
 from utils import BANDS
 from utils.config import save_config, seed_everything
-from utils.data import load_dataset
+from utils.data.load import load_dataset
 from utils.features.run_tables import extract_run_features
 from utils.plots import BAND_COLOURS, plot_lightcurve
-from utils.preprocess import LSST_WAVELENGTHS, deextinct, extinction_per_ebv, prepare_sequences
+from utils.data.extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
+from utils.training.sequences import prepare_sequences
 from utils.runs import resolve_out_dir, save_figure
 
 seed_everything(seed)

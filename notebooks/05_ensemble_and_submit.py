@@ -63,14 +63,14 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
 from utils.config import save_config, seed_everything
-from utils.data import load_dataset, load_sample_submission
+from utils.data.load import load_dataset, load_sample_submission
 from utils.ensemble_notebook import (THRESHOLD_CHOICE, choose_blend, ensemble_record, false_positive_table,
                                      gbdt_member_name, load_members, metrics_document, notebook05_settings,
                                      redshift_draw_seeds, results_table, save_gbdt_member, write_oof,
                                      write_probabilities)
 from utils.features import feature_group, feature_table
 from utils.gbdt import adversarial_weights, cross_validate, train_vs_test, weight_summary
-from utils.metrics import f1_by_threshold
+from utils.evaluation.metrics import f1_by_threshold
 from utils.report import shap_contributions, top_candidates, write_candidate_report
 from utils.run_model import save_run_model
 from utils.runs import resolve_out_dir, save_figure

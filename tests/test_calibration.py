@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from utils.ensemble import logit, sigmoid
+from utils.evaluation.blend import logit, sigmoid
 from utils.training.calibration import align_fold_scores, quantile_map
 
 

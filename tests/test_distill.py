@@ -8,7 +8,8 @@ import torch
 from utils.classes import CLASS_GROUPS
 from utils.data.load import load_dataset
 from utils.errors import DataError
-from utils.training import (CNN_PROFILES, cross_validate, deep_settings, fold_splits, make_deterministic,
+from utils.evaluation.folds import stratified_folds
+from utils.training import (CNN_PROFILES, cross_validate, deep_settings, make_deterministic,
                             prepare_inputs, train_network)
 from utils.training import distill as distill_module
 from utils.training.cv import teacher_threads
@@ -96,7 +97,7 @@ def test_each_fold_teacher_learns_from_that_fold_training_objects_only(inputs, m
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
     assert result.complete and len(seen) == 2
-    for (train_rows, val_rows), (taught_on, labels, unlabelled) in zip(fold_splits(inputs.y, 2, settings["cv_seed"]),
+    for (train_rows, val_rows), (taught_on, labels, unlabelled) in zip(stratified_folds(inputs.y, 2, settings["cv_seed"]),
                                                                        seen):
         assert taught_on == set(inputs.train.object_ids[train_rows])
         assert taught_on.isdisjoint(inputs.train.object_ids[val_rows])
@@ -180,7 +181,7 @@ def test_a_multiclass_teacher_learns_each_fold_training_objects_groups(inputs, m
     result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
     assert result.complete and len(seen) == 2
-    for (train_rows, _), (labels, groups) in zip(fold_splits(inputs.y, 2, settings["cv_seed"]), seen):
+    for (train_rows, _), (labels, groups) in zip(stratified_folds(inputs.y, 2, settings["cv_seed"]), seen):
         assert np.array_equal(groups, inputs.aux[train_rows]) and np.array_equal(labels, inputs.y[train_rows])
     with pytest.raises(ValueError, match="needs each training object's class group"):
         cross_validate(settings, inputs.train, inputs.y, None, inputs.test, teacher_features=inputs.teacher_features)

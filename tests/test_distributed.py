@@ -12,8 +12,8 @@ import pytest
 from distributed import Client
 
 from utils.data.load import load_dataset
-from utils.features.distributed import (DaskExecutor, cluster_client, dask_executor, local_cluster,
-                                        map_partitions, partitions)
+from utils.features.distributed import (DaskExecutor, cluster_client, dask_executor, local_cluster, map_partitions,
+                                        partitions)
 from utils.features import feature_table
 from utils.data.lightcurve import make_object
 

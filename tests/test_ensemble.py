@@ -6,9 +6,9 @@ import pytest
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
 
-from utils.ensemble import METHODS, align_members, cross_validated_blend, fit_blender, logit, weight_grid
+from utils.evaluation.blend import METHODS, align_members, cross_validated_blend, fit_blender, logit, weight_grid
 from utils.errors import DataError
-from utils.metrics import best_threshold
+from utils.evaluation.metrics import best_threshold
 
 
 def members(n=300, seed=0):
@@ -123,7 +123,7 @@ def _members_for_selection(seed: int = 0, n: int = 600, positives: int = 60) -> 
 
 
 def test_select_members_keeps_an_independent_view_and_drops_noise():
-    from utils.ensemble import select_members
+    from utils.evaluation.blend import select_members
 
     table, target = _members_for_selection()
     kept, decisions = select_members(table, target, "f1", anchor="gbdt", seed=0, n_splits_seeds=5)
@@ -133,7 +133,7 @@ def test_select_members_keeps_an_independent_view_and_drops_noise():
 
 
 def test_select_members_never_drops_the_anchor_and_checks_it_exists():
-    from utils.ensemble import select_members
+    from utils.evaluation.blend import select_members
 
     table, target = _members_for_selection()
     kept, decisions = select_members(table[["gbdt", "useless"]], target, "f1", anchor="gbdt", n_splits_seeds=3)

@@ -9,7 +9,7 @@ import torch
 from test_models import random_batch, settings_for
 from utils import BANDS
 from utils.data.load import load_dataset
-from utils.ensemble import fit_blender
+from utils.evaluation.blend import fit_blender
 from utils.features import gp
 from utils.data.lightcurve import make_object
 from utils.models import build_model

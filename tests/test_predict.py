@@ -15,7 +15,7 @@ import pytest
 from utils import PROJECT_ROOT
 from utils.config import save_config
 from utils.data.load import load_dataset
-from utils.ensemble import fit_blender
+from utils.evaluation.blend import fit_blender
 from utils.errors import DataError
 from utils.gbdt import cross_validate
 from utils.pipeline import NOTEBOOK_DIR, execute
@@ -118,7 +118,7 @@ def test_aligned_mean_repeats_the_alignment_of_the_test_set():
     test_by_fold = rng.uniform(0.01, 0.99, (5, 40)) ** np.arange(1, 6)[:, None]
     fold_of = np.arange(30) % 5
     _, aligned_test = align_fold_scores(rng.uniform(0, 1, 30), fold_of, test_by_fold)
-    from utils.cv_result import FoldAlignment
+    from utils.evaluation.cv_result import FoldAlignment
 
     alignment = FoldAlignment.from_test_probabilities(test_by_fold)
     assert (aligned_mean(test_by_fold, alignment) == aligned_test).all()  # exactly, not approximately

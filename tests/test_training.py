@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score
 
 from synthetic import write_kaggle_dataset
 from utils.data.load import load_dataset
-from utils.metrics import best_threshold, f1_at
+from utils.evaluation.metrics import best_threshold, f1_at
 from utils.training import (AUGMENTATIONS, CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment, cross_validate,
                             deep_settings, focal_loss, make_deterministic, pick_device, prepare_inputs, weighted_bce)
 from utils.training.calibration import align_fold_scores

@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 
 from .config import resolve
-from .cv_result import CVResult
-from .ensemble import METHODS, Blender, align_members, cross_validated_blend, fit_blender, select_members
+from .evaluation.cv_result import CVResult
+from .evaluation.blend import METHODS, Blender, align_members, cross_validated_blend, fit_blender, select_members
 from .features import TableRequest
 from .gbdt import LGBM_PARAMS
-from .metrics import best_threshold, honest_summary
+from .evaluation.metrics import best_threshold, honest_summary
 from .runs import load_predictions, save_predictions
 
 PROFILES: dict[str, dict[str, Any]] = {

@@ -28,13 +28,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from .classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
-from .cv_result import CVResult, fold_table
+from .evaluation.folds import fold_count, repeated_folds
+from .evaluation.cv_result import CVResult, fold_table
 from .errors import DataError
 from .data.copies import source_of
-from .metrics import honest_summary
+from .evaluation.metrics import honest_summary
 from .progress import progress_line
 
 TDE = "TDE"
@@ -59,14 +59,6 @@ def class_weights(labels: np.ndarray, scheme: str | None) -> np.ndarray:
     values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     weight = len(labels) / (len(values) * counts)
     return (weight if scheme == "balanced" else np.sqrt(weight))[inverse]
-
-
-def repeated_folds(strata: np.ndarray, n_splits: int, n_repeats: int, seed: int):
-    """(repeat, fit_rows, score_rows) for n_repeats shuffles of a stratified K-fold."""
-    for repeat in range(n_repeats):
-        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
-        for fit_rows, score_rows in folds.split(np.zeros(len(strata)), strata):
-            yield repeat, fit_rows, score_rows
 
 
 def _fit(features: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, params: dict, multiclass: bool,
@@ -147,8 +139,7 @@ def cross_validate(features: pd.DataFrame | Sequence[pd.DataFrame], target: pd.S
     if len(np.unique(labels)) < 2:
         raise DataError("the training labels hold a single class; CV needs both TDEs and non-TDEs")
     # Folds are stratified on the labels the model learns, so each fold sees every class.
-    smallest = pd.Series(labels).value_counts().min()
-    n_splits = max(2, min(n_splits, int(smallest)))
+    n_splits = fold_count(labels, n_splits)
     params = {**LGBM_PARAMS, **(params or {})}
     started = time.perf_counter()
     weight = class_weights(labels, class_weight)

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .config import save_config
-from .cv_result import CVResult, FoldAlignment
-from .ensemble import Blender, logit, sigmoid
+from .evaluation.cv_result import CVResult, FoldAlignment
+from .evaluation.blend import Blender, logit, sigmoid
 from .errors import DataError
 from .features import FEATURES_VERSION
 

@@ -10,7 +10,7 @@ A notebook does all of this in two calls: prepare_deep_run, then cross_validate_
 
 from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences
 from .augment import AUGMENTATIONS, augment
-from .cv import CVResult, checkpoint_path, cross_validate, fold_splits
+from .cv import CVResult, checkpoint_path, cross_validate
 from .device import make_deterministic, pick_device
 from .fit import DeepClassifier, train_network
 from .gp_grid import gp_grid_table
@@ -25,7 +25,7 @@ __all__ = [
     "AUGMENTATIONS", "CNN_PROFILES", "CVResult", "DEEP_NOTEBOOKS", "DeepClassifier", "DeepInputs", "DeepReport",
     "DeepRun", "FeatureScaler", "LightCurveArrays", "STARTER_DESIGNS", "TRANSFORMER_PROFILES", "VARIANTS",
     "arrays_from_sequences", "augment", "checkpoint_path", "cross_validate", "cross_validate_run", "deep_settings",
-    "feature_requests", "focal_loss", "fold_splits", "gp_grid_table", "make_deterministic", "make_loss",
+    "feature_requests", "focal_loss", "gp_grid_table", "make_deterministic", "make_loss",
     "metrics_record", "notebook_settings", "physics_features", "pick_device", "plot_pr_curve", "plot_training_curves",
     "prepare_deep_run", "prepare_inputs", "save_for_ensemble", "score_lines", "start_deep_notebook", "train_network",
     "training_redshift_seed", "weighted_bce",

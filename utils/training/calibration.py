@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ensemble import logit, sigmoid
+from ..evaluation.blend import logit, sigmoid
 
 
 def quantile_map(values: np.ndarray, source_sorted: np.ndarray, target_sorted: np.ndarray) -> np.ndarray:

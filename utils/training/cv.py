@@ -13,10 +13,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import StratifiedKFold
 
-from ..cv_result import CVResult, FoldAlignment, fold_table
-from ..metrics import honest_summary
+from ..evaluation.folds import stratified_folds
+from ..evaluation.cv_result import CVResult, FoldAlignment, fold_table
+from ..evaluation.metrics import honest_summary
 from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
 from .calibration import align_fold_scores
@@ -30,12 +30,6 @@ def teacher_threads(settings: Mapping[str, Any]) -> int:
     """The teacher's LightGBM threads: as many as the network's torch uses (`threads`, else torch's own count, which
     follows OMP_NUM_THREADS, one per core otherwise). The teacher and the network take turns, never both at once."""
     return int(settings["threads"] or torch.get_num_threads())
-
-
-def fold_splits(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified, shuffled (train rows, validation rows) pairs."""
-    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return list(folds.split(np.zeros(len(y)), y))
 
 
 def checkpoint_path(out_dir: str | Path, model: str, fold: int) -> Path:
@@ -60,7 +54,7 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
     """
     started = time.perf_counter()
     y = np.asarray(y).astype(int)
-    splits = fold_splits(y, settings["n_folds"], settings["cv_seed"])
+    splits = stratified_folds(y, settings["n_folds"], settings["cv_seed"])
     chosen = range(len(splits)) if settings["fold"] is None else [int(settings["fold"])]
     oof = np.full(len(y), np.nan)
     fold_of = np.full(len(y), -1)

@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold
 
-from .errors import DataError
+from ..errors import DataError
+from .folds import fold_count, repeated_folds
 from .metrics import best_threshold, f1_at, nested_threshold_predictions
+from .paired import paired_gain
 
 METHODS = ("mean", "weights", "f1", "logistic")
 WEIGHT_STEP = 0.1
@@ -107,14 +108,11 @@ def cross_validated_blend(probabilities: pd.DataFrame, target: pd.Series, method
     averaging over 5 splits narrowed the spread of the blend's nested F1 on MALLORN (README, Results).
     """
     y = target.reindex(probabilities.index).to_numpy().astype(int)
-    n_splits = max(2, min(n_splits, int(y.sum()), int((1 - y).sum())))
     n_repeats = max(1, n_repeats)
     blended_logits = np.zeros((n_repeats, len(y)))
-    for repeat in range(n_repeats):
-        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
-        for fit_rows, score_rows in folds.split(np.zeros(len(y)), y):
-            blender = fit_blender(probabilities.iloc[fit_rows], target, method)
-            blended_logits[repeat, score_rows] = blender.blended_logits(probabilities.iloc[score_rows])
+    for repeat, fit_rows, score_rows in repeated_folds(y, fold_count(y, n_splits), n_repeats, seed):
+        blender = fit_blender(probabilities.iloc[fit_rows], target, method)
+        blended_logits[repeat, score_rows] = blender.blended_logits(probabilities.iloc[score_rows])
     return pd.Series(sigmoid(blended_logits.mean(axis=0)), index=probabilities.index, name="prob")
 
 
@@ -161,8 +159,7 @@ def select_members(probabilities: pd.DataFrame, target: pd.Series, method: str, 
         with_all = nested_f1(tuple(kept))
         gains = {}
         for member in (m for m in kept if m != anchor):
-            diff = with_all - nested_f1(tuple(m for m in kept if m != member))
-            gains[member] = (float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))))
+            gains[member] = paired_gain(with_all, nested_f1(tuple(m for m in kept if m != member)))
         weakest = min(gains, key=lambda m: gains[m][0] - gains[m][1])
         gain, error = gains[weakest]
         keep = gain > error

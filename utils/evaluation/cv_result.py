@@ -1,4 +1,4 @@
-"""One cross-validation result for every model (LightGBM in utils.gbdt, the networks in utils.training.cv).
+"""One cross-validation result for every model (the GBDTs in utils.gbdt, the networks in utils.training.cv).
 
 Common to all: the scored training objects with their OOF probability (and, for single-split CV, the fold
 that scored them), the test objects with their probability, a per-fold table, the honest summary, the run
@@ -9,9 +9,11 @@ refitted boosters; deep training histories and the learned fold alignment.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
+from .blend import logit
 from .metrics import best_threshold, binary_summary
 
 
@@ -25,8 +27,6 @@ class FoldAlignment:
 
     @classmethod
     def from_test_probabilities(cls, test_prob_by_fold: np.ndarray) -> "FoldAlignment":
-        from .ensemble import logit
-
         sorted_logits = np.sort(logit(np.asarray(test_prob_by_fold, dtype=float)), axis=1)
         return cls(sorted_logits, sorted_logits.mean(axis=0))
 

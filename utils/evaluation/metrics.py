@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve
-from sklearn.model_selection import StratifiedKFold
+
+from .folds import fold_count, stratified_folds
 
 
 def f1_at(y_true: np.ndarray, prob: np.ndarray, threshold: float) -> float:
@@ -39,11 +40,9 @@ def nested_threshold_predictions(y_true: np.ndarray, prob: np.ndarray, n_splits:
     """
     y_true = np.asarray(y_true).astype(int)
     prob = np.asarray(prob, dtype=float)
-    n_splits = max(2, min(n_splits, int(y_true.sum()), int((1 - y_true).sum())))
     predictions = np.zeros(len(y_true), dtype=int)
     thresholds = np.zeros(len(y_true))
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for fit_rows, score_rows in folds.split(prob, y_true):
+    for fit_rows, score_rows in stratified_folds(y_true, fold_count(y_true, n_splits), seed):
         threshold, _ = best_threshold(y_true[fit_rows], prob[fit_rows])
         predictions[score_rows] = prob[score_rows] >= threshold
         thresholds[score_rows] = threshold
