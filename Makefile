@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 run: $(STAMP)
-	$(PY) -m utils.pipeline $(RUN_ARGS)
+	$(PY) -m utils.run $(RUN_ARGS)
 
 # JupyterLab with jupytext: notebooks/NN_*.py open as notebooks (double-click) and save back to the .py,
 # paired with an ignored .ipynb that keeps the outputs (jupytext.toml). LAB_ARGS=--no-browser for a server.
@@ -52,7 +52,7 @@ lab: $(LAB_STAMP)
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Score new light curves with a finished run: make predict RUN=submissions/<id> DATA_DIR=<folder> [KIND=test]
-# [PREDICT_OUT=<new folder>] [CHUNK_SIZE=2000]. Input layout and outputs: utils/predict.py.
+# [PREDICT_OUT=<new folder>] [CHUNK_SIZE=2000]. Input layout and outputs: utils/serve/predict.py.
 RUN ?=
 KIND ?=
 export RUN
@@ -62,7 +62,7 @@ CHUNK_SIZE ?= 2000
 
 predict: $(STAMP)
 	@test -n "$(RUN)" -a -n "$(DATA_DIR)" || { echo "error: make predict needs RUN=<run folder> DATA_DIR=<folder>" >&2; exit 2; }
-	$(PY) -m utils.predict --run "$$RUN" --data-dir "$$DATA_DIR" --chunk-size '$(CHUNK_SIZE)' --device '$(DEVICE)' \
+	$(PY) -m utils.serve --run "$$RUN" --data-dir "$$DATA_DIR" --chunk-size '$(CHUNK_SIZE)' --device '$(DEVICE)' \
 		$(if $(KIND),--kind '$(KIND)') $(if $(PREDICT_OUT),--out "$$PREDICT_OUT")
 
 bench: $(STAMP)

@@ -31,8 +31,16 @@ import torch  # noqa: E402
 
 from utils.classes import CLASS_GROUPS  # noqa: E402
 from utils.models import build_model, count_parameters  # noqa: E402
-from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepInputs, FeatureScaler, LightCurveArrays,
-                            cross_validate, deep_settings, make_deterministic)
+from utils.training import (
+    CNN_PROFILES,
+    TRANSFORMER_PROFILES,
+    DeepInputs,
+    FeatureScaler,
+    LightCurveArrays,
+    cross_validate_network,
+    deep_settings,
+    make_deterministic,
+)
 
 BUNDLE_LAYOUTS = (("band", 64), ("band", 200), ("token", 128), ("token", 256))
 
@@ -41,7 +49,6 @@ def export_bundle(data_dir: str, path: Path) -> None:
     """Training arrays of every layout in BUNDLE_LAYOUTS, labels and physics features, in one .npz."""
     from utils.data.load import load_dataset
     from utils.training import physics_features, prepare_inputs
-
     from utils.training.prepare import training_log
 
     dataset = load_dataset(data_dir)
@@ -187,7 +194,7 @@ def run_once(args: argparse.Namespace, overrides: dict, seed: int | None, *, sam
         inputs = prepare_inputs(load_dataset(args.data_dir), settings)
     train = blind(inputs.train) if args.blind else inputs.train
     # --no-test skips predicting the test set, not pretraining on its light curves (label-free, as in a run).
-    result = cross_validate(settings, train, inputs.y, inputs.aux, None if args.no_test else inputs.test,
+    result = cross_validate_network(settings, train, inputs.y, inputs.aux, None if args.no_test else inputs.test,
                             scaler=inputs.scaler, unlabelled=inputs.test, teacher_features=inputs.teacher_features)
     n_extra = len(inputs.scaler.names) if inputs.scaler else 0
     # with a test set the fold networks' scores are aligned on it (align_folds), so --no-test changes the OOF rows

@@ -6,7 +6,7 @@
         --rows default,default@adv --cv-seeds 42,0,1,2,3
 
 Every row is the multiclass GBDT exactly as notebook 05 trains it (3 training tables, one per redshift
-draw and CV repeat; utils.gbdt.cross_validate with utils.gbdt.LGBM_PARAMS). A row is `default` (the
+draw and CV repeat; utils.gbdt.cross_validate_gbdt with utils.gbdt.lightgbm.PARAMS). A row is `default` (the
 groups in utils.features.DEFAULT_GROUPS), `+g1+g2` (the default plus these groups) or `-g` (the default
 without g), optionally followed by a weighting suffix: `@adv` trains with adversarial-validation
 sample weights (utils.gbdt.adversarial_weights: the out-of-fold train-vs-test density ratio of each
@@ -14,9 +14,9 @@ training object, from the row's three perturbed-Z training tables against the te
 groups, clipped to utils.gbdt.WEIGHT_CLIP and scaled to mean 1; estimated afresh at every CV seed, with
 that seed, so the paired difference includes the weights' own estimation noise), e.g. `default@adv` or
 `+agn@adv`. `@copies<N>` adds N degraded copies of every training object to each fold's training rows
-(utils.lightcurve_copies; drawn once with COPY_SEED, features under the same redshift draws; scored on the
+(utils.data.copies; drawn once with COPY_SEED, features under the same redshift draws; scored on the
 originals only), e.g. `default@adv@copies2`. An unknown suffix is refused. Per CV seed: the nested-threshold F1 averaged over 10 threshold-split seeds
-(utils.metrics.honest_summary) and the average precision of the OOF scores. Against the first row it
+(utils.evaluation.metrics.honest_summary) and the average precision of the OOF scores. Against the first row it
 prints the paired difference per seed and its standard error (std of the paired differences / sqrt(n)).
 
 Feature tables come from the cache (utils.features.feature_table; a candidate group is cached on its
@@ -41,11 +41,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
-from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
-from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table, group_versions
-from utils.gbdt import ADVERSARIAL_TREES, LGBM_PARAMS, WEIGHT_CLIP, adversarial_weights, cross_validate, weight_summary
 from utils.data.copies import COPY_SEED, DROP_MAX_RATE, MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies
+from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
 from utils.evaluation.metrics import honest_summary  # noqa: E402
+from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table, group_versions
+from utils.gbdt import ADVERSARIAL_TREES, WEIGHT_CLIP, adversarial_weights, cross_validate_gbdt, weight_summary
+from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS
 
 REDSHIFT_SEED = 42  # notebook 05's: training tables use redshift draws 42, 43, 44
 N_DRAWS = 3
@@ -85,7 +86,7 @@ def parse_row(row: str) -> tuple[list[str], str | None, int]:
         else:
             raise SystemExit(f"row {row!r}: unknown suffix '@{option}'; known: "
                              + ", ".join(f"@{name} ({meaning})" for name, meaning in WEIGHTINGS.items())
-                             + ", @copies<N> (N degraded copies of every training object, utils.lightcurve_copies)")
+                             + ", @copies<N> (N degraded copies of every training object, utils.data.copies)")
     return row_groups(groups), weighting, copies
 
 
@@ -139,7 +140,7 @@ def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int, test_table: pd.Dat
     if test_table is not None:
         weights = adversarial_weights(tables, test_table, seed=cv_seed)
         extra = {"weights": weight_summary(weights), "weight_seconds": time.perf_counter() - started}
-    result = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
+    result = cross_validate_gbdt(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
                             n_repeats=N_DRAWS, seed=cv_seed, sample_weight=weights, copies=copy_tables)
     prob = result.oof_prob
     f1 = float(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))

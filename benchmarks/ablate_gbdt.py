@@ -6,7 +6,7 @@
     .venv/bin/python benchmarks/ablate_gbdt.py --data-dir ../shared/mallorn --experiment tuning [--cv-seeds 42,0,1]
 
 groups/redshift/pseudo: every row is the multiclass LightGBM (utils.gbdt defaults) under 3 x 5-fold
-repeated stratified CV, seed 0, scored by utils.metrics.honest_summary: nested-threshold F1 (mean ± std
+repeated stratified CV, seed 0, scored by utils.evaluation.metrics.honest_summary: nested-threshold F1 (mean ± std
 over 10 fold splits), OOF-optimised F1, average precision. Prints a markdown table. Features come from
 the cache (utils.features.feature_table), so after notebook 05 has run once only the models train.
 
@@ -29,14 +29,15 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from utils.data.load import load_dataset  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
 from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table  # noqa: E402
 from utils.features.gp import SED_NAMES  # noqa: E402
-from utils.gbdt import LGBM_PARAMS, adversarial_auc, cross_validate  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
+from utils.gbdt import adversarial_auc, cross_validate_gbdt  # noqa: E402
+from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS  # noqa: E402
 
 REDSHIFT_SEED = 42  # the notebooks' default seed: the same perturbed table notebook 05 trains on
 PREVIOUS_PARAMS = {"n_estimators": 800, "colsample_bytree": 0.3, "extra_trees": False}  # defaults before this table
-TUNING_ROWS = (  # (name, feature columns left out, LightGBM settings over utils.gbdt.LGBM_PARAMS)
+TUNING_ROWS = (  # (name, feature columns left out, LightGBM settings over utils.gbdt.lightgbm.PARAMS)
     ("previous defaults: no SED-shape features, 800 trees", SED_NAMES, PREVIOUS_PARAMS),
     ("+ SED-shape features", (), PREVIOUS_PARAMS),
     ("+ SED-shape features, colsample 0.15", (), {**PREVIOUS_PARAMS, "colsample_bytree": 0.15}),
@@ -51,7 +52,7 @@ TUNING_ROWS = (  # (name, feature columns left out, LightGBM settings over utils
 
 def score(name: str, features, dataset, **kwargs) -> str:
     log = dataset.train_log
-    result = cross_validate(features, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
+    result = cross_validate_gbdt(features, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
                             n_repeats=3, seed=0, **kwargs)
     s = honest_summary(log["target"], result.oof_prob, repeats=10)
     extra = result.settings["pseudo_labels_per_fold"]
@@ -67,7 +68,7 @@ def tuning_row(name: str, tables, dataset, params: dict, cv_seeds: list[int]) ->
     started = time.perf_counter()
     f1s, aps = [], []
     for cv_seed in cv_seeds:
-        prob = cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
+        prob = cross_validate_gbdt(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
                               n_repeats=3, seed=cv_seed, params=params).oof_prob
         f1s.append(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(10)]))
         aps.append(average_precision_score(y, prob))

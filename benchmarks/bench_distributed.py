@@ -4,7 +4,7 @@
 
 The batch repeats the test set (object ids suffixed `_c<copy>`) until it holds `--objects` objects.
 Each measurement extracts into its own temporary cache, so it is cold, on a fresh LocalCluster of
-single-thread worker processes (`utils.distributed.local_cluster`: no profiler, no dashboard); the
+single-thread worker processes (`utils.features.distributed.local_cluster`: no profiler, no dashboard); the
 cluster's start-up is timed apart from the extraction. Before the clusters, the first `--reference`
 objects are extracted in this process on one core (no Dask) as the yardstick for Dask's overhead. Memory:
 each worker's peak resident set (Linux VmHWM, else the largest RSS sampled through `client.run` every
@@ -30,10 +30,10 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 from distributed import Client  # noqa: E402
 
-from utils.data.load import Dataset, load_dataset  # noqa: E402
-from utils.features.distributed import DaskExecutor, local_cluster  # noqa: E402
 from utils.data.lightcurve import deextinguished_objects  # noqa: E402
+from utils.data.load import Dataset, load_dataset  # noqa: E402
 from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, feature_table  # noqa: E402
+from utils.features.distributed import DaskExecutor, local_cluster  # noqa: E402
 from utils.features.table import extract_chunk  # noqa: E402
 
 PROJECTED_OBJECTS = 10_000_000

@@ -27,10 +27,10 @@ import numpy as np  # noqa: E402
 from joblib.externals.loky import get_reusable_executor  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from utils.data.extinction import deextinct  # noqa: E402
+from utils.data.lightcurve import iter_objects  # noqa: E402
 from utils.data.load import load_dataset  # noqa: E402
 from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table  # noqa: E402
-from utils.data.lightcurve import iter_objects  # noqa: E402
-from utils.data.extinction import deextinct  # noqa: E402
 
 
 def peak_memory_mb() -> tuple[float, float]:

@@ -32,14 +32,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from blend_seeds import (DEEP_NOTEBOOKS, FIXED_BLENDS, finished, fixed_blend_f1s, paired_line,  # noqa: E402
-                         parse_existing, selected_blend)
 from ablate_deep import parse_value  # noqa: E402
+from blend_seeds import (  # noqa: E402
+    DEEP_NOTEBOOKS,
+    FIXED_BLENDS,
+    finished,
+    fixed_blend_f1s,
+    paired_line,
+    parse_existing,
+    selected_blend,
+)
 
 from utils.config import save_config  # noqa: E402
-from utils.ensemble_notebook import notebook05_settings  # noqa: E402
 from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # noqa: E402
+from utils.run.folder import git_commit  # noqa: E402
+from utils.run.pipeline import NOTEBOOK_DIR, check_inputs, execute
+from utils.steps.gbdt import notebook05_settings  # noqa: E402
 
 
 def run_deep_notebooks(data_dir: str | None, seed: int, run: Path, deep_set: dict) -> None:

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/blend_seeds.py --data-dir ../shared/mallorn --seeds 42,0,1,2,3 \
         [--prefix blendseed] [--existing 42=submissions/v6-full]
 
-For each seed, one default run of notebooks 02-05 (`python -m utils.pipeline --seed S`, run folder
+For each seed, one default run of notebooks 02-05 (`python -m utils.run --seed S`, run folder
 `submissions/<prefix>-s<S>`; a folder that already holds a finished run is read, not run again). The seed
 sets everything a run draws: the CV folds of the CNN, the Transformer and the GBDT, the redshift draws, the
 blender's splits. Each run's notebook 05 decides the blend by measurement (member selection); this script
@@ -45,9 +45,10 @@ sys.path.insert(0, str(ROOT))
 
 from utils.config import save_config  # noqa: E402
 from utils.evaluation.blend import cross_validated_blend, select_members  # noqa: E402
-from utils.ensemble_notebook import notebook05_settings  # noqa: E402
 from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.pipeline import NOTEBOOK_DIR, check_inputs, execute, git_commit  # noqa: E402
+from utils.run.folder import git_commit  # noqa: E402
+from utils.run.pipeline import NOTEBOOK_DIR, check_inputs, execute
+from utils.steps.gbdt import notebook05_settings  # noqa: E402
 
 MODELS = ("gbdt", "cnn", "transformer", "ensemble")
 DEEP_NOTEBOOKS = {"cnn": "03_cnn", "transformer": "04_transformer"}
@@ -60,7 +61,7 @@ def finished(run: Path) -> bool:
 
 
 def run_seed(data_dir: str, seed: int, run: Path) -> None:
-    command = [sys.executable, "-m", "utils.pipeline", "--notebooks", "02-05", "--seed", str(seed),
+    command = [sys.executable, "-m", "utils.run", "--notebooks", "02-05", "--seed", str(seed),
                "--out-dir", str(run.parent), "--run-id", run.name, "--no-progress"]
     if data_dir:
         command += ["--data-dir", data_dir]

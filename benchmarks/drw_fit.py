@@ -22,10 +22,10 @@ import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from utils.data.load import load_dataset  # noqa: E402
-from utils.data.lightcurve import iter_objects
-from utils.features import variability  # noqa: E402
 from utils.data.extinction import deextinct  # noqa: E402
+from utils.data.lightcurve import iter_objects
+from utils.data.load import load_dataset  # noqa: E402
+from utils.features import variability  # noqa: E402
 
 
 def fit_finite_differences(time_rest: np.ndarray, flux: np.ndarray, flux_err: np.ndarray) -> tuple[float, float]:

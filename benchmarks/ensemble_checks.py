@@ -30,12 +30,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import utils.gbdt as gbdt  # noqa: E402
-from utils.evaluation.folds import repeated_folds  # noqa: E402
 from utils.classes import CLASS_GROUPS, class_group  # noqa: E402
 from utils.data.load import load_dataset  # noqa: E402
 from utils.evaluation.blend import METHODS, cross_validated_blend, logit  # noqa: E402
-from utils.features import feature_table  # noqa: E402
+from utils.evaluation.folds import repeated_folds  # noqa: E402
 from utils.evaluation.metrics import honest_summary  # noqa: E402
+from utils.features import feature_table  # noqa: E402
 
 SEED = 42  # the notebooks' default: the redshift draws notebook 05 trains on are SEED, SEED + 1, SEED + 2
 N_SEEDS = 10
@@ -59,7 +59,7 @@ def row(name: str, y: np.ndarray, prob_for_seed, started: float) -> str:
 def multiclass_cv(tables, dataset, seed: int, n_repeats: int = 3, groups=None) -> gbdt.CVResult:
     """The default multiclass GBDT (one redshift draw per repeat), optionally with other class groups."""
     log = dataset.train_log
-    return gbdt.cross_validate(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
+    return gbdt.cross_validate_gbdt(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
                                n_repeats=n_repeats, seed=seed, groups=groups)
 
 

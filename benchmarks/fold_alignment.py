@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.data.load import load_dataset  # noqa: E402
 from utils.evaluation.blend import logit  # noqa: E402
+from utils.evaluation.folds import stratified_folds  # noqa: E402
 from utils.evaluation.metrics import honest_summary  # noqa: E402
 from utils.training import prepare_inputs  # noqa: E402
 from utils.training.calibration import align_fold_scores  # noqa: E402
-from utils.evaluation.folds import stratified_folds  # noqa: E402
 from utils.training.cv import checkpoint_path  # noqa: E402
 from utils.training.fit import DeepClassifier  # noqa: E402
 

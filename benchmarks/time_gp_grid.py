@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from utils.data.extinction import deextinct  # noqa: E402
+from utils.data.lightcurve import iter_objects  # noqa: E402
 from utils.data.load import load_dataset  # noqa: E402
 from utils.features import gp  # noqa: E402
-from utils.data.lightcurve import iter_objects  # noqa: E402
-from utils.data.extinction import deextinct  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

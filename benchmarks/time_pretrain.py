@@ -20,12 +20,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from utils.data.load import load_dataset  # noqa: E402
-from utils.training.sequences import build_band_sequences, build_token_sequences
 from utils.data.extinction import deextinct  # noqa: E402
-from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, LightCurveArrays, arrays_from_sequences, deep_settings,
-                            make_deterministic, train_network)
+from utils.data.load import load_dataset  # noqa: E402
+from utils.training import (
+    CNN_PROFILES,
+    TRANSFORMER_PROFILES,
+    LightCurveArrays,
+    arrays_from_sequences,
+    deep_settings,
+    make_deterministic,
+    train_network,
+)
 from utils.training.pretrain import light_curves_only, pretrain  # noqa: E402
+from utils.training.sequences import build_band_sequences, build_token_sequences
 
 PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
 

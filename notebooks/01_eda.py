@@ -35,10 +35,10 @@ import seaborn as sns
 
 from utils import BANDS
 from utils.config import save_config, seed_everything
-from utils.data.load import load_dataset
-from utils.plots import BAND_COLOURS, log_bins, observations_per_band, peak_flux, plot_lightcurve
 from utils.data.extinction import deextinct
-from utils.runs import resolve_out_dir, save_figure
+from utils.data.load import load_dataset
+from utils.plots import BAND_COLOURS, observations_per_band, peak_flux, plot_lightcurve
+from utils.run.folder import resolve_out_dir, save_figure
 
 seed_everything(seed)
 sns.set_theme(style="whitegrid", context="notebook")

@@ -41,17 +41,16 @@ ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "utils" / "__in
 sys.path.insert(0, str(ROOT))
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from utils import BANDS
 from utils.config import save_config, seed_everything
-from utils.data.load import load_dataset
-from utils.features.run_tables import extract_run_features
-from utils.plots import BAND_COLOURS, plot_lightcurve
 from utils.data.extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
+from utils.data.load import load_dataset
+from utils.plots import BAND_COLOURS, plot_lightcurve
+from utils.run.folder import resolve_out_dir, save_figure
+from utils.steps.features import extract_run_features
 from utils.training.sequences import prepare_sequences
-from utils.runs import resolve_out_dir, save_figure
 
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
@@ -134,7 +133,7 @@ save_figure(fig, out, "02_model_input_example")
 
 # %% [markdown]
 # ## Physics features
-# Every feature table the later notebooks read (`utils.features.run_tables`): the training objects with their
+# Every feature table the later notebooks read (`utils.steps.features`): the training objects with their
 # spectroscopic Z and under each redshift draw the models train on (Z perturbed like the test's photometric
 # Z), the degraded copies of the training objects that notebook 05's GBDT also trains on (under the same
 # draws), and the test objects. Cached under `cache/features/`; a table already there is only read.

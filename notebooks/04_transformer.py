@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "utils" / "__init__.py").is_file())
 sys.path.insert(0, str(ROOT))
 
-from utils.training import cross_validate_run, prepare_deep_run
+from utils.steps.deep import cross_validate_run, prepare_deep_run
 
 # %% [markdown]
 # ## Settings and inputs

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from sklearn.metrics import average_precision_score
 
 from utils.data.load import load_dataset
-from utils.training import CNN_PROFILES, cross_validate, deep_settings, make_deterministic, prepare_inputs
+from utils.training import CNN_PROFILES, cross_validate_network, deep_settings, make_deterministic, prepare_inputs
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -77,7 +76,7 @@ def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path
     settings = deep_settings(CNN_PROFILES, "quick", device="cpu", n_folds=3)
     inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
     make_deterministic(settings["seed"])
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
     (tmp_path / "predictions").mkdir()
     result.oof[["object_id", "prob"]].to_csv(tmp_path / "predictions" / "oof_cnn.csv", index=False)
 
@@ -157,7 +156,7 @@ def test_time_pretrain_prints_both_epoch_times(kaggle_dir, capsys):
 
 
 def fake_default_run(run: Path, seed: int) -> None:
-    """A finished run folder as utils.pipeline leaves it, with every member's predictions."""
+    """A finished run folder as utils.run.pipeline leaves it, with every member's predictions."""
     (run / "predictions").mkdir(parents=True)
     for model in ("cnn", "transformer", "gbdt"):
         for kind in ("oof", "test"):

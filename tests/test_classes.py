@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 
 from utils.classes import CLASS_GROUPS, class_group, class_group_index
-from utils.gbdt import spec_group
-from utils.training import CNN_PROFILES, deep_settings
+from utils.classes import class_group as spec_group
 from utils.models import build_model
+from utils.training import CNN_PROFILES, deep_settings
 
 SPEC_TYPES = pd.Series(["TDE", "AGN", "SN Ia", "SN Ia-91bg-like", "SN Iax[02cx-like]", "SN II", "SN IIn", "SN IIb",
                         "SN Ic-BL", "SN Ib", "SLSN-I", "SLSN-II", "Kilonova", None], index=range(10, 24))

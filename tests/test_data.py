@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from races import race_two_processes
 from utils.data import load as data_module
 from utils.data.load import find_data_dir, load_dataset, load_sample_submission
 from utils.errors import DataError
+
+from races import race_two_processes
 
 LC = "split_01/train_full_lightcurves.csv"
 

@@ -9,12 +9,18 @@ from utils.classes import CLASS_GROUPS
 from utils.data.load import load_dataset
 from utils.errors import DataError
 from utils.evaluation.folds import stratified_folds
-from utils.training import (CNN_PROFILES, cross_validate, deep_settings, make_deterministic,
-                            prepare_inputs, train_network)
+from utils.training import (
+    CNN_PROFILES,
+    cross_validate_network,
+    deep_settings,
+    make_deterministic,
+    prepare_inputs,
+    train_network,
+)
 from utils.training import distill as distill_module
 from utils.training.cv import teacher_threads
-from utils.training.fit import predict_logits
 from utils.training.distill import TDE_GROUP, teacher_probabilities
+from utils.training.fit import predict_logits
 
 
 def quick_settings(**overrides) -> dict:
@@ -94,7 +100,7 @@ def test_each_fold_teacher_learns_from_that_fold_training_objects_only(inputs, m
 
     monkeypatch.setattr(distill_module, "teacher_probabilities", recording_teacher)
     settings = quick_settings(n_folds=2, epochs=1, distill_teacher="binary", threads=1)
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
     assert result.complete and len(seen) == 2
     for (train_rows, val_rows), (taught_on, labels, unlabelled) in zip(stratified_folds(inputs.y, 2, settings["cv_seed"]),
@@ -120,12 +126,12 @@ def test_the_soft_targets_pull_the_unlabelled_predictions_their_way(inputs):
 def test_distillation_without_its_inputs_says_what_is_missing(inputs):
     settings = quick_settings(n_folds=2, epochs=1)
     with pytest.raises(ValueError, match="needs teacher_features"):
-        cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
+        cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
     with pytest.raises(ValueError, match="needs unlabelled light curves"):
-        cross_validate(settings, inputs.train, inputs.y, inputs.aux, None, teacher_features=inputs.teacher_features)
+        cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, None, teacher_features=inputs.teacher_features)
     train_features, test_features = inputs.teacher_features
     with pytest.raises(ValueError, match="the unlabelled table's object_ids differ"):
-        cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
+        cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                        teacher_features=(train_features, test_features.iloc[::-1]))
     with pytest.raises(ValueError, match="one soft target per unlabelled object"):
         train_network(settings, inputs.train, inputs.y, inputs.aux, None, None, seed=0, unlabelled=inputs.test,
@@ -178,15 +184,15 @@ def test_a_multiclass_teacher_learns_each_fold_training_objects_groups(inputs, m
 
     monkeypatch.setattr(distill_module, "teacher_probabilities", recording_teacher)
     settings = quick_settings(n_folds=2, epochs=1, distill_teacher="multiclass")
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test,
                             teacher_features=inputs.teacher_features)
     assert result.complete and len(seen) == 2
     for (train_rows, _), (labels, groups) in zip(stratified_folds(inputs.y, 2, settings["cv_seed"]), seen):
         assert np.array_equal(groups, inputs.aux[train_rows]) and np.array_equal(labels, inputs.y[train_rows])
     with pytest.raises(ValueError, match="needs each training object's class group"):
-        cross_validate(settings, inputs.train, inputs.y, None, inputs.test, teacher_features=inputs.teacher_features)
+        cross_validate_network(settings, inputs.train, inputs.y, None, inputs.test, teacher_features=inputs.teacher_features)
     with pytest.raises(ValueError, match="'binary' or 'multiclass', not 'ternary'"):
-        cross_validate(quick_settings(n_folds=2, epochs=1, distill_teacher="ternary"), inputs.train, inputs.y,
+        cross_validate_network(quick_settings(n_folds=2, epochs=1, distill_teacher="ternary"), inputs.train, inputs.y,
                        inputs.aux, inputs.test, teacher_features=inputs.teacher_features)
 
 

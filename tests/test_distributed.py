@@ -5,17 +5,22 @@ import os
 from pathlib import Path
 
 import dask
-
 import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client
 
-from utils.data.load import load_dataset
-from utils.features.distributed import (DaskExecutor, cluster_client, dask_executor, local_cluster, map_partitions,
-                                        partitions)
-from utils.features import feature_table
 from utils.data.lightcurve import make_object
+from utils.data.load import load_dataset
+from utils.features import feature_table
+from utils.features.distributed import (
+    DaskExecutor,
+    cluster_client,
+    dask_executor,
+    local_cluster,
+    map_partitions,
+    partitions,
+)
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 

@@ -6,8 +6,8 @@ import pytest
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
 
-from utils.evaluation.blend import METHODS, align_members, cross_validated_blend, fit_blender, logit, weight_grid
 from utils.errors import DataError
+from utils.evaluation.blend import METHODS, align_members, cross_validated_blend, fit_blender, logit, weight_grid
 from utils.evaluation.metrics import best_threshold
 
 

@@ -4,8 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils.ensemble_notebook import (Members, choose_blend, false_positive_table, notebook05_settings, results_table,
-                                     write_oof, write_probabilities)
+from utils.steps.ensemble import (
+    Members,
+    choose_blend,
+    false_positive_table,
+    results_table,
+    write_oof,
+    write_probabilities,
+)
+from utils.steps.gbdt import notebook05_settings
 
 
 def members(n=60, seed=0):

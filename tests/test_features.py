@@ -4,12 +4,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import gaussian_flux, tde_flux
 from utils import BANDS
-from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, extract_object
 from utils.data.lightcurve import make_object
 from utils.data.redshift import perturbed_redshift
-from utils.features import gp, meta, powerlaw, timescales, variability
+from utils.features import (
+    BATCH_GROUPS,
+    DEFAULT_GROUPS,
+    GROUP_NAMES,
+    REGISTRY,
+    extract_object,
+    gp,
+    meta,
+    powerlaw,
+    timescales,
+    variability,
+)
+
+from synthetic import gaussian_flux, tde_flux
 
 FWHM_PER_SIGMA = 2 * np.sqrt(2 * np.log(2))
 PER_OBJECT_GROUPS = tuple(g for g in REGISTRY if g not in BATCH_GROUPS)

@@ -49,8 +49,8 @@ def test_paired_difference_and_its_standard_error(ablate):
 
 def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, kaggle_dir, tmp_path, capsys,
                                                                        monkeypatch):
-    full = ablate.cross_validate
-    monkeypatch.setattr(ablate, "cross_validate", lambda *a, **k: full(*a, params={"n_estimators": 20}, **k))
+    full = ablate.cross_validate_gbdt
+    monkeypatch.setattr(ablate, "cross_validate_gbdt", lambda *a, **k: full(*a, params={"n_estimators": 20}, **k))
     args = ["--data-dir", str(kaggle_dir), "--rows", "default,+blackbody", "--cv-seeds", "0,1",
             "--scores", str(tmp_path / "scores.json")]
     assert ablate.main(args) == 0
@@ -66,9 +66,9 @@ def test_table_has_per_seed_cells_and_a_rerun_reuses_the_stored_scores(ablate, k
 
 
 def test_adversarially_weighted_row_is_stored_under_its_own_key(ablate, kaggle_dir, tmp_path, capsys, monkeypatch):
-    full = ablate.cross_validate
+    full = ablate.cross_validate_gbdt
     weighted = []
-    monkeypatch.setattr(ablate, "cross_validate", lambda *a, **k: weighted.append(k["sample_weight"] is not None)
+    monkeypatch.setattr(ablate, "cross_validate_gbdt", lambda *a, **k: weighted.append(k["sample_weight"] is not None)
                         or full(*a, params={"n_estimators": 20}, **k))
     scores = tmp_path / "scores.json"
     args = ["--data-dir", str(kaggle_dir), "--rows", "default,default@adv", "--cv-seeds", "0,1", "--scores", str(scores)]

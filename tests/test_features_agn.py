@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from synthetic import gaussian_flux
-from utils.features import agn
 from utils.data.lightcurve import make_object
+from utils.features import agn
+
+from synthetic import gaussian_flux
 
 SEASONS = [np.arange(60000.0 + 365 * s, 60000.0 + 365 * s + 150, 3.0) for s in range(4)]  # 4 seasons, 3-day cadence
 

@@ -5,9 +5,9 @@ import pytest
 
 from utils import BANDS
 from utils.cosmology import luminosity_distance_mpc
-from utils.features import blackbody, gp
-from utils.data.lightcurve import make_object
 from utils.data.extinction import LSST_WAVELENGTHS
+from utils.data.lightcurve import make_object
+from utils.features import blackbody, gp
 
 Z = 0.05
 R0_CM = 1e15

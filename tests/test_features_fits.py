@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from utils import BANDS
+from utils.data.extinction import LSST_WAVELENGTHS
+from utils.data.lightcurve import make_object
 from utils.features import DEFAULT_GROUPS, fits, group_versions
 from utils.features.table import cache_path
-from utils.data.lightcurve import make_object
-from utils.data.extinction import LSST_WAVELENGTHS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fits_accuracy.py"
 TDE_TRUTH = [8.0, np.log(12.0), np.log(50.0), np.log10(2.5e4), 0.05]  # t0, log σ, log τ, log10 T0, k

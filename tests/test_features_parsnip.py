@@ -7,11 +7,12 @@ this runs offline; loading the model takes a few seconds (once per module).
 import numpy as np
 import pytest
 
-from synthetic import gaussian_flux
 from utils import BANDS
-from utils.features import GROUP_NAMES, parsnip
-from utils.data.lightcurve import make_object
 from utils.data.extinction import extinction_per_ebv
+from utils.data.lightcurve import make_object
+from utils.features import GROUP_NAMES, parsnip
+
+from synthetic import gaussian_flux
 
 COLOUR = {"u": 0.5, "g": 0.9, "r": 1.0, "i": 0.9, "z": 0.8, "y": 0.7}
 
@@ -142,7 +143,7 @@ def test_fast_inputs_match_parsnips_own_preprocessing(run):
 
 
 def test_an_objects_features_do_not_depend_on_the_others_in_the_call(run):
-    """utils.predict scores new objects in chunks: each object's features must be those of the full run."""
+    """utils.serve.predict scores new objects in chunks: each object's features must be those of the full run."""
     a, b = supernova_like(seed=7), supernova_like(seed=8)
     dense = make_object(np.r_[a.time, b.time], np.r_[a.flux, b.flux], np.r_[a.flux_err, b.flux_err],
                         np.r_[a.band, b.band], z=0.2, z_err=0.02, object_id="dense")  # 240 points, the others 120

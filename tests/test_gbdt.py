@@ -4,10 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import utils.gbdt as gbdt
+import utils.gbdt.adversarial as adversarial
+from utils.classes import class_group as spec_group
 from utils.errors import DataError
-from utils.gbdt import (adversarial_auc, adversarial_weights, class_weights, cross_validate, spec_group, train_vs_test,
-                        weight_summary)
+from utils.gbdt import (
+    adversarial_auc,
+    adversarial_weights,
+    class_weights,
+    cross_validate_gbdt,
+    train_vs_test,
+    weight_summary,
+)
 
 FAST = {"n_estimators": 30, "learning_rate": 0.1, "min_child_samples": 3}  # extra trees learn slowly at 0.03
 
@@ -27,7 +34,7 @@ def separable(n=120, seed=0):
 @pytest.mark.parametrize("mode", ["binary", "multiclass"])
 def test_cross_validation_returns_oof_and_test_probabilities(mode):
     features, target, spec = separable()
-    result = cross_validate(features, target, spec_type=spec, mode=mode, test_features=features.iloc[:10],
+    result = cross_validate_gbdt(features, target, spec_type=spec, mode=mode, test_features=features.iloc[:10],
                             n_splits=3, n_repeats=2, params=FAST)
     assert (result.object_ids == features.index.to_numpy()).all() and result.oof.prob.between(0, 1).all()
     assert result.oof_by_repeat.shape == (2, len(features))
@@ -36,7 +43,7 @@ def test_cross_validation_returns_oof_and_test_probabilities(mode):
     assert result.importance.sum() == pytest.approx(1.0)
     assert result.importance.index[-1] == "noise"
     assert len(result.folds) == 3 and result.folds["n"].sum() == len(features)  # the first repeat's folds
-    assert len(result.boosters) == 2 and 0 < result.summary["threshold"] < 1
+    assert len(result.models) == 2 and 0 < result.summary["threshold"] < 1
 
 
 def test_oof_rows_never_train_their_own_model():
@@ -44,14 +51,14 @@ def test_oof_rows_never_train_their_own_model():
     rng = np.random.default_rng(1)
     features = pd.DataFrame(rng.normal(size=(200, 5)), index=[f"o{i}" for i in range(200)])
     target = pd.Series((rng.random(200) < 0.3).astype(int), index=features.index)
-    result = cross_validate(features, target, n_splits=4, n_repeats=1, params=FAST)
+    result = cross_validate_gbdt(features, target, n_splits=4, n_repeats=1, params=FAST)
     from sklearn.metrics import roc_auc_score
     assert roc_auc_score(target, result.oof_prob) < 0.65
 
 
 def test_pseudo_labelling_adds_confident_test_rows():
     features, target, spec = separable()
-    result = cross_validate(features, target, spec_type=spec, mode="multiclass", test_features=features + 0.01,
+    result = cross_validate_gbdt(features, target, spec_type=spec, mode="multiclass", test_features=features + 0.01,
                             n_splits=3, n_repeats=1, params=FAST, pseudo_confidence=0.5)
     assert result.settings["pseudo_labels_per_fold"] > 0
     assert result.test.prob.between(0, 1).all()
@@ -71,13 +78,13 @@ def test_spec_group_and_class_weights():
 def test_bad_input_is_refused_clearly():
     features, target, spec = separable()
     with pytest.raises(ValueError, match="mode must be"):
-        cross_validate(features, target, mode="regression")
+        cross_validate_gbdt(features, target, mode="regression")
     with pytest.raises(ValueError, match="needs spec_type"):
-        cross_validate(features, target, mode="multiclass")
+        cross_validate_gbdt(features, target, mode="multiclass")
     with pytest.raises(DataError, match="same object_id index"):
-        cross_validate(features, target.iloc[::-1])
+        cross_validate_gbdt(features, target.iloc[::-1])
     with pytest.raises(DataError, match="single class"):
-        cross_validate(features, target * 0)
+        cross_validate_gbdt(features, target * 0)
 
 
 def test_adversarial_auc_sees_a_shift_and_no_shift():
@@ -94,23 +101,23 @@ def test_adversarial_auc_sees_a_shift_and_no_shift():
 def test_one_feature_table_per_repeat():
     features, target, spec = separable()
     shifted = features + 0.01
-    result = cross_validate([features, shifted], target, n_splits=3, n_repeats=2, params=FAST,
+    result = cross_validate_gbdt([features, shifted], target, n_splits=3, n_repeats=2, params=FAST,
                             test_features=features.iloc[:5])
     assert result.settings["feature_tables"] == 2
-    single = cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST)
+    single = cross_validate_gbdt(features, target, n_splits=3, n_repeats=1, params=FAST)
     assert result.oof_by_repeat[0] == pytest.approx(single.oof_by_repeat[0])
     with pytest.raises(DataError, match="same object_id index and columns"):
-        cross_validate([features, features.iloc[::-1]], target, n_repeats=2)
+        cross_validate_gbdt([features, features.iloc[::-1]], target, n_repeats=2)
 
 
 def test_custom_class_groups_change_what_the_multiclass_model_learns():
     features, target, spec = separable()
-    default = cross_validate(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST)
-    merged = cross_validate(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST,
+    default = cross_validate_gbdt(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST)
+    merged = cross_validate_gbdt(features, target, spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST,
                             groups=lambda s: s.where(s.isin(["TDE", "AGN"]), "SN"))
     assert not np.allclose(default.oof_prob, merged.oof_prob)  # 3 classes instead of 4: other trees, other scores
     with pytest.raises(DataError, match="no 'TDE' class"):
-        cross_validate(features, target, spec_type=spec, mode="multiclass", params=FAST,
+        cross_validate_gbdt(features, target, spec_type=spec, mode="multiclass", params=FAST,
                        groups=lambda s: s.replace("TDE", "flare"))
 
 
@@ -159,12 +166,12 @@ def test_adversarial_weights_respect_the_clip_and_average_one():
 def test_sample_weight_of_ones_changes_nothing_and_other_weights_do():
     features, target, spec = separable()
     kwargs = dict(spec_type=spec, mode="multiclass", n_splits=3, n_repeats=1, params=FAST)
-    plain = cross_validate(features, target, **kwargs)
-    ones = cross_validate(features, target, sample_weight=pd.Series(1.0, index=features.index[::-1]), **kwargs)
+    plain = cross_validate_gbdt(features, target, **kwargs)
+    ones = cross_validate_gbdt(features, target, sample_weight=pd.Series(1.0, index=features.index[::-1]), **kwargs)
     np.testing.assert_array_equal(plain.oof_prob, ones.oof_prob)
     assert ones.settings["sample_weight"]["effective_fraction"] == pytest.approx(1.0)
     rng = np.random.default_rng(4)
-    varied = cross_validate(features, target, sample_weight=pd.Series(rng.uniform(0.2, 5, len(features)),
+    varied = cross_validate_gbdt(features, target, sample_weight=pd.Series(rng.uniform(0.2, 5, len(features)),
                                                                       index=features.index), **kwargs)
     assert not np.allclose(plain.oof_prob, varied.oof_prob)
 
@@ -172,10 +179,10 @@ def test_sample_weight_of_ones_changes_nothing_and_other_weights_do():
 def test_sample_weight_must_cover_every_training_object():
     features, target, spec = separable()
     with pytest.raises(DataError, match="no weight for 2 of 120 training objects, e.g. \\['o0', 'o1'\\]"):
-        cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST,
+        cross_validate_gbdt(features, target, n_splits=3, n_repeats=1, params=FAST,
                        sample_weight=pd.Series(1.0, index=features.index[2:]))
     with pytest.raises(DataError, match="finite and >= 0"):
-        cross_validate(features, target, n_splits=3, n_repeats=1, params=FAST,
+        cross_validate_gbdt(features, target, n_splits=3, n_repeats=1, params=FAST,
                        sample_weight=pd.Series(-1.0, index=features.index))
 
 
@@ -189,7 +196,7 @@ def test_adversarial_weights_reuse_a_classifier_fitted_on_the_same_inputs(monkey
     assert auc == separation.auc and telling.equals(separation.telling)
     other_seed = train_vs_test(draws[1], test, seed=5, params=FAST)  # another fit: must not stand in
     fits = []
-    monkeypatch.setattr(gbdt, "train_vs_test", lambda *a, **k: fits.append(1) or train_vs_test(*a, **k))
+    monkeypatch.setattr(adversarial, "train_vs_test", lambda *a, **k: fits.append(1) or train_vs_test(*a, **k))
     reused = adversarial_weights(draws, test, seed=4, params=FAST, fitted=[other_seed, separation])
     assert len(fits) == 2
     pd.testing.assert_series_equal(reused, fresh, check_exact=True)

@@ -6,19 +6,20 @@ import pandas as pd
 import pytest
 import torch
 
-from test_models import random_batch, settings_for
 from utils import BANDS
+from utils.data.lightcurve import make_object
 from utils.data.load import load_dataset
 from utils.evaluation.blend import fit_blender
 from utils.features import gp
-from utils.data.lightcurve import make_object
 from utils.models import build_model
-from utils.predict import predict_batch
-from utils.run_model import load_run_model, save_run_model
-from utils.training import CNN_PROFILES, cross_validate, deep_settings, make_deterministic, prepare_inputs
+from utils.run.model import load_run_model, save_run_model
+from utils.serve.predict import predict_batch
+from utils.training import CNN_PROFILES, cross_validate_network, deep_settings, make_deterministic, prepare_inputs
 from utils.training import gp_grid as grid_module
 from utils.training.gp_grid import GRID_CHANNELS, gp_grid_table, object_grids
 from utils.training.pretrain import load_encoder_state
+
+from test_models import random_batch, settings_for
 
 torch.set_num_threads(1)
 WIDTH_DAYS = 20.0
@@ -51,7 +52,7 @@ def test_the_grid_follows_a_known_light_curve_and_is_unsure_far_from_the_points(
     grid = gp.mean_std_grid(obj, 401)
     assert grid.shape == (2, len(BANDS), 401) and grid.dtype == np.float32
     mean, std = grid
-    # normalised like the networks' flux inputs (utils.preprocess): by the object's max |flux| over all its
+    # normalised like the networks' flux inputs (utils.training.sequences): by the object's max |flux| over all its
     # points, here the outlier outside the GP window, so the u band peaks near 100 / 150
     assert obj.flux_scale == -OUTLIER_FLUX
     assert mean.max() == pytest.approx(bump(PEAK_DAY, 0) / -OUTLIER_FLUX, abs=0.04)
@@ -159,7 +160,7 @@ def test_a_saved_run_with_the_grid_scores_new_objects(kaggle_dir, tmp_path, monk
     assert inputs.train.tensors["gp_grid"].shape == (40, GRID_CHANNELS, 32)
     assert inputs.test.tensors["gp_grid"].shape == (20, GRID_CHANNELS, 32)
     run_dir = tmp_path / "run"
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=run_dir)
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=run_dir)
     oof = pd.DataFrame({"cnn": result.oof_prob}, index=result.object_ids)
     target = pd.Series(result.target, index=result.object_ids)
     save_run_model(run_dir, gbdt_results={}, blender=fit_blender(oof, target, "mean"), threshold=0.5,

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from jupytext.config import load_jupytext_config
 
-from utils.pipeline import NOTEBOOK_DIR, discover_notebooks
+from utils.run.pipeline import NOTEBOOK_DIR, discover_notebooks
 
 NOTEBOOKS = discover_notebooks()
 

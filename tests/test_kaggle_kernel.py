@@ -12,13 +12,21 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from synthetic import write_kaggle_dataset
 
 from utils import PROJECT_ROOT
 from utils.data.load import COMPETITION
 from utils.errors import DataError
-from utils.kaggle_kernel import (BUILD_INFO, SIZE_LIMIT, KaggleKernelError, build, ensure_packages, find_kaggle_data,
-                                 main)
+from utils.kaggle_kernel import (
+    BUILD_INFO,
+    SIZE_LIMIT,
+    KaggleKernelError,
+    build,
+    ensure_packages,
+    find_kaggle_data,
+    main,
+)
+
+from synthetic import write_kaggle_dataset
 
 # Every key kaggle 2.x's `kernels push` reads from kernel-metadata.json (KaggleApi.kernels_push).
 KAGGLE_FIELDS = {"id", "id_no", "title", "code_file", "language", "kernel_type", "is_private", "enable_gpu",
@@ -92,7 +100,7 @@ def test_notebook_carries_every_stage_and_the_utils_package(kernel):
     names = set(bundle_of(notebook).namelist())
     expected = {p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "notebooks").glob("*.py")}
     assert expected <= names
-    assert {"utils/__init__.py", "utils/pipeline.py", "utils/kaggle_kernel/runtime.py", "requirements.txt",
+    assert {"utils/__init__.py", "utils/run/pipeline.py", "utils/kaggle_kernel/runtime.py", "requirements.txt",
             BUILD_INFO, "utils/features/bandpasses/total_u.dat"} <= names
     assert not [n for n in names if "__pycache__" in n or not n.endswith((".py", ".dat", ".txt", ".json"))]
 

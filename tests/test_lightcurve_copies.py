@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-import utils.gbdt as gbdt
+import utils.gbdt.cv as gbdt
+from utils.data.copies import MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies, source_of
 from utils.data.load import Dataset
 from utils.errors import DataError
-from utils.gbdt import cross_validate
-from utils.data.copies import MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies, source_of
+from utils.gbdt import cross_validate_gbdt
 
 FAST = {"n_estimators": 30, "learning_rate": 0.1, "min_child_samples": 3}
 MEMORISING = {"n_estimators": 200, "learning_rate": 0.3, "min_child_samples": 2, "num_leaves": 64,
@@ -76,7 +76,7 @@ def memorisable(n=240, copies=2, seed=0):
 def test_no_fold_trains_on_a_copy_of_an_object_it_scores():
     # If a fold saw the copies of its scored objects, the shared key would give their noise labels away.
     features, target, copies = memorisable()
-    honest = cross_validate(features, target, n_splits=4, n_repeats=1, params=MEMORISING, copies=copies)
+    honest = cross_validate_gbdt(features, target, n_splits=4, n_repeats=1, params=MEMORISING, copies=copies)
     assert roc_auc_score(target, honest.oof_prob) < 0.65
     assert honest.settings["copies_per_object"] == 2
 
@@ -89,7 +89,7 @@ def test_the_leak_test_would_catch_a_leak(monkeypatch):
                 np.r_[weight[fit_rows], weight[copy_source]])
 
     monkeypatch.setattr(gbdt, "_with_copies", leaky)
-    leaked = cross_validate(features, target, n_splits=4, n_repeats=1, params=MEMORISING, copies=copies)
+    leaked = cross_validate_gbdt(features, target, n_splits=4, n_repeats=1, params=MEMORISING, copies=copies)
     assert roc_auc_score(target, leaked.oof_prob) > 0.75
 
 
@@ -98,12 +98,12 @@ def test_copies_train_each_fold_with_their_source_label_and_weight(monkeypatch):
     seen = []
     real_fit = gbdt._fit
 
-    def recording_fit(table, labels, weight, params, multiclass, seed):
+    def recording_fit(model, table, labels, weight, params, multiclass, seed):
         seen.append((table.index, labels, weight))
-        return real_fit(table, labels, weight, params, multiclass, seed)
+        return real_fit(model, table, labels, weight, params, multiclass, seed)
 
     monkeypatch.setattr(gbdt, "_fit", recording_fit)
-    cross_validate(features, target, n_splits=4, n_repeats=1, params=FAST, copies=copies,
+    cross_validate_gbdt(features, target, n_splits=4, n_repeats=1, params=FAST, copies=copies,
                    sample_weight=pd.Series(np.arange(1, 41, dtype=float), index=features.index))
     for index, labels, weight in seen:
         originals = [i for i in index if "~copy" not in i]
@@ -117,9 +117,9 @@ def test_copies_train_each_fold_with_their_source_label_and_weight(monkeypatch):
 def test_copies_must_match_the_training_objects():
     features, target, copies = memorisable(n=40)
     with pytest.raises(DataError, match="no source"):
-        cross_validate(features.iloc[:20], target.iloc[:20], n_splits=2, n_repeats=1, params=FAST, copies=copies)
+        cross_validate_gbdt(features.iloc[:20], target.iloc[:20], n_splits=2, n_repeats=1, params=FAST, copies=copies)
     with pytest.raises(DataError, match="lack"):
-        cross_validate(features, target, n_splits=2, n_repeats=1, params=FAST, copies=copies[["key"]])
+        cross_validate_gbdt(features, target, n_splits=2, n_repeats=1, params=FAST, copies=copies[["key"]])
 
 
 def test_feature_table_of_the_copies(kaggle_dir):

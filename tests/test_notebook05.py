@@ -7,8 +7,8 @@ import pytest
 
 from utils.config import save_config
 from utils.data.load import load_dataset
-from utils.pipeline import NOTEBOOK_DIR, execute, run
-from utils.runs import save_predictions
+from utils.run.folder import save_predictions
+from utils.run.pipeline import NOTEBOOK_DIR, execute, run
 
 
 def test_notebook05_writes_a_valid_submission_and_reports(kaggle_dir, cache_dir, tmp_path):

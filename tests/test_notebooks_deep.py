@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from utils.pipeline import run
+from utils.run.pipeline import run
 
 
 def test_deep_notebooks_run_and_save_predictions(kaggle_dir, tmp_path):

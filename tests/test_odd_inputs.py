@@ -20,7 +20,7 @@ def test_feature_table_gives_an_object_without_observations_a_row(kaggle_dir):
 
 def test_notebook05_predicts_for_odd_ids_and_an_object_without_observations(kaggle_dir, tmp_path):
     """Ids that look like numbers stay text end to end; an unobserved test object still gets a 0/1."""
-    from utils.pipeline import run
+    from utils.run.pipeline import run
 
     renames = {"te_0000": "007", "te_0001": "1e5", "tr_0000": "0042"}
     paths = [kaggle_dir / "train_log.csv", kaggle_dir / "test_log.csv", kaggle_dir / "sample_submission.csv",

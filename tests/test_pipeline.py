@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils import pipeline
 from utils.config import resolve, save_config
+from utils.run import folder, pipeline
 
 
 def test_select_notebooks_by_number_range_and_list():
@@ -93,10 +93,10 @@ def test_end_to_end_eda_and_preprocessing_on_a_tiny_data_set(kaggle_dir, tmp_pat
 
 
 def test_commit_comes_from_the_bundle_where_there_is_no_git(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "PROJECT_ROOT", tmp_path)
-    assert pipeline.git_commit() is None
+    monkeypatch.setattr(folder, "PROJECT_ROOT", tmp_path)
+    assert folder.git_commit() is None
     (tmp_path / "kernel_build.json").write_text(json.dumps({"commit": "abc1234"}))
-    assert pipeline.git_commit() == "abc1234"
+    assert folder.git_commit() == "abc1234"
 
 
 # --- up-front checks, failures, interrupts and progress lines, on tiny notebooks of the tests' own ---
@@ -254,7 +254,6 @@ def test_ctrl_c_stops_the_run_and_leaves_latest(kaggle_dir, earlier_run, tmp_pat
 
 def test_sigterm_stops_a_running_notebook_like_ctrl_c(kaggle_dir, earlier_run, tmp_path):
     """A real run in a subprocess, killed with SIGTERM while its notebook sleeps."""
-    import os
     import signal
     import subprocess
     import sys
@@ -262,7 +261,7 @@ def test_sigterm_stops_a_running_notebook_like_ctrl_c(kaggle_dir, earlier_run, t
 
     runs, earlier = earlier_run
     books = write_notebooks(tmp_path / "books", **{"01_slow": OK_CELL + "\nimport time\ntime.sleep(120)"})
-    script = ("import sys; from pathlib import Path; from utils import pipeline; "
+    script = ("import sys; from pathlib import Path; from utils.run import pipeline; "
               f"pipeline.NOTEBOOK_DIR = Path({str(books)!r}); sys.exit(pipeline.main(sys.argv[1:]))")
     process = subprocess.Popen([sys.executable, "-c", script, "--data-dir", str(kaggle_dir), "--out-dir", str(runs),
                                 "--run-id", "killed", "--no-progress"], cwd=pipeline.PROJECT_ROOT,

@@ -15,16 +15,22 @@ import pytest
 from utils import PROJECT_ROOT
 from utils.config import save_config
 from utils.data.load import load_dataset
-from utils.evaluation.blend import fit_blender
 from utils.errors import DataError
-from utils.gbdt import cross_validate
-from utils.pipeline import NOTEBOOK_DIR, execute
-from utils.predict import main, predict_batch
-from utils.run_model import MODEL_FORMAT, aligned_mean, load_run_model, save_run_model
-from utils.runs import save_predictions
-from utils.training import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings, make_deterministic, prepare_inputs
-from utils.training import cross_validate as deep_cross_validate
-from utils.training.calibration import align_fold_scores
+from utils.evaluation.blend import fit_blender
+from utils.gbdt import cross_validate_gbdt
+from utils.run.folder import save_predictions
+from utils.run.model import MODEL_FORMAT, load_run_model, save_run_model
+from utils.run.pipeline import NOTEBOOK_DIR, execute
+from utils.serve.predict import main, predict_batch
+from utils.training import (
+    CNN_PROFILES,
+    TRANSFORMER_PROFILES,
+    cross_validate_network,
+    deep_settings,
+    make_deterministic,
+    prepare_inputs,
+)
+from utils.training.calibration import align_fold_scores, aligned_mean
 
 FAST = {"n_estimators": 20, "learning_rate": 0.1, "min_child_samples": 3}
 
@@ -42,7 +48,7 @@ def copy_test_side_as_batch(kaggle_dir: Path, batch: Path) -> pd.DataFrame:
 
 def predict_in_fresh_process(args: list[str], cache: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MALLORN_CACHE_DIR": str(cache)}
-    return subprocess.run([sys.executable, "-m", "utils.predict", *args], cwd=PROJECT_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "utils.serve", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -51,7 +57,7 @@ def train_deep_member(dataset, profiles, run_dir: Path, **overrides) -> str:
     settings = deep_settings(profiles, "quick", device="cpu", n_folds=3, align_folds=True, **overrides)
     make_deterministic(settings["seed"])
     inputs = prepare_inputs(dataset, settings)
-    result = deep_cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
                                  out_dir=run_dir)
     save_predictions(run_dir, settings["model"], result.oof, result.test, {"seconds": result.seconds},
                      data_fingerprint=dataset.fingerprint)
@@ -100,7 +106,7 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
     assert all(object_id in page for object_id in ranked.iloc[:3])
     assert len(list((out / "candidates").glob("*.png"))) == 3
 
-    # The same batch with its features extracted on a Dask cluster (utils.distributed) gives the same scores.
+    # The same batch with its features extracted on a Dask cluster (utils.features.distributed) gives the same scores.
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
@@ -135,7 +141,7 @@ def small_run(tmp_path_factory):
     ids = [f"o{i}" for i in range(60)]
     features = pd.DataFrame(rng.normal(size=(60, 3)), index=ids, columns=["a", "b", "c"])
     target = pd.Series((np.arange(60) % 3 == 0).astype(int), index=ids)
-    result = cross_validate(features, target, test_features=features.iloc[:5], n_splits=3, n_repeats=2, params=FAST)
+    result = cross_validate_gbdt(features, target, test_features=features.iloc[:5], n_splits=3, n_repeats=2, params=FAST)
     oof = pd.DataFrame({"gbdt_binary": result.oof_prob}, index=ids)
     save_run_model(run_dir, gbdt_results={"gbdt_binary": result}, blender=fit_blender(oof, target, "mean"),
                    threshold=0.5, threshold_method="test", feature_columns=features.columns, settings={})
@@ -144,7 +150,7 @@ def small_run(tmp_path_factory):
 
 def test_saved_boosters_reproduce_the_refitted_models(small_run):
     model = load_run_model(small_run)
-    assert model.manifest["format"] == MODEL_FORMAT and len(model.members["gbdt_binary"].boosters) == 2
+    assert model.manifest["format"] == MODEL_FORMAT and len(model.members["gbdt_binary"].models) == 2
     assert model.threshold == 0.5 and model.blender.members == ("gbdt_binary",)
 
 

@@ -5,12 +5,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from races import race_two_processes
+from utils.data.extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
 from utils.data.load import load_dataset
 from utils.errors import DataError
-from utils.data.extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
-from utils.training.sequences import (Sequences, build_band_sequences, build_token_sequences, cached_sequences,
-                                      prepare_sequences)
+from utils.training.sequences import (
+    Sequences,
+    build_band_sequences,
+    build_token_sequences,
+    cached_sequences,
+    prepare_sequences,
+)
+
+from races import race_two_processes
 
 
 def frame(rows):

@@ -8,12 +8,26 @@ import pytest
 import torch
 
 from utils.data.load import load_dataset
-from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, cross_validate, deep_settings,
-                            make_deterministic, prepare_inputs, train_network)
+from utils.training import (
+    CNN_PROFILES,
+    TRANSFORMER_PROFILES,
+    DeepClassifier,
+    cross_validate_network,
+    deep_settings,
+    make_deterministic,
+    prepare_inputs,
+    train_network,
+)
 from utils.training import pretrain as pretraining
 from utils.training.fit import parameter_groups
-from utils.training.pretrain import (PretrainedEncoder, light_curves_only, pretrain, pretrained_encoder,
-                                     pretrained_path, reconstruction_loss)
+from utils.training.pretrain import (
+    PretrainedEncoder,
+    light_curves_only,
+    pretrain,
+    pretrained_encoder,
+    pretrained_path,
+    reconstruction_loss,
+)
 
 PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
 
@@ -127,7 +141,7 @@ def test_cross_validation_with_pretraining_saves_loadable_checkpoints(dataset, t
     settings = quick_settings("cnn", n_folds=2)
     inputs = prepare_inputs(dataset, settings)
     make_deterministic(settings["seed"])
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
     assert result.complete and np.isfinite(result.oof.prob).all()
     assert (tmp_path / "models" / "cnn" / "pretrained_encoder.pt").is_file()
     fold0 = DeepClassifier.load(tmp_path / "models" / "cnn" / "fold0" / "best_model.pt")
@@ -140,7 +154,7 @@ def test_a_run_without_test_predictions_still_pretrains_on_the_test_light_curves
     """ablate_deep --no-test predicts no test set, but pretrains on train + test like a full run."""
     settings = quick_settings("cnn", n_folds=2, epochs=1, pretrain_epochs=1)
     inputs = prepare_inputs(dataset, settings)
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, None, unlabelled=inputs.test)
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, None, unlabelled=inputs.test)
     assert result.test_prob is None
     assert pretrained_path(settings, [inputs.train, inputs.test]).is_file()
     assert not pretrained_path(settings, [inputs.train]).is_file()

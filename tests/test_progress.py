@@ -52,7 +52,7 @@ def test_gbdt_cross_validation_reports_each_repeat(tmp_path, monkeypatch):
     import numpy as np
     import pandas as pd
 
-    from utils.gbdt import cross_validate
+    from utils.gbdt import cross_validate_gbdt
 
     path = tmp_path / "progress.log"
     monkeypatch.setenv(PROGRESS_ENV, str(path))
@@ -60,7 +60,7 @@ def test_gbdt_cross_validation_reports_each_repeat(tmp_path, monkeypatch):
     index = pd.Index([f"o{i}" for i in range(60)], name="object_id")
     target = pd.Series((np.arange(60) % 4 == 0).astype(int), index=index)
     features = pd.DataFrame({"a": rng.normal(size=60) + target, "b": rng.normal(size=60)}, index=index)
-    cross_validate(features, target, n_splits=3, n_repeats=2, params={"n_estimators": 5, "verbose": -1})
+    cross_validate_gbdt(features, target, n_splits=3, n_repeats=2, params={"n_estimators": 5, "verbose": -1})
     lines = [line.split(" ", 1)[1] for line in path.read_text().splitlines()]
     assert [line.split(" (")[0] for line in lines] == ["gbdt binary: CV repeat 1/2 done",
                                                         "gbdt binary: CV repeat 2/2 done"]

@@ -2,16 +2,17 @@
 
 import re
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
 
+from utils.data.lightcurve import make_object
 from utils.data.load import load_dataset
 from utils.errors import DataError
 from utils.features import feature_table
-from utils.data.lightcurve import make_object
-from utils.report import gp_curves, shap_contributions, top_candidates, write_candidate_report
+from utils.gbdt.lightgbm import LightGBMModel
+from utils.gbdt.member import shap_contributions
+from utils.serve.candidates import gp_curves, top_candidates, write_candidate_report
 
 PARAMS = {"n_estimators": 30, "num_leaves": 4, "min_child_samples": 3, "verbose": -1, "n_jobs": 1}
 
@@ -25,9 +26,10 @@ def toy_table(n: int = 120, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_binary_contributions_sum_to_the_mean_raw_score_and_skip_unused_features():
     table, labels = toy_table()
-    boosters = [lgb.LGBMClassifier(**PARAMS, random_state=seed, subsample=0.7, subsample_freq=1)
-                .fit(table, labels).booster_ for seed in (0, 1)]
-    contributions = shap_contributions(boosters, table[["constant", "noise", "signal"]])  # any column order
+    models = [LightGBMModel.fit(table, labels, np.ones(len(labels)), multiclass=False, seed=seed,
+                                params={**PARAMS, "subsample": 0.7, "subsample_freq": 1}) for seed in (0, 1)]
+    boosters = [model.booster for model in models]
+    contributions = shap_contributions(models, table[["constant", "noise", "signal"]])  # any column order
     assert list(contributions.columns) == ["signal", "noise", "constant", "bias"]
     raw = np.mean([b.predict(table.to_numpy(), raw_score=True) for b in boosters], axis=0)
     assert contributions.sum(axis=1).to_numpy() == pytest.approx(raw, abs=1e-9)
@@ -40,26 +42,26 @@ def test_binary_contributions_sum_to_the_mean_raw_score_and_skip_unused_features
 def test_multiclass_contributions_take_the_positive_class_block():
     table, labels = toy_table(150, seed=1)
     classes = np.where(labels == 1, "TDE", np.where(table["noise"] > 0, "AGN", "SN Ia"))
-    model = lgb.LGBMClassifier(**PARAMS, random_state=0).fit(table, classes)
+    model = LightGBMModel.fit(table, classes, np.ones(len(classes)), multiclass=True, seed=0, params=PARAMS)
     tde = list(model.classes_).index("TDE")
-    contributions = shap_contributions([model], table, positive_class=tde)
-    raw = model.booster_.predict(table.to_numpy(), raw_score=True)
+    contributions = shap_contributions([model], table, positive_column=tde)
+    raw = model.booster.predict(table.to_numpy(), raw_score=True)
     assert contributions.sum(axis=1).to_numpy() == pytest.approx(raw[:, tde], abs=1e-9)
     assert not np.allclose(raw[:, tde], raw[:, (tde + 1) % 3])
     assert (contributions["constant"] == 0).all()
-    with pytest.raises(ValueError, match="3-class booster needs positive_class"):
+    with pytest.raises(ValueError, match="3-class booster needs a class index"):
         shap_contributions([model], table)
 
 
 def test_contribution_inputs_that_cannot_work_are_named():
     table, labels = toy_table()
-    booster = lgb.LGBMClassifier(**PARAMS).fit(table, labels).booster_
+    model = LightGBMModel.fit(table, labels, np.ones(len(labels)), multiclass=False, seed=0, params=PARAMS)
     with pytest.raises(DataError, match="missing column.*'constant'"):
-        shap_contributions([booster], table.drop(columns="constant"))
-    with pytest.raises(DataError, match="at least one booster"):
+        shap_contributions([model], table.drop(columns="constant"))
+    with pytest.raises(DataError, match="at least one model"):
         shap_contributions([], table)
     with pytest.raises(ValueError, match="binary booster has one raw score"):
-        shap_contributions([booster], table, positive_class=2)
+        shap_contributions([model], table, positive_column=2)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,8 @@ def scored(tmp_path_factory):
     groups = ["meta", "photometry", "timescales"]
     train = feature_table(dataset, "train", n_jobs=1, progress=False, groups=groups, cache_dir=root / "cache")
     test = feature_table(dataset, "test", n_jobs=1, progress=False, groups=groups, cache_dir=root / "cache")
-    model = lgb.LGBMClassifier(**PARAMS, random_state=0).fit(train, dataset.train_log["target"].astype(int))
+    labels = dataset.train_log["target"].astype(int).to_numpy()
+    model = LightGBMModel.fit(train, labels, np.ones(len(labels)), multiclass=False, seed=0, params=PARAMS)
     probabilities = pd.Series(model.predict_proba(test)[:, 1], index=test.index, name="prob")
     return dataset, test, probabilities, shap_contributions([model], test)
 

@@ -4,11 +4,12 @@ import pytest
 
 import utils.features.table as feature_engine
 from utils.data.load import load_dataset
-from utils.ensemble_notebook import feature_requests as notebook05_requests
-from utils.ensemble_notebook import notebook05_settings
 from utils.features import TableRequest, cache_entries, feature_table
-from utils.features.run_tables import extract_run_features, run_feature_requests
-from utils.training import DEEP_NOTEBOOKS, notebook_settings, prepare_inputs
+from utils.steps.deep import DEEP_NOTEBOOKS, notebook_settings
+from utils.steps.features import extract_run_features, run_feature_requests
+from utils.steps.gbdt import gbdt_feature_requests as notebook05_requests
+from utils.steps.gbdt import notebook05_settings
+from utils.training import prepare_inputs
 
 SEED = 7
 

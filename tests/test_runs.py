@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from utils.runs import load_predictions, save_predictions
+from utils.run.folder import load_predictions, save_predictions
 
 TRAIN = pd.DataFrame({"object_id": ["007", "1e5", "a"], "target": [1, 0, 0], "prob": [0.9, 0.1, 0.2]})
 TEST = pd.DataFrame({"object_id": ["t1", "t2"], "prob": [0.3, 0.6]})

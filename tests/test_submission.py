@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from utils.errors import DataError
-from utils.submission import make_submission, validate_submission, write_submission
+from utils.run.submission import make_submission, validate_submission, write_submission
 
 SAMPLE = pd.DataFrame({"object_id": ["c", "a", "b", "d"], "prediction": 0})
 

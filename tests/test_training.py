@@ -9,13 +9,26 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from synthetic import write_kaggle_dataset
 from utils.data.load import load_dataset
 from utils.evaluation.metrics import best_threshold, f1_at
-from utils.training import (AUGMENTATIONS, CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment, cross_validate,
-                            deep_settings, focal_loss, make_deterministic, pick_device, prepare_inputs, weighted_bce)
+from utils.training import (
+    AUGMENTATIONS,
+    CNN_PROFILES,
+    TRANSFORMER_PROFILES,
+    DeepClassifier,
+    augment,
+    cross_validate_network,
+    deep_settings,
+    focal_loss,
+    make_deterministic,
+    pick_device,
+    prepare_inputs,
+    weighted_bce,
+)
 from utils.training.calibration import align_fold_scores
 from utils.training.fit import epoch_rows
+
+from synthetic import write_kaggle_dataset
 
 torch.set_num_threads(1)
 AUGMENTATIONS_OFF = dict.fromkeys(AUGMENTATIONS, 0.0)
@@ -129,7 +142,7 @@ def test_same_seed_same_oof_on_cpu(kaggle_dir, tmp_path):
     runs = []
     for _ in range(2):
         make_deterministic(settings["seed"])
-        runs.append(cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path))
+        runs.append(cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path))
     assert np.array_equal(runs[0].oof.prob.to_numpy(), runs[1].oof.prob.to_numpy())
     assert np.array_equal(runs[0].test_prob, runs[1].test_prob)
     assert runs[0].complete and len(runs[0].folds) == 3
@@ -140,9 +153,9 @@ def test_fold_alignment_uses_each_fold_networks_test_scores(kaggle_dir, tmp_path
     settings = deep_settings(CNN_PROFILES, "quick", device="cpu", n_folds=3, align_folds=False)
     inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
     make_deterministic(settings["seed"])
-    raw = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
+    raw = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, out_dir=tmp_path)
     make_deterministic(settings["seed"])
-    aligned = cross_validate({**settings, "align_folds": True}, inputs.train, inputs.y, inputs.aux, inputs.test)
+    aligned = cross_validate_network({**settings, "align_folds": True}, inputs.train, inputs.y, inputs.aux, inputs.test)
     test_by_fold = np.array([DeepClassifier.load(tmp_path / "models" / "cnn" / f"fold{k}" / "best_model.pt")
                              .predict_proba(inputs.test) for k in range(3)])
     assert raw.test_prob == pytest.approx(test_by_fold.mean(axis=0))
@@ -156,7 +169,7 @@ def test_fold_alignment_uses_each_fold_networks_test_scores(kaggle_dir, tmp_path
 def test_one_fold_runs_alone_and_saves_no_test_prediction(kaggle_dir):
     settings = deep_settings(TRANSFORMER_PROFILES, "quick", device="cpu", fold=1, n_folds=3)
     inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
     assert not result.complete and result.test_prob is None
     assert set(result.oof.fold) == {1} and len(result.folds) == 1
 

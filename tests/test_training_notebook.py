@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from utils.data.load import load_dataset
-from utils.runs import load_predictions
-from utils.training import cross_validate, prepare_inputs, save_for_ensemble, score_lines, start_deep_notebook
+from utils.run.folder import load_predictions
+from utils.steps.deep import save_for_ensemble, score_lines, start_deep_notebook
+from utils.training import cross_validate_network, prepare_inputs
 
 torch.set_num_threads(1)
 COMMON = dict(data_dir=None, profile="quick", variant="tuned", seed=3, device="cpu")
@@ -44,7 +45,7 @@ def test_scores_are_saved_for_the_ensemble_only_when_every_fold_ran(kaggle_dir, 
                                         **COMMON)
     dataset = load_dataset(kaggle_dir)
     inputs = prepare_inputs(dataset, settings)
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test)
     text = score_lines(result)
     assert text.startswith("OOF (nested threshold, honest): f1 ") and "(optimistic)" in text
     metrics = save_for_ensemble(out, "transformer", result, inputs.test.object_ids, settings, 1234, 0.0,
@@ -55,7 +56,7 @@ def test_scores_are_saved_for_the_ensemble_only_when_every_fold_ran(kaggle_dir, 
     assert list(saved["test"].object_id) == list(inputs.test.object_ids)
 
     one_fold = {**settings, "fold": 0}
-    partial = cross_validate(one_fold, inputs.train, inputs.y, inputs.aux, inputs.test)
+    partial = cross_validate_network(one_fold, inputs.train, inputs.y, inputs.aux, inputs.test)
     assert score_lines(partial) == "one fold only: no OOF scores over all objects"
     assert save_for_ensemble(tmp_path / "other", "transformer", partial, inputs.test.object_ids, one_fold, 1, 0.0,
                              data_fingerprint=dataset.fingerprint) is None
@@ -65,7 +66,7 @@ def test_scores_are_saved_for_the_ensemble_only_when_every_fold_ran(kaggle_dir, 
 def test_a_notebook_run_saves_its_figures_and_hands_them_back(kaggle_dir, tmp_path):
     import matplotlib.pyplot as plt
 
-    from utils.training import cross_validate_run, prepare_deep_run
+    from utils.steps.deep import cross_validate_run, prepare_deep_run
 
     run = prepare_deep_run("04_transformer", out_dir=tmp_path, model="transformer", n_folds=2, pretrain=True,
                            **{**COMMON, "data_dir": str(kaggle_dir)})

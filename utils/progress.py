@@ -3,7 +3,7 @@
     from utils.progress import progress_line
     progress_line(f"features train: {done:,}/{total:,} objects")
 
-The runner (`python -m utils.pipeline`) sets $MALLORN_PROGRESS_FILE to `<run folder>/progress.log` and
+The runner (`python -m utils.run`) sets $MALLORN_PROGRESS_FILE to `<run folder>/progress.log` and
 prints each new line there while the notebook runs; the papermill kernel inherits that variable. In
 Jupyter, or anywhere it is unset, `progress_line` does nothing. It never raises: a progress report
 must not stop a run.

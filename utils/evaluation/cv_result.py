@@ -3,7 +3,7 @@
 Common to all: the scored training objects with their OOF probability (and, for single-split CV, the fold
 that scored them), the test objects with their probability, a per-fold table, the honest summary, the run
 time and the settings. Model-specific extras are optional fields: GBDT importances, per-repeat OOF and the
-refitted boosters; deep training histories and the learned fold alignment.
+refitted models; deep training histories and the learned fold alignment.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class CVResult:
     # Model-specific extras
     importance: pd.Series | None = None  # GBDT: share of gain per feature
     oof_by_repeat: np.ndarray | None = None  # GBDT: (n_repeats, n_train)
-    boosters: list | None = None  # GBDT: the models refitted on all training objects, one per repeat
-    positive_column: int | None = None  # GBDT: the column of the booster's output that is P(TDE)
+    models: list | None = None  # GBDT: the models refitted on all training objects, one per repeat
+    positive_column: int | None = None  # GBDT: the column of the models' predict_proba that is P(TDE)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # deep: fold, seed, epoch, loss, val_ap, seconds
     alignment: FoldAlignment | None = None  # deep: the fold alignment applied to the test probabilities
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..cosmology import luminosity_distance_mpc
-from . import gp
 from ..data.lightcurve import ObjectLightCurve
+from . import gp
 from .contract import empty_features
 
 EPOCHS = gp.COLOUR_EPOCHS  # rest-frame days after the GP peak

@@ -6,7 +6,7 @@ supernova-like transient explains the data. The model was trained on simulated L
 curves, so its inputs follow PLAsTiCC's conventions:
 
 * fluxes NOT corrected for Milky-Way dust: the objects come de-extinguished like every group's, so the
-  correction is undone with obj.ebv (the same Fitzpatrick-99 factors utils.preprocess.deextinct applies);
+  correction is undone with obj.ebv (the same Fitzpatrick-99 factors utils.data.extinction.deextinct applies);
 * the PLAsTiCC flux unit (AB zero point 27.5): MALLORN µJy (zero point 23.9) × 10^(0.4·3.6) = × 27.54.
   ParSNIP scales every light curve by its peak, so the unit moves only the amplitude (reported back in µJy);
 * a host photo-z and its error as inputs: the test's Z and Z_err; for training objects (spectroscopic Z,
@@ -36,9 +36,9 @@ from tqdm.auto import tqdm
 
 from .. import BANDS
 from ..data.extinction import extinction_per_ebv
-from ..progress import progress_count
 from ..data.lightcurve import ObjectLightCurve
 from ..data.redshift import perturbed_redshift_and_error
+from ..progress import progress_count
 
 MODEL = "plasticc_photoz"  # shipped inside the astro-parsnip wheel
 UJY_TO_PLASTICC = 10 ** (0.4 * (27.5 - 23.9))
@@ -129,7 +129,7 @@ def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     the columns of parsnip's predict_dataset that this group reads, computed the same way.
 
     One object per forward pass: in a batch, the float32 convolutions' results depend on the other objects
-    (~1e-5 relative), and a run's features must come out bit for bit the same when utils.predict scores the
+    (~1e-5 relative), and a run's features must come out bit for bit the same when utils.serve.predict scores the
     same objects in other chunks. It is also faster on a CPU than ParSNIP's batches of 256, which pad every
     light curve to the longest (19 vs 26 ms of CPU per object, one thread, 200 objects
     on a busy machine).

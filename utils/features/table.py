@@ -35,8 +35,15 @@ from ..data.lightcurve import ObjectLightCurve, objects
 from ..data.load import cache_root
 from ..data.redshift import perturbed_redshift
 from ..progress import progress_count
-from .registry import (BATCH_GROUPS, DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, extract_object,
-                       group_versions)
+from .registry import (
+    BATCH_GROUPS,
+    DEFAULT_GROUPS,
+    FEATURES_VERSION,
+    GROUP_NAMES,
+    REGISTRY,
+    extract_object,
+    group_versions,
+)
 
 Rows = dict[str, dict[str, float]]
 

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import DataError
 from .build import BUILD_DIR, KaggleKernelError, build
 from .client import download_output, push, status, submit
 
@@ -26,8 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     submit_parser.add_argument("file", nargs="?", help="path to submission.csv")
     submit_parser.add_argument("--message", default=None, help="submission description (default: the file's run)")
     args = parser.parse_args(argv)
-    from ..errors import DataError
-
     try:
         if args.command == "build":
             build(args.out, allow_dirty=args.allow_dirty)

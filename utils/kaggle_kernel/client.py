@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from ..data.load import COMPETITION, kaggle_credentials_present
+from ..run.folder import SUBMISSIONS_DIR, new_run_dir
 from .build import BUILD_DIR, BUILD_INFO, KaggleKernelError, kaggle_username, kernel_metadata
 
 NO_CREDENTIALS = ("no Kaggle credentials found. Create a token at https://www.kaggle.com/settings (API → Create New "
@@ -21,8 +23,6 @@ NO_CREDENTIALS = ("no Kaggle credentials found. Create a token at https://www.ka
 
 def kaggle_call(action: str, call: Callable[[Any], Any]) -> Any:
     """Authenticate and run call(api), turning the kaggle client's failures into one clear error."""
-    from ..data.load import kaggle_credentials_present
-
     if not kaggle_credentials_present():
         raise KaggleKernelError(f"cannot {action}: {NO_CREDENTIALS}")
     try:
@@ -86,9 +86,6 @@ def status(build_dir: Path = BUILD_DIR) -> str:
 
 def download_output(out_root: Path | None = None, build_dir: Path = BUILD_DIR) -> Path:
     """Download the latest version's outputs into a new folder submissions/kaggle-<time>/ and return it."""
-    from ..pipeline import new_run_dir
-    from ..runs import SUBMISSIONS_DIR
-
     kid = kernel_id(build_dir)
     target = new_run_dir(Path(out_root or SUBMISSIONS_DIR), dt.datetime.now().strftime("kaggle-%Y%m%d-%H%M%S"))
     try:
@@ -105,8 +102,6 @@ def download_output(out_root: Path | None = None, build_dir: Path = BUILD_DIR) -
 
 def submit(file: str | os.PathLike | None, message: str | None = None) -> None:
     """Check that `file` looks like a submission (object_id,prediction) and submit it to the competition."""
-    from ..data.load import COMPETITION
-
     path = Path(file or "")
     if not file or not path.is_file():
         raise KaggleKernelError(f"no submission file {str(file or '')!r}: pass FILE=submissions/<run>/submission.csv")

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from .. import PROJECT_ROOT
+from ..data.load import COMPETITION, find_data_dir
+from ..errors import DataError
+from ..run.pipeline import run
 from .build import BUILD_INFO, KaggleKernelError
 
 RESULT_FILES = ("submission.csv", "metrics.json", "oof.csv", "probabilities.csv")
@@ -65,9 +68,6 @@ def ensure_packages(requirements: str | os.PathLike, *, install: bool = True) ->
 
 def find_kaggle_data(input_root: Path) -> Path:
     """The competition folder under input_root (Kaggle mounts it at <root>/<slug> or <root>/competitions/<slug>)."""
-    from ..data.load import COMPETITION, find_data_dir
-    from ..errors import DataError
-
     candidates = [input_root / COMPETITION, input_root / "competitions" / COMPETITION,
                   *sorted(p.parent for p in input_root.glob("**/train_log.csv"))]
     for candidate in candidates:
@@ -81,8 +81,6 @@ def find_kaggle_data(input_root: Path) -> Path:
 def run_stages(*, input_root: str | os.PathLike | None = None, working_root: str | os.PathLike | None = None,
                profile: str = "kaggle", notebooks: str | None = None, seed: int = 42, device: str = "auto") -> Path:
     """Run the stages on the Kaggle data into <working>/runs/kaggle-<commit>/ and copy the results up to <working>."""
-    from ..pipeline import run
-
     input_root = Path(input_root or os.environ.get("MALLORN_KAGGLE_INPUT") or "/kaggle/input")
     working = Path(working_root or os.environ.get("MALLORN_KAGGLE_WORKING") or "/kaggle/working")
     build_info = json.loads((PROJECT_ROOT / BUILD_INFO).read_text())

@@ -17,30 +17,33 @@ regular rest-frame grid, through a small CNN whose embedding joins the head's in
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from functools import partial
+from typing import Any, Callable, Mapping
 
 from torch import nn
 
 from ..classes import CLASS_GROUPS
-
 from .cnn import LightCurveCNN
 from .transformer import LightCurveTransformer, TokenTransformer
 
-MODEL_NAMES = ("cnn", "cnn_attn", "transformer")
+# name -> {layout it reads: constructor(settings, n_extra, n_aux)}: a new network is one module and one line here.
+NETWORKS: dict[str, dict[str, Callable[..., nn.Module]]] = {
+    "cnn": {"band": partial(LightCurveCNN, pooling="mean_max")},
+    "cnn_attn": {"band": partial(LightCurveCNN, pooling="attention")},
+    "transformer": {"band": LightCurveTransformer, "token": TokenTransformer},
+}
+MODEL_NAMES = tuple(NETWORKS)
 
 
 def build_model(settings: Mapping[str, Any], n_extra: int = 0) -> nn.Module:
     """The network that `settings` describes; `n_extra` physics features join the object vector."""
     model, layout = settings["model"], settings["layout"]
+    if model not in NETWORKS:
+        raise ValueError(f"unknown model {model!r}; choose one of {MODEL_NAMES}")
+    if layout not in NETWORKS[model]:
+        raise ValueError(f"model {model!r} reads the {' or '.join(NETWORKS[model])} layout, not {layout!r}")
     n_aux = len(CLASS_GROUPS) if settings.get("aux_weight", 0) > 0 else 0
-    if model in ("cnn", "cnn_attn"):
-        if layout != "band":
-            raise ValueError(f"model {model!r} reads the band layout, not {layout!r}")
-        return LightCurveCNN(settings, n_extra, n_aux, pooling="attention" if model == "cnn_attn" else "mean_max")
-    if model == "transformer":
-        cls = {"band": LightCurveTransformer, "token": TokenTransformer}[layout]
-        return cls(settings, n_extra, n_aux)
-    raise ValueError(f"unknown model {model!r}; choose one of {MODEL_NAMES}")
+    return NETWORKS[model][layout](settings, n_extra, n_aux)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -48,5 +51,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["MODEL_NAMES", "LightCurveCNN", "LightCurveTransformer", "TokenTransformer",
+__all__ = ["MODEL_NAMES", "NETWORKS", "LightCurveCNN", "LightCurveTransformer", "TokenTransformer",
            "build_model", "count_parameters"]

@@ -51,7 +51,7 @@ def luminosity_distance_mpc(z: torch.Tensor, steps: int = 32) -> torch.Tensor:
 
 
 def object_scale(flux: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Max |flux| over observed points per object, 1 where there is none (as utils.preprocess does)."""
+    """Max |flux| over observed points per object, 1 where there is none (as utils.training.sequences does)."""
     scale = torch.where(mask, flux.abs(), torch.zeros_like(flux)).flatten(1).amax(1)
     return torch.where(scale > 0, scale, torch.ones_like(scale))
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 
-if TYPE_CHECKING:  # utils.preprocess needs `extinction`; training itself does not
-    from .sequences import Sequences
+from .sequences import Sequences
+
 
 @dataclass
 class LightCurveArrays:

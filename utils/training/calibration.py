@@ -12,9 +12,14 @@ monotone, so each fold keeps its own ranking, and it uses no labels.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
+from ..errors import DataError
 from ..evaluation.blend import logit, sigmoid
+from ..evaluation.cv_result import FoldAlignment
 
 
 def quantile_map(values: np.ndarray, source_sorted: np.ndarray, target_sorted: np.ndarray) -> np.ndarray:
@@ -55,3 +60,35 @@ def align_fold_scores(oof_prob: np.ndarray, fold_of: np.ndarray,
         aligned_oof[rows] = quantile_map(oof_logits[rows], sorted_by_fold[k], barycentre)
         aligned_test[k] = quantile_map(test_logits[k], sorted_by_fold[k], barycentre)
     return sigmoid(aligned_oof), sigmoid(aligned_test).mean(axis=0)
+
+
+def alignment_path(run_dir: str | os.PathLike, model: str) -> Path:
+    return Path(run_dir) / "models" / model / "alignment.npz"
+
+
+def save_fold_alignment(run_dir: str | os.PathLike, model: str, alignment: FoldAlignment) -> Path:
+    """Store a deep model's fold alignment next to its fold checkpoints."""
+    path = alignment_path(run_dir, model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, sorted_logits=alignment.sorted_logits, barycentre=alignment.barycentre)
+    return path
+
+
+def load_fold_alignment(path: str | os.PathLike) -> FoldAlignment:
+    with np.load(path, allow_pickle=False) as stored:
+        return FoldAlignment(stored["sorted_logits"], stored["barycentre"])
+
+
+def aligned_mean(prob_by_fold: np.ndarray, alignment: FoldAlignment | None) -> np.ndarray:
+    """The fold networks' probabilities (folds, objects) put on their common scale and averaged, exactly as
+    `align_fold_scores` did for the run's test set; without an alignment, their plain mean."""
+    prob_by_fold = np.asarray(prob_by_fold, dtype=float)
+    if alignment is None:
+        return np.mean(prob_by_fold, axis=0)
+    if len(prob_by_fold) != len(alignment.sorted_logits):
+        raise DataError(f"{len(prob_by_fold)} fold networks but an alignment for {len(alignment.sorted_logits)}")
+    logits = logit(prob_by_fold)
+    aligned = np.empty_like(logits)
+    for k in range(len(logits)):
+        aligned[k] = quantile_map(logits[k], alignment.sorted_logits[k], alignment.barycentre)
+    return sigmoid(aligned).mean(axis=0)

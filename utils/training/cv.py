@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..evaluation.folds import stratified_folds
 from ..evaluation.cv_result import CVResult, FoldAlignment, fold_table
+from ..evaluation.folds import stratified_folds
 from ..evaluation.metrics import honest_summary
 from ..progress import progress_line
 from .arrays import FeatureScaler, LightCurveArrays
-from .calibration import align_fold_scores
+from .calibration import align_fold_scores, save_fold_alignment  # the alignment is kept next to the checkpoints
 from .distill import cached_teacher_probabilities
 from .fit import DeepClassifier
 from .prepare import distils
@@ -36,7 +36,7 @@ def checkpoint_path(out_dir: str | Path, model: str, fold: int) -> Path:
     return Path(out_dir) / "models" / model / f"fold{fold}" / "best_model.pt"
 
 
-def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None,
+def cross_validate_network(settings: Mapping[str, Any], train: LightCurveArrays, y: np.ndarray, aux: np.ndarray | None = None,
                    test: LightCurveArrays | None = None, *, scaler: FeatureScaler | None = None,
                    out_dir: str | Path | None = None, progress: bool = False,
                    unlabelled: LightCurveArrays | None = None,
@@ -115,8 +115,6 @@ def cross_validate(settings: Mapping[str, Any], train: LightCurveArrays, y: np.n
         alignment=alignment,
     )
     if out_dir is not None and alignment is not None:
-        from ..run_model import save_fold_alignment  # kept next to the fold checkpoints, for scoring new objects
-
         save_fold_alignment(out_dir, settings["model"], alignment)
     return result
 

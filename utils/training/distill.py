@@ -29,7 +29,8 @@ from ..atomic import write_atomically
 from ..classes import CLASS_GROUPS
 from ..data.load import cache_root
 from ..errors import DataError
-from ..gbdt import LGBM_PARAMS, class_weights
+from ..gbdt.cv import class_weights
+from ..gbdt.lightgbm import PARAMS as LGBM_PARAMS
 
 TDE_GROUP = CLASS_GROUPS.index("TDE")
 TEACHER_VERSION = 1  # bump when the teacher changes in a way its inputs do not show: old entries are never read

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..classes import class_group_index
+from ..data.redshift import perturbed_redshift
+from ..features import TableRequest, feature_table
 from .arrays import FeatureScaler, LightCurveArrays, arrays_from_sequences
 from .gp_grid import gp_grid_for
-
-if TYPE_CHECKING:
-    from ..features import TableRequest
+from .sequences import prepare_sequences
 
 # Columns a feature table must never pass to a model (labels or label-derived).
 _LEAKY = {"target", "SpecType", "English Translation", "split"}
@@ -35,12 +35,8 @@ def physics_features(dataset, redshift_seed: int | None = None) -> tuple[pd.Data
     """Numeric physics features (train, test) from utils.features.feature_table, aligned on the logs.
 
     `redshift_seed`: training features extracted with Z perturbed like the test's photometric Z
-    (the table notebook 05 uses too). In a run, notebook 02 has cached both tables (feature_requests).
+    (the table notebook 05 uses too). In a run, notebook 02 has cached both tables (deep_feature_requests).
     """
-    try:
-        from ..features import feature_table
-    except ImportError as error:
-        raise ImportError("use_features=True needs utils.features.feature_table (the features issue)") from error
     tables = []
     for kind in ("train", "test"):
         table = feature_table(dataset, kind, n_jobs=-1, redshift_seed=redshift_seed if kind == "train" else None)
@@ -65,12 +61,10 @@ def distils(settings: Mapping[str, Any]) -> bool:
     return settings.get("distill_weight", 0.0) > 0
 
 
-def feature_requests(settings: Mapping[str, Any]) -> list[TableRequest]:
+def deep_feature_requests(settings: Mapping[str, Any]) -> list[TableRequest]:
     """The feature tables (utils.features.TableRequest) prepare_inputs reads under these settings: the
     training table under training_redshift_seed and the test's when settings['use_features'], pretraining
     regresses the features or training distils a GBDT teacher, else none."""
-    from ..features import TableRequest
-
     if not (settings["use_features"] or pretrains_on_features(settings) or distils(settings)):
         return []
     return [TableRequest("train", training_redshift_seed(settings)), TableRequest("test")]
@@ -82,8 +76,6 @@ def training_log(dataset, settings: Mapping[str, Any]) -> pd.DataFrame:
     redshift_seed = training_redshift_seed(settings)
     if redshift_seed is None:
         return dataset.train_log
-    from ..data.redshift import perturbed_redshift
-
     return dataset.train_log.assign(Z=perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed))
 
 
@@ -94,8 +86,6 @@ def prepare_inputs(dataset, settings: Mapping[str, Any],
     when pretraining regresses the physics features, the standardised features as its targets
     ('feature_target', which the networks never read); when training distils a GBDT teacher, the unscaled
     features for it (`teacher_features`)."""
-    from .sequences import prepare_sequences  # here, so that training code imports without `extinction`
-
     length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]
     wants_features = settings["use_features"] or pretrains_on_features(settings) or distils(settings)
     if wants_features and features is None:

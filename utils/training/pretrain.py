@@ -23,7 +23,7 @@ classification head and pooling:
     state = pretrained_encoder(settings, inputs.train, inputs.test, out_dir=run_folder)
     classifier = DeepClassifier(settings).fit(train, y, aux, pretrained=state)
 
-`cross_validate` does both when settings['pretrain'] is on.
+`cross_validate_network` does both when settings['pretrain'] is on.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""The run folder: where notebooks put figures and predictions, and how later notebooks find them.
+"""The run folder: how it is made and named, where notebooks put figures and predictions, how later notebooks
+find them, and which commit made it.
 
 Contract between notebooks (all paths inside one run folder `out_dir`):
 
@@ -11,15 +12,17 @@ Contract between notebooks (all paths inside one run folder `out_dir`):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 
-from . import PROJECT_ROOT
-from .config import save_config
-from .errors import examples
+from .. import PROJECT_ROOT
+from ..config import save_config
+from ..errors import examples
 
 SUBMISSIONS_DIR = PROJECT_ROOT / "submissions"
 
@@ -101,3 +104,42 @@ def load_predictions(out_dir: Path, *, data_fingerprint: str, test_ids=None) -> 
                 continue
         found[model] = {"oof": pd.read_csv(oof_path, dtype={"object_id": str}), "test": test, "metrics": metrics}
     return found
+
+
+def git_commit() -> str | None:
+    """The code's commit: from git, or from kernel_build.json where the code was bundled (Kaggle)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    build_info = PROJECT_ROOT / "kernel_build.json"
+    if build_info.is_file():
+        return json.loads(build_info.read_text()).get("commit")
+    return None
+
+
+def new_run_dir(out_dir: Path, run_id: str | None = None) -> Path:
+    """Create a fresh run folder; an existing one is never reused (a suffix is added instead)."""
+    run_id = run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    candidate, n = out_dir / run_id, 1
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = out_dir / f"{run_id}-{n}"
+
+
+def point_latest(out_dir: Path, run_dir: Path) -> None:
+    """Make out_dir/latest a symlink to run_dir (replaced atomically)."""
+    link, tmp = out_dir / "latest", out_dir / f".latest-{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run_dir.name, target_is_directory=True)
+        tmp.replace(link)
+    except OSError:  # file systems without symlinks: a text pointer instead
+        (out_dir / "LATEST").write_text(run_dir.name + "\n")

@@ -5,11 +5,11 @@
 Which tables comes from the functions the reading notebooks use themselves, so 03, 04 and 05 find each one
 cached (and each still runs alone, extracting what it lacks):
 
-* notebooks 03 and 04 (utils.training.prepare.feature_requests): when their profile has use_features, the
+* notebooks 03 and 04 (utils.training.prepare.deep_feature_requests): when their profile has use_features, the
   training table under their training-Z draw (the notebook's seed when perturb_train_z) and the test's;
-* notebook 05 (utils.ensemble_notebook.feature_requests): always the training table with spectroscopic Z,
+* notebook 05 (utils.steps.ensemble.gbdt_feature_requests): always the training table with spectroscopic Z,
   the test's and one training table per CV repeat (Z draws seed, seed + 1, ...), and with its `copies`
-  setting one table of the training objects' degraded copies per draw (utils.lightcurve_copies).
+  setting one table of the training objects' degraded copies per draw (utils.data.copies).
 
 Every table holds the default groups; a batch group (ParSNIP) is cached once per kind and shared by every
 training table (utils.features.table), so the first training table pays for it.
@@ -22,11 +22,10 @@ import time
 
 import pandas as pd
 
-from ..ensemble_notebook import feature_requests as notebook05_requests
-from ..ensemble_notebook import notebook05_settings
-from ..training.notebook import DEEP_NOTEBOOKS, notebook_settings
-from ..training.prepare import feature_requests as deep_notebook_requests
-from . import TableRequest, cache_entries
+from ..features import TableRequest, cache_entries
+from ..training.prepare import deep_feature_requests
+from .deep import DEEP_NOTEBOOKS, notebook_settings
+from .gbdt import gbdt_feature_requests, notebook05_settings
 
 
 def run_feature_requests(profile: str, seed: int) -> list[TableRequest]:
@@ -38,8 +37,8 @@ def run_feature_requests(profile: str, seed: int) -> list[TableRequest]:
         # their first model. The device does not change what is read.
         settings = notebook_settings(notebook, profile=profile, variant="tuned", model=models[0], seed=seed,
                                      device="auto")
-        requests += deep_notebook_requests(settings)
-    requests += notebook05_requests(notebook05_settings(profile), seed)
+        requests += deep_feature_requests(settings)
+    requests += gbdt_feature_requests(notebook05_settings(profile), seed)
     return list(dict.fromkeys(requests))
 
 

@@ -1,6 +1,6 @@
 """The candidate report a person sends with a spectrograph request: why each top object looks like a TDE.
 
-    contributions = shap_contributions(boosters, test_features, positive_class=None)  # binary boosters
+    contributions = member.contributions(test_features[feature_columns])  # utils.gbdt.member.TabularMember
     write_candidate_report(out_dir, dataset.test_log, dataset.test_lc, test_prob, test_features, contributions,
                            top_n=20, threshold=threshold, members=member_probabilities)
 
@@ -20,62 +20,23 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import quote
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
-from . import BANDS
-from .errors import DataError, examples
-from .features import gp
-from .data.lightcurve import ObjectLightCurve, deextinguished_objects
-from .plots import BAND_COLOURS
-from .data.validate import require_columns
+from .. import BANDS
+from ..data.lightcurve import ObjectLightCurve, deextinguished_objects
+from ..data.validate import require_columns
+from ..errors import DataError, examples
+from ..features import gp
+from ..plots import BAND_COLOURS
 
 N_UP, N_DOWN = 10, 5  # features listed as pushing the score up / down
 MIN_GP_SNR = 2.0  # colours and temperatures are drawn only where the GP mean is this many σ above zero
 FIGURE_DPI = 100
-
-
-def shap_contributions(boosters: Sequence[lgb.Booster], features: pd.DataFrame,
-                       positive_class: int | None = None) -> pd.DataFrame:
-    """Per-object SHAP contributions (LightGBM's pred_contrib), averaged over `boosters`, in raw-score units.
-
-    Columns: the boosters' feature names, then "bias"; each row sums to the mean over boosters of
-    `booster.predict(raw_score=True)` (the log-odds for binary boosters). `positive_class`: None for
-    binary boosters; for multiclass ones the index of the TDE class (e.g. list(model.classes_).index("TDE")),
-    whose block of (n_features + 1) columns is taken. Fitted LGBMClassifiers are accepted too.
-    """
-    boosters = [getattr(model, "booster_", model) for model in boosters]
-    if not boosters:
-        raise DataError("shap_contributions needs at least one booster")
-    names = boosters[0].feature_name()
-    if any(booster.feature_name() != names for booster in boosters[1:]):
-        raise DataError("the boosters were trained on different feature columns; contributions cannot be averaged")
-    missing = [name for name in names if name not in features.columns]
-    if missing:
-        raise DataError(f"features: missing column(s) the boosters use: {examples(missing)}")
-    values = features[names].to_numpy(dtype=np.float64)
-    total = np.zeros((len(features), len(names) + 1))
-    for booster in boosters:
-        contributions = booster.predict(values, pred_contrib=True)
-        n_classes = booster.num_model_per_iteration()
-        if n_classes == 1:
-            if positive_class not in (None, 1):
-                raise ValueError(f"a binary booster has one raw score; positive_class must be None, "
-                                 f"not {positive_class}")
-            total += contributions
-        else:
-            if positive_class is None or not 0 <= positive_class < n_classes:
-                raise ValueError(f"a {n_classes}-class booster needs positive_class in 0..{n_classes - 1}, "
-                                 f"not {positive_class}")
-            width = len(names) + 1
-            total += contributions[:, positive_class * width:(positive_class + 1) * width]
-    return pd.DataFrame(total / len(boosters), index=features.index, columns=[*names, "bias"])
 
 
 @dataclass(frozen=True)
@@ -218,7 +179,7 @@ def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightc
     """Write out_dir/candidates.html (+ candidates/*.png) for the top_n objects by probability; return its path.
 
     `log` (indexed by object_id, with Z, EBV and optionally Z_err), `lightcurves` (object_id, time, flux,
-    flux_err, band; not yet de-extinguished), `features` and `contributions` (from shap_contributions) are
+    flux_err, band; not yet de-extinguished), `features` and `contributions` (from utils.gbdt.member.shap_contributions) are
     indexed by object_id; `members`: optional per-member probabilities, one column per model. Objects at or
     above `threshold` are marked flagged. Everything is checked before anything is written, and the new
     report replaces the old one only once it is complete.
@@ -342,4 +303,4 @@ def _section(rank: int, object_id: str, probability: float, log_row: pd.Series, 
     return "\n".join(parts)
 
 
-__all__ = ["GPCurves", "gp_curves", "shap_contributions", "write_candidate_report"]
+__all__ = ["GPCurves", "gp_curves", "top_candidates", "write_candidate_report"]

@@ -1,6 +1,6 @@
-"""Score new light curves with a finished run folder (`<run>/model/`, see utils.run_model).
+"""Score new light curves with a finished run folder (`<run>/model/`, see utils.run.model).
 
-    python -m utils.predict --run submissions/<id> --data-dir <folder> [--kind NAME] [--out <folder>]
+    python -m utils.serve --run submissions/<id> --data-dir <folder> [--kind NAME] [--out <folder>]
                             [--chunk-size N] [--jobs N] [--device auto] [--report N]
                             [--workers N | --scheduler tcp://host:8786]
 
@@ -13,9 +13,9 @@ Input layout under --data-dir:
 
 Output: a NEW folder (default `<run>/scored/<UTC time>`) with `predictions.csv` (object_id, probability,
 one column per member, prediction 0/1 at the run's threshold), `config.json` and, unless `--report 0`, the
-candidate report (`candidates.html` and `candidates/`: the top N objects, utils.report); it is written into
+candidate report (`candidates.html` and `candidates/`: the top N objects, utils.serve.candidates); it is written into
 a temporary sibling and renamed, so a failure leaves nothing. `--workers N` or `--scheduler ADDRESS`
-extract the features on Dask (utils.distributed: a local cluster of N processes, or a running cluster)
+extract the features on Dask (utils.features.distributed: a local cluster of N processes, or a running cluster)
 instead of local joblib workers. Objects are scored in chunks of --chunk-size
 (memory: the largest light-curve file plus one chunk's features and tensors). Bad input: one `error:` line,
 exit status 2.
@@ -37,12 +37,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import save_config
-from .data.load import Dataset, fingerprint, read_csv
-from .errors import DataError, examples
-from .data.validate import check_ids_match, validate_lightcurves, validate_log
-from .features import JoblibExecutor, feature_table
-from .features.distributed import DaskExecutor, cluster_client
+from ..config import save_config
+from ..data.load import Dataset, fingerprint, read_csv
+from ..data.validate import check_ids_match, validate_lightcurves, validate_log
+from ..errors import DataError, examples
+from ..features import JoblibExecutor, feature_table
+from ..features.distributed import DaskExecutor, cluster_client
+from ..gbdt.member import TabularMember
+from ..run.model import load_run_model
+from .candidates import write_candidate_report
 
 DEFAULT_CHUNK_SIZE = 2000
 DEFAULT_REPORT_TOP_N = 20
@@ -127,16 +130,12 @@ class _Candidates:
 
 def _write_report(folder: Path, model, predictions: pd.DataFrame, kept: _Candidates, top_n: int) -> Path:
     """candidates.html for the batch's top objects, explained by the run's multiclass GBDT (or its first GBDT)."""
-    from .report import shap_contributions, write_candidate_report
-    from .run_model import GBDTMember
-
     features = pd.concat(kept.features)
-    gbdt = [name for name, member in model.members.items() if isinstance(member, GBDTMember)]
+    gbdt = [name for name, member in model.members.items() if isinstance(member, TabularMember)]
     contributions = None
     if gbdt:
         explained = model.members["gbdt" if "gbdt" in gbdt else gbdt[0]]
-        positive = explained.positive_column if explained.boosters[0].num_model_per_iteration() > 1 else None
-        contributions = shap_contributions(explained.boosters, features[model.feature_columns], positive)
+        contributions = explained.contributions(features[model.feature_columns])
     log = pd.concat(kept.log)
     # the report ranks the kept objects only: each chunk kept its top_n, so the batch's top_n are among them
     table = predictions.set_index("object_id").loc[log.index]
@@ -170,8 +169,6 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
 
 def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, progress, report_top_n,
                    client) -> Path:
-    from .run_model import load_run_model
-
     model = load_run_model(run_dir, device=device)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(out).expanduser().resolve() if out else model.run_dir / "scored" / stamp

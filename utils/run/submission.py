@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_atomically
-from .errors import DataError, examples
+from ..atomic import write_atomically
+from ..errors import DataError, examples
 
 COLUMNS = ["object_id", "prediction"]
 

@@ -1,7 +1,7 @@
 """Run the numbered notebooks in order with papermill and collect everything in one run folder.
 
-    python -m utils.pipeline                       # the default profile's notebooks, data found automatically
-    python -m utils.pipeline --profile quick --notebooks 01-02 --data-dir ../shared/mallorn
+    python -m utils.run                       # the default profile's notebooks, data found automatically
+    python -m utils.run --profile quick --notebooks 01-02 --data-dir ../shared/mallorn
 
 Without --notebooks a run executes every notebook but its profile's PROFILE_LEAVES_OUT (utils.config): the
 default profile leaves out the deep models (03, 04) on a measurement; `--notebooks all` runs them all.
@@ -17,27 +17,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from . import PROJECT_ROOT
-from .config import PROFILE_LEAVES_OUT, PROFILE_NAMES, save_config
-from .progress import PROGRESS_ENV
-from .runs import SUBMISSIONS_DIR
-
-if TYPE_CHECKING:
-    from .data.load import Dataset
+from .. import PROJECT_ROOT
+from ..config import PROFILE_LEAVES_OUT, PROFILE_NAMES, save_config
+from ..data.load import Dataset, check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
+from ..errors import DataError
+from ..progress import PROGRESS_ENV
+from .folder import SUBMISSIONS_DIR, git_commit, new_run_dir, point_latest
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 KERNEL_NAME = "python3"
@@ -125,53 +121,12 @@ def check_writable(folder: Path) -> None:
                          "or fix its permissions") from None
 
 
-def check_inputs(data_dir: str | None) -> tuple[Path, "Dataset"]:
+def check_inputs(data_dir: str | None) -> tuple[Path, Dataset]:
     """Load and validate the data as the notebooks will (same cache), and the sample submission."""
-    from .data.load import check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
-
     data_path = find_data_dir(data_dir)
     dataset = load_dataset(data_path)
     check_sample_matches_test(load_sample_submission(data_path), dataset.test_log)
     return data_path, dataset
-
-
-def git_commit() -> str | None:
-    """The code's commit: from git, or from kernel_build.json where the code was bundled (Kaggle)."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    build_info = PROJECT_ROOT / "kernel_build.json"
-    if build_info.is_file():
-        return json.loads(build_info.read_text()).get("commit")
-    return None
-
-
-def new_run_dir(out_dir: Path, run_id: str | None = None) -> Path:
-    """Create a fresh run folder; an existing one is never reused (a suffix is added instead)."""
-    run_id = run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    candidate, n = out_dir / run_id, 1
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            n += 1
-            candidate = out_dir / f"{run_id}-{n}"
-
-
-def point_latest(out_dir: Path, run_dir: Path) -> None:
-    """Make out_dir/latest a symlink to run_dir (replaced atomically)."""
-    link, tmp = out_dir / "latest", out_dir / f".latest-{os.getpid()}"
-    try:
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(run_dir.name, target_is_directory=True)
-        tmp.replace(link)
-    except OSError:  # file systems without symlinks: a text pointer instead
-        (out_dir / "LATEST").write_text(run_dir.name + "\n")
 
 
 def notebook_node(source: Path):
@@ -325,7 +280,7 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.pipeline", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m utils.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None, help="folder with train_log.csv (default: $DATA_DIR, data/, Kaggle mount)")
     parser.add_argument("--out-dir", default=None, help="where run folders go (default: $OUT_DIR or submissions/)")
@@ -338,8 +293,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bars")
     parser.add_argument("--log-output", action="store_true", help="stream every cell's output to the terminal")
     args = parser.parse_args(argv)
-    from .errors import DataError
-
     previous_handler = signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `kill` stops like Ctrl-C
     try:
         run(data_dir=args.data_dir, out_dir=args.out_dir, profile=args.profile, notebooks=args.notebooks,

@@ -4,7 +4,7 @@ Layout (paths in the manifest are relative to the run folder)::
 
     <run>/model/manifest.json                 format, FEATURES_VERSION, feature columns, members, blender,
                                               threshold and how it was chosen, settings, commit, packages
-    <run>/model/gbdt/<member>/repeat<r>.txt   LightGBM boosters refitted on all training objects (text)
+    <run>/model/gbdt/<member>/repeat<r>.txt   the GBDT member's models refitted on all training objects (utils.gbdt.member)
     <run>/models/<model>/fold<k>/best_model.pt   deep fold checkpoints (written by utils.training.cv)
     <run>/models/<model>/alignment.npz        what the fold alignment learned (sorted test logits per fold
                                               and their mean quantile function), when the folds were aligned
@@ -27,53 +27,25 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from .config import save_config
-from .evaluation.cv_result import CVResult, FoldAlignment
-from .evaluation.blend import Blender, logit, sigmoid
-from .errors import DataError
-from .features import FEATURES_VERSION
+from ..config import save_config
+from ..errors import DataError
+from ..evaluation.blend import Blender
+from ..evaluation.cv_result import CVResult, FoldAlignment
+from ..features.registry import FEATURES_VERSION
+from ..gbdt.member import TabularMember
+from ..training.arrays import arrays_from_sequences
+from ..training.calibration import aligned_mean, alignment_path, load_fold_alignment
+from ..training.fit import DeepClassifier
+from ..training.gp_grid import gp_grid_for
+from ..training.sequences import prepare_sequences
+from .folder import git_commit
 
 MODEL_FORMAT = "run-model-v1"  # bump when the layout or the manifest's meaning changes
 MODEL_DIR = "model"
 PACKAGES = ("numpy", "pandas", "scipy", "lightgbm", "torch", "scikit-learn", "light-curve", "extinction", "pyarrow")
-
-
-def alignment_path(run_dir: str | os.PathLike, model: str) -> Path:
-    return Path(run_dir) / "models" / model / "alignment.npz"
-
-
-def save_fold_alignment(run_dir: str | os.PathLike, model: str, alignment: FoldAlignment) -> Path:
-    """Store a deep model's fold alignment next to its fold checkpoints."""
-    path = alignment_path(run_dir, model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, sorted_logits=alignment.sorted_logits, barycentre=alignment.barycentre)
-    return path
-
-
-def load_fold_alignment(path: str | os.PathLike) -> FoldAlignment:
-    with np.load(path, allow_pickle=False) as stored:
-        return FoldAlignment(stored["sorted_logits"], stored["barycentre"])
-
-
-def aligned_mean(prob_by_fold: np.ndarray, alignment: FoldAlignment | None) -> np.ndarray:
-    """The fold networks' probabilities (folds, objects) put on their common scale and averaged, exactly as
-    `align_fold_scores` did for the run's test set; without an alignment, their plain mean."""
-    prob_by_fold = np.asarray(prob_by_fold, dtype=float)
-    if alignment is None:
-        return np.mean(prob_by_fold, axis=0)
-    from .training.calibration import quantile_map
-
-    if len(prob_by_fold) != len(alignment.sorted_logits):
-        raise DataError(f"{len(prob_by_fold)} fold networks but an alignment for {len(alignment.sorted_logits)}")
-    logits = logit(prob_by_fold)
-    aligned = np.empty_like(logits)
-    for k in range(len(logits)):
-        aligned[k] = quantile_map(logits[k], alignment.sorted_logits[k], alignment.barycentre)
-    return sigmoid(aligned).mean(axis=0)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -116,8 +88,6 @@ def save_run_model(run_dir: str | os.PathLike, *, gbdt_results: Mapping[str, CVR
     """Write `<run>/model/` (boosters and manifest); staged in a temporary folder and renamed into place, so
     a failure leaves no half-written model. Members absent from `gbdt_results` are deep models whose fold
     checkpoints are already in the run folder."""
-    from .pipeline import git_commit
-
     run_dir = Path(run_dir).resolve()
     target = run_dir / MODEL_DIR
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=run_dir))
@@ -128,16 +98,8 @@ def save_run_model(run_dir: str | os.PathLike, *, gbdt_results: Mapping[str, CVR
             if result is None:
                 members[name] = _deep_member(run_dir, name)
                 continue
-            if not result.boosters:
-                raise ValueError(f"GBDT member {name!r} kept no refitted boosters (trained without test features?)")
-            files = []
-            for repeat, booster in enumerate(result.boosters):
-                path = staging / "gbdt" / name / f"repeat{repeat}.txt"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                booster.save_model(str(path))
-                files.append(f"{MODEL_DIR}/gbdt/{name}/repeat{repeat}.txt")
-            members[name] = {"kind": "gbdt", "boosters": files, "positive_column": result.positive_column,
-                             "mode": result.settings.get("mode")}
+            members[name] = TabularMember.from_result(result).save(staging / "gbdt" / name, relative_to=staging)
+            members[name]["boosters"] = [f"{MODEL_DIR}/{path}" for path in members[name]["boosters"]]
         manifest = {
             "format": MODEL_FORMAT, "features_version": FEATURES_VERSION,
             "feature_columns": [str(c) for c in feature_columns],
@@ -170,10 +132,6 @@ class DeepMember:
 
     def predict(self, dataset, features: pd.DataFrame | None) -> np.ndarray:
         """P(TDE) for the batch's objects (in log order): each fold network, aligned and averaged."""
-        from .training.sequences import prepare_sequences
-        from .training.arrays import arrays_from_sequences
-        from .training.gp_grid import gp_grid_for
-
         sequences = prepare_sequences(dataset, "test", layout=self.layout, length=self.length, rest_frame=False)
         scaler = self.classifiers[0].scaler
         extra = scaler.transform(features.loc[sequences.object_ids]) if scaler is not None else None
@@ -185,24 +143,10 @@ class DeepMember:
 
 
 @dataclass
-class GBDTMember:
-    boosters: list[lgb.Booster]
-    positive_column: int | None
-
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        """Mean over the refitted boosters, summed in the order cross_validate averaged them."""
-        prob = np.zeros(len(features))
-        for booster in self.boosters:
-            out = booster.predict(features)
-            prob += (out[:, self.positive_column] if out.ndim == 2 else out) / len(self.boosters)
-        return prob
-
-
-@dataclass
 class RunModel:
     run_dir: Path
     manifest: dict
-    members: dict[str, GBDTMember | DeepMember] = field(default_factory=dict)
+    members: dict[str, TabularMember | DeepMember] = field(default_factory=dict)
 
     @property
     def blender(self) -> Blender:
@@ -227,7 +171,7 @@ class RunModel:
         table = features.reindex(log.index)[self.feature_columns]
         probabilities = pd.DataFrame(index=log.index)
         for name, member in self.members.items():
-            probabilities[name] = (member.predict(table) if isinstance(member, GBDTMember)
+            probabilities[name] = (member.predict(table) if isinstance(member, TabularMember)
                                    else member.predict(dataset, features.reindex(log.index)))
         blended = self.blender.predict(probabilities)
         out = pd.DataFrame({"object_id": log.index, "probability": blended.to_numpy()})
@@ -257,7 +201,7 @@ def load_run_model(run_dir: str | os.PathLike, *, device: str | None = "cpu") ->
         raise DataError(f"run {run_dir.name} was trained on features {manifest.get('features_version')!r} but this "
                         f"code extracts {FEATURES_VERSION!r}; retrain the run or check out commit "
                         f"{manifest.get('commit')}")
-    members: dict[str, GBDTMember | DeepMember] = {}
+    members: dict[str, TabularMember | DeepMember] = {}
     for name, entry in manifest["members"].items():
         if entry["kind"] == "unavailable":
             raise DataError(f"run {run_dir.name} cannot score new objects: {entry['reason']}")
@@ -266,10 +210,8 @@ def load_run_model(run_dir: str | os.PathLike, *, device: str | None = "cpu") ->
         if absent:
             raise DataError(f"run {run_dir.name} is incomplete: member {name!r} misses {absent[0]}")
         if entry["kind"] == "gbdt":
-            members[name] = GBDTMember([lgb.Booster(model_file=str(p)) for p in paths], entry["positive_column"])
+            members[name] = TabularMember.load(entry, run_dir)
         else:
-            from .training.fit import DeepClassifier
-
             classifiers = [DeepClassifier.load(p, device=device) for p in paths]
             settings = classifiers[0].settings
             length = settings["sequence_length"] if settings["layout"] == "band" else settings["token_length"]

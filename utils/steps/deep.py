@@ -12,20 +12,21 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from sklearn.metrics import precision_recall_curve
 
 from ..config import save_config
 from ..data.load import load_dataset
 from ..models import build_model, count_parameters
-from ..runs import resolve_out_dir, save_figure, save_predictions
-from .cv import CVResult, cross_validate
-from .device import make_deterministic, pick_device
-from .prepare import DeepInputs, prepare_inputs
-from .profiles import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings
-from .report import metrics_record, plot_pr_curve, plot_training_curves
+from ..run.folder import resolve_out_dir, save_figure, save_predictions
+from ..training.cv import CVResult, cross_validate_network
+from ..training.device import make_deterministic, pick_device
+from ..training.prepare import DeepInputs, prepare_inputs
+from ..training.profiles import CNN_PROFILES, TRANSFORMER_PROFILES, deep_settings
 
 # notebook -> (its profiles, the models it may train)
 DEEP_NOTEBOOKS = {
@@ -84,7 +85,7 @@ def cross_validate_run(run: DeepRun, *, progress: bool = True) -> DeepReport:
     every fold ran, the predictions for notebook 05 (save_for_ensemble)."""
     settings, model = run.settings, run.settings["model"]
     inputs = run.inputs
-    result = cross_validate(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
+    result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, inputs.test, scaler=inputs.scaler,
                             out_dir=run.out, progress=progress, teacher_features=inputs.teacher_features)
     print(f"cross-validation took {result.seconds:.0f} s")
     number = run.notebook[:2]
@@ -159,3 +160,40 @@ def save_for_ensemble(out: Path, member: str, result: CVResult, test_ids, settin
     save_predictions(out, member, result.oof, test, metrics, data_fingerprint=data_fingerprint)
     print(f"saved predictions/oof_{member}.csv, test_{member}.csv, metrics_{member}.json ({metrics['seconds']:.0f} s)")
     return metrics
+
+
+def plot_training_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Training loss and inner-validation AP per epoch, one line per (fold, seed)."""
+    fig, (loss_ax, ap_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for (fold, seed), run in history.groupby(["fold", "seed"]):
+        label = f"fold {fold}" + (f" seed {seed}" if history.seed.max() > 0 else "")
+        loss_ax.plot(run.epoch, run.loss, lw=1, label=label)
+        if "val_ap" in run:
+            ap_ax.plot(run.epoch, run.val_ap, lw=1, label=label)
+    loss_ax.set(xlabel="epoch", ylabel="training loss", yscale="log", title=f"{title} loss")
+    ap_ax.set(xlabel="epoch", ylabel="average precision", title="inner-validation AP (early stopping)")
+    ap_ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pr_curve(oof: pd.DataFrame, summary: Mapping[str, Any] | None, title: str = "") -> plt.Figure:
+    """Precision-recall curve of the OOF probabilities, with the chosen operating point."""
+    precision, recall, _ = precision_recall_curve(oof.target, oof.prob)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot(recall, precision, lw=1.5, label=f"OOF (AP {np.trapezoid(precision[::-1], recall[::-1]):.3f})")
+    ax.axhline(oof.target.mean(), color="0.6", ls="--", lw=0.8, label=f"chance ({oof.target.mean():.3f})")
+    if summary is not None:
+        ax.plot(summary["recall"], summary["precision"], "o", color="C3",
+                label=f"nested threshold: F1 {summary['f1']:.3f}")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title=f"{title} precision-recall")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def metrics_record(result: CVResult, settings: Mapping[str, Any], n_parameters: int, seconds: float) -> dict:
+    """What notebook 05 reads next to the predictions: honest scores, threshold, run time, design."""
+    return {**(result.summary or {}), "n_parameters": n_parameters, "seconds": round(seconds, 1),
+            "cv_seconds": round(result.seconds, 1),
+            **{key: settings[key] for key in ("model", "layout", "flux_scaling", "rest_frame", "time_reference",
+                                              "use_features", "aux_weight", "n_seeds", "epochs", "n_folds")}}

@@ -1,8 +1,5 @@
-"""The steps of notebook 05 (GBDT, ensemble, threshold, submission), so the notebook keeps the story.
+"""Notebook 05's second half: members, blend, threshold, submission, the run's model, figures and candidates.
 
-    cfg = notebook05_settings("default", n_repeats=None, blend_method=None, pseudo_confidence=None)
-    redshift_draw_seeds(cfg, seed)   # the training-Z draws, one per CV repeat (feature_requests: every table read)
-    model_metrics[name] = save_gbdt_member(out, name, result, seconds, data_fingerprint=dataset.fingerprint)
     members = load_members(out, target, model_metrics, seed=seed, nested_repeats=cfg["nested_repeats"],
                            data_fingerprint=dataset.fingerprint, test_ids=test_log.index)
     blend = choose_blend(members, cfg["blend_method"], seed=seed, ...)
@@ -17,75 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from sklearn.metrics import precision_recall_curve
 
-from .config import resolve
-from .evaluation.cv_result import CVResult
-from .evaluation.blend import METHODS, Blender, align_members, cross_validated_blend, fit_blender, select_members
-from .features import TableRequest
-from .gbdt import LGBM_PARAMS
-from .evaluation.metrics import best_threshold, honest_summary
-from .runs import load_predictions, save_predictions
+from ..evaluation.blend import METHODS, Blender, align_members, cross_validated_blend, fit_blender, select_members
+from ..evaluation.cv_result import CVResult
+from ..evaluation.metrics import best_threshold, f1_by_threshold, honest_summary
+from ..features import feature_group
+from ..gbdt.member import TabularMember
+from ..run.folder import load_predictions, save_figure
+from ..run.model import save_run_model
+from ..run.submission import make_submission, write_submission
+from ..serve.candidates import top_candidates, write_candidate_report
+from .gbdt import GBDTFeatures, explained_member
 
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
-              "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
-              "blend_repeats": 1, "report_top_n": 3, "select_members": False,
-              "adversarial_weighting": False, "copies": 0},
-    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
-                "modes": ["multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True,
-                "adversarial_weighting": True, "copies": 2},
-    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
-               "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
-               "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20,
-               "select_members": True, "adversarial_weighting": True, "copies": 2},
-}
-# modes: the binary GBDT (~45 s) is left out of the default: the member selection kept it at 1 of 8 CV seeds, and the
-# default ensemble selected without it scored -0.0006 ± 0.0006 nested F1 (paired SE, 8 seeds; benchmarks/blend_seeds.py,
-# docs/results.md), not a gain beyond one standard error. quick keeps it to exercise both modes, kaggle to let selection decide.
-# adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial_weights);
-# on in default and kaggle: over 8 CV seeds the multiclass GBDT's nested F1 gained +0.010 ± 0.006 (paired SE) for
-# ~20 s (benchmarks/ablate_features.py --rows default,default@adv; docs/results.md); off in quick to keep it quick.
-# copies: degraded copies of every training object (utils.lightcurve_copies) the GBDTs also train on; 2 in default and
-# kaggle: over 8 CV seeds the multiclass GBDT's nested F1 gained +0.032 ± 0.006 (paired SE; AP +0.029 ± 0.003) for
-# ~4 min of extraction (238 s) and ~2x the GBDT's training (360 vs 188 s), quiet full runs (docs/results.md;
-# benchmarks/ablate_features.py --rows default@adv,default@adv@copies2); 0 in quick.
 THRESHOLD_CHOICE = "single F1-optimal cut on all OOF rows of the blender fitted on all of them"
-
-
-def notebook05_settings(profile: str, **overrides: Any) -> dict[str, Any]:
-    """The profile's settings with non-None overrides; an unknown blend method is refused."""
-    cfg = resolve(PROFILES, profile, **overrides)
-    if cfg["blend_method"] not in (*METHODS, "auto"):
-        raise ValueError(f"blend_method must be one of {(*METHODS, 'auto')}, not {cfg['blend_method']!r}")
-    return cfg
-
-
-def redshift_draw_seeds(cfg: dict[str, Any], seed: int) -> list[int]:
-    """The training-Z draws notebook 05 trains on: one per CV repeat, seeded seed, seed + 1, ..."""
-    return [seed + draw for draw in range(cfg["n_repeats"])]
-
-
-def feature_requests(cfg: dict[str, Any], seed: int) -> list[TableRequest]:
-    """The feature tables notebook 05 reads: training with spectroscopic Z, test, one training table per draw
-    and, with `copies`, one table of the degraded copies per draw."""
-    draws = redshift_draw_seeds(cfg, seed)
-    return [TableRequest("train"), TableRequest("test"), *(TableRequest("train", z_seed) for z_seed in draws),
-            *(TableRequest("train", z_seed, cfg["copies"]) for z_seed in draws if cfg["copies"])]
-
-
-def gbdt_member_name(mode: str) -> str:
-    """`gbdt` is the multiclass model's P(TDE); other modes are `gbdt_<mode>`."""
-    return "gbdt" if mode == "multiclass" else f"gbdt_{mode}"
-
-
-def save_gbdt_member(out: Path, name: str, result: CVResult, seconds: float, *,
-                     data_fingerprint: str) -> dict[str, Any]:
-    """Write the GBDT's OOF and test predictions for the ensemble; return its metrics record."""
-    metrics = {**result.summary, "seconds": round(seconds, 1), **result.settings}
-    save_predictions(out, name, result.oof, result.test, metrics, data_fingerprint=data_fingerprint)
-    return metrics
 
 
 @dataclass
@@ -102,7 +47,7 @@ def load_members(out: Path, target: pd.Series, model_metrics: dict[str, dict], *
     """Members' OOF and test probabilities; scores (into `model_metrics`) those not scored yet (deep models).
 
     Members saved from another data set (a different fingerprint) or not covering `test_ids` are left out,
-    with a line each (utils.runs.load_predictions).
+    with a line each (utils.run.folder.load_predictions).
     """
     saved = load_predictions(out, data_fingerprint=data_fingerprint, test_ids=test_ids)
     oof = align_members({name: p["oof"].set_index("object_id")["prob"] for name, p in saved.items()})
@@ -132,7 +77,7 @@ def choose_blend(members: Members, blend_method: str, *, seed: int, blend_repeat
                  nested_repeats: int, select: bool = False, anchor: str = "gbdt") -> BlendOutcome:
     """Every blend method cross-validated; the configured one (or, for 'auto', the best by AP) scores the test set.
 
-    With `select`, only the members that earn their place enter the blend (utils.ensemble.select_members:
+    With `select`, only the members that earn their place enter the blend (utils.evaluation.blend.select_members:
     each one's paired gain in cross-validated nested F1 over `blend_repeats` blender splits must exceed one
     standard error; `anchor`, the multiclass GBDT, always stays). Its table says what was measured.
     """
@@ -151,6 +96,12 @@ def choose_blend(members: Members, blend_method: str, *, seed: int, blend_repeat
     threshold, _ = best_threshold(members.target, blender.predict(oof).to_numpy())
     return BlendOutcome(method, blender, scores, cv_blends[method], scores[method], threshold,
                         blender.predict(test), selection)
+
+
+def blend_methods_table(blend: BlendOutcome) -> pd.DataFrame:
+    """Each blend method's cross-validated honest scores, one row per method."""
+    return pd.DataFrame(blend.scores_by_method).T[["f1", "f1_oof_optimised", "precision", "recall",
+                                                   "average_precision"]]
 
 
 def ensemble_record(blend: BlendOutcome, members: Members, seconds: float) -> dict[str, Any]:
@@ -214,3 +165,80 @@ def false_positive_table(blend: BlendOutcome, target: pd.Series, spec_type: pd.S
                            "objects": spec[target == 0].value_counts()}).fillna(0).astype(int)
     fooled["FP rate"] = (fooled["false positives"] / fooled["objects"]).round(4)
     return fooled.sort_values("false positives", ascending=False)
+
+
+def write_submission_files(out: Path, members: Members, blend: BlendOutcome, sample: pd.DataFrame) -> pd.Series:
+    """submission.csv (validated against sample_submission.csv before it replaces anything), probabilities.csv and
+    oof.csv; returns the 0/1 test labels."""
+    labels = (blend.test >= blend.threshold).astype(int)
+    write_submission(make_submission(labels, sample), sample, out / "submission.csv")
+    print(f"submission.csv: {labels.sum():,} of {len(labels):,} test objects flagged as TDE "
+          f"({labels.mean():.1%}; the training set has {members.target.mean():.1%} TDEs)")
+    write_probabilities(out, members, blend, sample)
+    write_oof(out, members, blend)
+    return labels
+
+
+def save_model(out: Path, gbdt_results: dict[str, CVResult], blend: BlendOutcome, features: GBDTFeatures,
+               settings: dict[str, Any], data_fingerprint: str) -> Path:
+    """`model/`: what scores new objects (utils.run.model), with the threshold rule and the run's settings."""
+    return save_run_model(out, gbdt_results=gbdt_results, blender=blend.blender, threshold=blend.threshold,
+                          threshold_method=THRESHOLD_CHOICE, feature_columns=features.train.columns,
+                          settings={**settings, "gbdt": {name: r.settings for name, r in gbdt_results.items()}},
+                          data_fingerprint=data_fingerprint)
+
+
+def plot_scores(out: Path, members: Members, blend: BlendOutcome, model_metrics: dict[str, dict]) -> plt.Figure:
+    """Precision-recall per member and the blend, and F1 against the threshold (OOF), with the test cut."""
+    oof = members.oof.assign(ensemble=blend.oof)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for name in oof.columns:
+        precision, recall, _ = precision_recall_curve(members.target, oof[name])
+        axes[0].plot(recall, precision, label=f"{name} (AP {model_metrics[name]['average_precision']:.3f})")
+    axes[0].set(xlabel="recall", ylabel="precision", title="precision-recall (OOF)")
+    axes[0].legend()
+    grid = np.linspace(0.01, 0.99, 99)
+    for name in oof.columns:
+        axes[1].plot(grid, f1_by_threshold(members.target, oof[name], grid), label=name)
+    axes[1].axvline(blend.threshold, color="k", ls="--", lw=0.8, label="ensemble test threshold")
+    axes[1].set(xlabel="threshold", ylabel="F1", title="F1 against threshold (OOF)")
+    axes[1].legend()
+    save_figure(fig, out, "05_pr_and_f1_curves")
+    return fig
+
+
+def plot_false_positives(out: Path, blend: BlendOutcome, members: Members, spec_type: pd.Series) -> pd.DataFrame:
+    """The SpecTypes that fool the blend at the test threshold (OOF), as a bar chart; their table."""
+    fooled = false_positive_table(blend, members.target, spec_type)
+    predicted = blend.oof >= blend.threshold
+    fig, ax = plt.subplots(figsize=(7, 4))
+    fooled["false positives"].head(10).plot.barh(ax=ax)
+    ax.invert_yaxis()
+    ax.set(xlabel="false positives (OOF, ensemble)", title=f"which classes fool us ({int(predicted.sum())} flagged, "
+           f"{int((predicted & (members.target == 1)).sum())} true)")
+    save_figure(fig, out, "05_false_positives_by_spectype")
+    return fooled
+
+
+def plot_importance(out: Path, gbdt_results: dict[str, CVResult]) -> plt.Figure:
+    """The GBDT's top 25 features and every feature group by share of gain (summed over folds)."""
+    importance = explained_member(gbdt_results).importance
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [2, 1]})
+    importance.head(25).iloc[::-1].plot.barh(ax=axes[0])
+    axes[0].set(xlabel="share of gain", title="top 25 features (multiclass GBDT)")
+    importance.groupby(importance.index.map(feature_group)).sum().sort_values().plot.barh(ax=axes[1])
+    axes[1].set(xlabel="share of gain", title="per feature group")
+    save_figure(fig, out, "05_feature_importance")
+    return fig
+
+
+def write_candidates(out: Path, dataset, blend: BlendOutcome, members: Members, gbdt_results: dict[str, CVResult],
+                     features: GBDTFeatures, top_n: int) -> Path:
+    """candidates.html: the top test objects, explained by the GBDT's SHAP values (computed for them only)."""
+    shown = top_candidates(blend.test, top_n).index
+    explained = TabularMember.from_result(explained_member(gbdt_results))
+    contributions = explained.contributions(features.test.loc[shown])
+    page = write_candidate_report(out, dataset.test_log, dataset.test_lc, blend.test, features.test, contributions,
+                                  top_n=top_n, threshold=blend.threshold, members=members.test)
+    print(f"{page.relative_to(out)}: the top {min(top_n, len(blend.test))} test objects")
+    return page
