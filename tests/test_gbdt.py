@@ -46,6 +46,18 @@ def test_cross_validation_returns_oof_and_test_probabilities(mode):
     assert len(result.models) == 2 and 0 < result.summary["threshold"] < 1
 
 
+def test_folds_fitted_side_by_side_give_the_same_models_bit_for_bit():
+    features, target, spec = separable(seed=4)
+    test = features.iloc[:15] + 0.1
+    kwargs = dict(spec_type=spec, mode="multiclass", test_features=test, n_splits=3, n_repeats=2, params=FAST,
+                  pseudo_confidence=0.5, copies=features.iloc[:30].set_axis([f"o{i}~copy0" for i in range(30)]) * 1.01)
+    alone, side_by_side = (cross_validate_gbdt(features, target, n_jobs=jobs, **kwargs) for jobs in (1, 2))
+    assert np.array_equal(alone.oof_by_repeat, side_by_side.oof_by_repeat)
+    assert np.array_equal(alone.test_prob, side_by_side.test_prob)
+    assert alone.importance.equals(side_by_side.importance)
+    assert side_by_side.settings["pseudo_labels_per_fold"] == alone.settings["pseudo_labels_per_fold"] > 0
+
+
 def test_oof_rows_never_train_their_own_model():
     # Labels that are pure noise: honest OOF scores cannot beat chance by much.
     rng = np.random.default_rng(1)

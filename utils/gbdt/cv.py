@@ -18,10 +18,11 @@ The number of trees is fixed (no early stopping), so no OOF row ever influences 
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from ..classes import class_group as spec_group  # SpecType -> TDE, AGN, SN Ia, SN II, other
 from ..data.copies import source_of
@@ -74,6 +75,23 @@ def _fit_with_pseudo_labels(model: str, features: pd.DataFrame, labels: np.ndarr
     return fitted, int(confident.sum())
 
 
+def _fit_and_score(model: str, fit_table: pd.DataFrame, fit_labels: np.ndarray, fit_weight: np.ndarray, params: dict,
+                   multiclass: bool, seed: int, test_features: pd.DataFrame | None, confidence: float | None,
+                   class_weight_of: dict, score_table: pd.DataFrame | None, positive):
+    """One fold: the fitted model, its P(positive) on `score_table` (None without), pseudo-labels added."""
+    fitted, n_pseudo = _fit_with_pseudo_labels(model, fit_table, fit_labels, fit_weight, params, multiclass, seed,
+                                               test_features, confidence, class_weight_of)
+    score = None if score_table is None else _tde_probability(fitted, score_table, positive)
+    return fitted, score, n_pseudo
+
+
+def _run(n_jobs: int, tasks: Iterable):
+    """The tasks' results in order: here one by one, or in worker processes when n_jobs != 1."""
+    if n_jobs == 1:
+        return (function(*args, **kwargs) for function, args, kwargs in tasks)
+    return Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+
+
 def _tde_probability(model, features: pd.DataFrame, positive) -> np.ndarray:
     return model.predict_proba(features)[:, list(model.classes_).index(positive)]
 
@@ -86,7 +104,7 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
                    groups: Callable[[pd.Series], pd.Series] | None = None,
                    nested_repeats: int = 1, sample_weight: pd.Series | None = None,
                    copies: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-                   model: str = LIGHTGBM) -> CVResult:
+                   model: str = LIGHTGBM, n_jobs: int = 1) -> CVResult:
     """Repeated stratified CV of a gradient-boosting model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
     `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
@@ -101,6 +119,8 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
     repeat like `features`; a fold trains on the copies of its training objects too (with their label and
     weight) and never scores a copy.
     `model`: the kind of tabular model (a key of utils.gbdt.member.MODELS), with `params` over its PARAMS.
+    `n_jobs`: folds fitted side by side in worker processes (-1: one per core); each fit keeps its own thread
+    count (params['n_jobs']), so the result is the same, bit for bit, whatever `n_jobs`.
     The result keeps the refitted models (`models`, one per repeat) so the run can score new objects.
     """
     kind = model_kind(model)
@@ -139,15 +159,20 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
     if test_features is not None:
         test_features = test_features[features.columns]
     copy_tables, copy_source = _copy_tables(copies, features)
+    multiclass = mode == "multiclass"
+
+    def fold_task(repeat: int, fit_rows: np.ndarray, score_rows: np.ndarray | None):
+        fit_table, fit_labels, fit_weight = _with_copies(tables[repeat % len(tables)], labels, weight, fit_rows,
+                                                         copy_tables, copy_source, repeat)
+        score_table = None if score_rows is None else tables[repeat % len(tables)].iloc[score_rows]
+        return delayed(_fit_and_score)(model, fit_table, fit_labels, fit_weight, params, multiclass, seed + repeat,
+                                       test_features, pseudo_confidence, class_weight_of, score_table, positive)
+
+    splits = list(repeated_folds(labels, n_splits, n_repeats, seed))
     pseudo_counts = []
-    for repeat, fit_rows, score_rows in repeated_folds(labels, n_splits, n_repeats, seed):
-        table = tables[repeat % len(tables)]
-        fit_table, fit_labels, fit_weight = _with_copies(table, labels, weight, fit_rows, copy_tables, copy_source,
-                                                         repeat)
-        fitted, n_pseudo = _fit_with_pseudo_labels(model, fit_table, fit_labels, fit_weight, params,
-                                                   mode == "multiclass", seed + repeat, test_features,
-                                                   pseudo_confidence, class_weight_of)
-        oof[repeat, score_rows] = _tde_probability(fitted, table.iloc[score_rows], positive)
+    cv_results = _run(n_jobs, (fold_task(repeat, fit_rows, score_rows) for repeat, fit_rows, score_rows in splits))
+    for (repeat, _, score_rows), (fitted, score, n_pseudo) in zip(splits, cv_results):
+        oof[repeat, score_rows] = score
         gains += fitted.gain()
         pseudo_counts.append(n_pseudo)
         if len(pseudo_counts) % n_splits == 0:  # the last fold of a repeat
@@ -156,12 +181,8 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
     refitted, test_prob, positive_column = [], None, None
     if test_features is not None:
         test_prob = np.zeros(len(test_features))
-        for repeat in range(n_repeats):
-            fit_table, fit_labels, fit_weight = _with_copies(tables[repeat % len(tables)], labels, weight,
-                                                             np.arange(len(labels)), copy_tables, copy_source, repeat)
-            fitted, _ = _fit_with_pseudo_labels(model, fit_table, fit_labels, fit_weight, params,
-                                                mode == "multiclass", seed + repeat, test_features,
-                                                pseudo_confidence, class_weight_of)
+        everything = np.arange(len(labels))
+        for fitted, _, _ in _run(n_jobs, (fold_task(repeat, everything, None) for repeat in range(n_repeats))):
             test_prob += _tde_probability(fitted, test_features, positive) / n_repeats
             refitted.append(fitted)
             positive_column = list(fitted.classes_).index(positive)

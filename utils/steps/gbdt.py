@@ -26,15 +26,15 @@ from ..gbdt.lightgbm import PARAMS as LGBM_PARAMS
 from ..run.folder import save_predictions
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "modes": ["binary", "multiclass"],
+    "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "gbdt_jobs": 1, "modes": ["binary", "multiclass"],
               "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
               "blend_repeats": 1, "report_top_n": 3, "select_members": False,
               "adversarial_weighting": False, "copies": 0},
-    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
+    "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1, "gbdt_jobs": -1,
                 "modes": ["multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                 "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True,
                 "adversarial_weighting": True, "copies": 2},
-    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1,
+    "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1, "gbdt_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20,
                "select_members": True, "adversarial_weighting": True, "copies": 2},
@@ -44,6 +44,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 # exercise both modes, kaggle to let the member selection decide.
 # adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial);
 # on in default and kaggle ("Adversarial weights"); off in quick to keep it quick.
+# gbdt_jobs: CV folds fitted side by side in worker processes (one LightGBM thread each): the same models, bit for bit.
 # copies: degraded copies of every training object (utils.data.copies) the GBDTs also train on; 2 in default and
 # kaggle ("Copies"); 0 in quick.
 
@@ -164,7 +165,7 @@ def train_gbdts(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, 
                                      test_features=features.test, n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
                                      seed=seed, params={"n_estimators": cfg["n_estimators"]},
                                      pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
-                                     sample_weight=sample_weight, copies=features.copies)
+                                     sample_weight=sample_weight, copies=features.copies, n_jobs=cfg["gbdt_jobs"])
         name = gbdt_member_name(mode)
         results[name] = result
         metrics[name] = save_gbdt_member(out, name, result, time.perf_counter() - started,
