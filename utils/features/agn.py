@@ -33,6 +33,10 @@ NAMES = ("agn_pre_chi2", "agn_post_chi2", "agn_far_excess_var", "agn_flare_contr
          "agn_n_flare_seasons", "agn_peak_season_det_frac", "agn_trend_per_year", "agn_trend_snr",
          "agn_colour_slope", "agn_colour_corr", "agn_colour_n_pairs")
 
+# How each column moves when only the redshift changes (utils.features.draws): nothing scales; the far windows are
+# fixed in rest days and move a little with the redshift, taken as fixed.
+REDSHIFT_RULES: dict[str, tuple[str, ...]] = {}
+
 
 def reduced_chi2_about_mean(flux: np.ndarray, flux_err: np.ndarray, band: np.ndarray) -> float:
     """χ² per degree of freedom of the fluxes about each band's weighted mean (NaN with no dof)."""

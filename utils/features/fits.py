@@ -52,6 +52,13 @@ NAMES = ("fit_tde_chi2", "fit_sn_chi2", "fit_log_chi2_ratio", "fit_tde_log_temp"
          "fit_tde_tau_rest", "fit_tde_rise_rest", "fit_sn_log_temp", "fit_sn_cooling", "fit_sn_fall_rest",
          "fit_sn_rise_rest", "fit_n_points")
 
+# How each column moves when only the redshift changes (utils.features.draws): time scales and temperatures as
+# everywhere (the supernova model's 3000 K floor and the window of -100 to +400 rest days: taken as scaling / fixed);
+# the χ² and the point count are taken as fixed.
+REDSHIFT_RULES = {"rest_days": ("fit_tde_tau_rest", "fit_tde_rise_rest", "fit_sn_fall_rest", "fit_sn_rise_rest"),
+                  "log_temperature": ("fit_tde_log_temp", "fit_sn_log_temp"),
+                  "per_rest_day": ("fit_tde_cooling", "fit_sn_cooling")}
+
 
 def blackbody_ratio(wave_rest: np.ndarray, ref_wave_rest: float, temperature: np.ndarray) -> np.ndarray:
     """B_ν(λ, T) / B_ν(λ_ref, T): the band's flux relative to the r band for a blackbody at T (K)."""

@@ -57,6 +57,20 @@ NAMES = (
     "bb_temp_0", "bb_temp_30", "bb_temp_60", "bb_temp_100", "bb_temp_slope", *SED_NAMES,
 )
 
+# How each column moves when only the redshift changes (utils.features.draws). The GP's axes are rest-frame time
+# and wavelength, both the observer's divided by 1 + z, so its length scales and the durations read off its
+# curves scale; its temperatures scale with 1 + z; rates per rest day scale with it too (the temperature slope
+# twice: a temperature per rest day). Colours and flux ratios at fixed rest-frame epochs, and the SED's shape
+# against a blackbody, are taken as fixed (the epochs move a little in the observer frame; the window of -100 to
+# +300 rest days too).
+REDSHIFT_RULES = {
+    "log_rest_days": ("gp_log_length_time", "gp_log_length_wave"),
+    "rest_days": ("gp_peak_offset", "gp_rise_half", "gp_decline_half", "gp_fwhm"),
+    "per_rest_day": tuple(f"gp_colour_{c}_slope" for c in COLOURS),
+    "temperature": (*(f"bb_temp_{e}" for e in COLOUR_EPOCHS), *(f"bb_temp_griz_{e}" for e in SED_EPOCHS)),
+    "temperature_per_rest_day": ("bb_temp_slope",),
+}
+
 
 def matern32(x1: np.ndarray, x2: np.ndarray, params: np.ndarray) -> np.ndarray:
     """Kernel matrix between rows of (time, wavelength) arrays; params = log σ, log ℓ_t, log ℓ_λ."""

@@ -12,6 +12,10 @@ MIN_Z = 1e-3  # photometric redshifts can be <= 0; the distance needs a positive
 
 NAMES = ("z", "ebv", "distance_modulus", "abs_mag_peak", "log_peak_luminosity")
 
+# How each column moves when only the redshift changes (utils.features.draws); the rest do not depend on it.
+REDSHIFT_RULES = {"redshift": ("z",), "distance_modulus": ("distance_modulus",), "abs_mag": ("abs_mag_peak",),
+                  "luminosity": ("log_peak_luminosity",)}
+
 
 def distance_modulus(z: float) -> float:
     """5 log10(d_L / 10 pc) in the project's flat ΛCDM (utils.cosmology)."""

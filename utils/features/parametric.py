@@ -19,6 +19,10 @@ _BAZIN = light_curve.BazinFit("lmsder")
 
 NAMES = tuple(f"bazin_{kind}_{b}" for b in FIT_BANDS for kind in ("rise", "fall", "chi2", "baseline", "amplitude"))
 
+# How each column moves when only the redshift changes (utils.features.draws): the fits run in the observer frame
+# and their time scales are divided by 1 + z, so the scaling is exact.
+REDSHIFT_RULES = {"rest_days": tuple(f"bazin_{kind}_{b}" for b in FIT_BANDS for kind in ("rise", "fall"))}
+
 
 def extract(obj: ObjectLightCurve) -> dict[str, float]:
     features = empty_features(NAMES)

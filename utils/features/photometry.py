@@ -22,6 +22,11 @@ NAMES = (
     *[f"peak_colour_{pair}" for pair in COLOUR_PAIRS],
 )
 
+# How each column moves when only the redshift changes (utils.features.draws): the duration scales exactly; the
+# pre-peak and late windows are fixed in rest days, so their fractions move a little with the redshift, taken as
+# fixed, like every count, SNR and flux ratio.
+REDSHIFT_RULES = {"rest_days": ("det_duration_rest",)}
+
 
 def extract(obj: ObjectLightCurve) -> dict[str, float]:
     features = empty_features(NAMES)

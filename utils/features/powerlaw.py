@@ -23,6 +23,10 @@ LN10 = np.log(10.0)
 NAMES = ("plaw_index", "plaw_tau_rest", "plaw_rms", "plaw_misfit_tde", "plaw_vs_exp", "exp_decay_rest",
          "plaw_index_g", "plaw_index_r", "plaw_n_points")
 
+# How each column moves when only the redshift changes (utils.features.draws): the time scales scale (the fit
+# window, MAX_DAYS rest days, moves a little with the redshift: taken as fixed); the indices do not depend on it.
+REDSHIFT_RULES = {"rest_days": ("plaw_tau_rest", "exp_decay_rest")}
+
 
 def decline_points(obj: ObjectLightCurve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(days after peak (observer), log10 flux, weight, band index) of detections after the peak."""

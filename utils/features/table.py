@@ -35,6 +35,7 @@ from ..data.lightcurve import ObjectLightCurve, objects
 from ..data.load import cache_root
 from ..data.redshift import perturbed_redshift
 from ..progress import progress_count
+from .draws import redraw, transformable
 from .registry import (
     BATCH_GROUPS,
     DEFAULT_GROUPS,
@@ -46,6 +47,10 @@ from .registry import (
 )
 
 Rows = dict[str, dict[str, float]]
+DRAW_METHODS = ("transform", "extract")
+# How a redshift draw's training table is made: "transform" moves the table extracted once at the log's Z
+# (utils.features.draws); "extract" extracts every object again at the drawn Z.
+DRAWS = "extract"
 
 
 class Executor(Protocol):
@@ -78,6 +83,7 @@ class TableRequest(NamedTuple):
     kind: str  # "train" | "test"
     redshift_seed: int | None = None  # train only: Z perturbed like the test's photometric Z by this draw
     copies: int = 0  # train only: the features of this many degraded copies of every object instead
+    draws: str = DRAWS  # how a redshift draw is made: "transform" or "extract" (feature_table)
 
     @property
     def name(self) -> str:
@@ -88,7 +94,8 @@ class TableRequest(NamedTuple):
 
     def table(self, dataset, **options) -> pd.DataFrame:
         """feature_table of this request; `options`: its other keywords (n_jobs, executor, cache_dir, progress)."""
-        return feature_table(dataset, self.kind, redshift_seed=self.redshift_seed, copies=self.copies, **options)
+        return feature_table(dataset, self.kind, redshift_seed=self.redshift_seed, copies=self.copies,
+                             draws=self.draws, **options)
 
 
 def extract_chunk(objects: list[ObjectLightCurve], groups: Sequence[str]) -> list[dict[str, float]]:
@@ -112,10 +119,13 @@ def cache_path(dataset, kind: str, groups: Sequence[str], redshift_seed: int | N
 
 
 def cache_entries(dataset, kind: str, *, groups: Iterable[str] | None = None, redshift_seed: int | None = None,
-                  cache_dir: str | os.PathLike | None = None, copies: int = 0) -> list[Path]:
+                  cache_dir: str | os.PathLike | None = None, copies: int = 0, draws: str = DRAWS) -> list[Path]:
     """The cache files feature_table(dataset, kind, groups=..., redshift_seed=..., copies=...) reads: the
-    per-object groups' table and each batch group's own (a request is cached when all of them exist)."""
-    groups = checked_request(kind, groups, redshift_seed, copies)
+    per-object groups' table and each batch group's own (a request is cached when all of them exist); a
+    transformed draw reads the reference table's."""
+    groups = checked_request(kind, groups, redshift_seed, copies, draws)
+    if redshift_seed is not None and draws == "transform" and transformable(groups):
+        redshift_seed = None
     if copies:  # the keys need only the copies' fingerprint, not the copies
         dataset = dataclasses.replace(dataset, fingerprint=copies_fingerprint(dataset.fingerprint, copies, COPY_SEED))
     per_object = [g for g in groups if g not in BATCH_GROUPS]
@@ -123,8 +133,11 @@ def cache_entries(dataset, kind: str, *, groups: Iterable[str] | None = None, re
     return paths + [cache_path(dataset, kind, [g], None, cache_dir) for g in groups if g in BATCH_GROUPS]
 
 
-def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int | None, copies: int = 0) -> list[str]:
+def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int | None, copies: int = 0,
+                    draws: str = DRAWS) -> list[str]:
     """The groups a feature-table request asks for (DEFAULT_GROUPS when None), after checking the request."""
+    if draws not in DRAW_METHODS:
+        raise ValueError(f"draws must be one of {DRAW_METHODS}, not {draws!r}")
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
     groups = list(DEFAULT_GROUPS) if groups is None else list(groups)
@@ -142,7 +155,8 @@ def checked_request(kind: str, groups: Iterable[str] | None, redshift_seed: int 
 
 def feature_table(dataset, kind: str, *, n_jobs: int = -1, executor: Executor | None = None,
                   cache_dir: str | os.PathLike | None = None, groups: Iterable[str] | None = None,
-                  redshift_seed: int | None = None, progress: bool = True, copies: int = 0) -> pd.DataFrame:
+                  redshift_seed: int | None = None, progress: bool = True, copies: int = 0,
+                  draws: str = DRAWS) -> pd.DataFrame:
     """Features of every `kind` ('train' or 'test') object, indexed by object_id in log order.
 
     `executor`: where the per-object groups run (default JoblibExecutor(n_jobs); utils.features.distributed
@@ -151,11 +165,23 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, executor: Executor | 
     extraction, so rest-frame features carry the test's photometric-redshift noise.
     `copies`: for 'train' only, the features of that many degraded copies of every training object
     (`utils.data.copies.degraded_copies` with COPY_SEED; ids "<object_id>~copy<k>") instead.
+    `draws`: how a redshift draw's table is made (DRAWS): "transform" moves the table at the log's Z
+    (utils.features.draws; groups that declare no REDSHIFT_RULES are extracted again), "extract" extracts again.
     """
-    groups = checked_request(kind, groups, redshift_seed, copies)
+    groups = checked_request(kind, groups, redshift_seed, copies, draws)
     executor = executor or JoblibExecutor(n_jobs)
     if copies:
         dataset = degraded_copies(dataset, copies, COPY_SEED)
+    if redshift_seed is not None and draws == "transform" and transformable(groups):
+        reference = _assembled_table(dataset, kind, groups, None, executor, cache_dir, progress)
+        z_new = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed)
+        return redraw(reference, groups, dataset.train_log["Z"], z_new)
+    return _assembled_table(dataset, kind, groups, redshift_seed, executor, cache_dir, progress)
+
+
+def _assembled_table(dataset, kind: str, groups: list[str], redshift_seed: int | None, executor: Executor,
+                     cache_dir: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
+    """The per-object groups' table (extracted or cached) joined with each batch group's own."""
     per_object = [g for g in groups if g not in BATCH_GROUPS]
     batch = [g for g in groups if g in BATCH_GROUPS]
     parts = [_per_object_table(dataset, kind, per_object, redshift_seed, executor, cache_dir, progress)] if per_object else []

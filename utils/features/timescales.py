@@ -16,6 +16,10 @@ from .contract import empty_features
 NAMES = tuple(f"{kind}_{b}" for b in BANDS for kind in ("rise_half", "decline_half", "fwhm", "peak_lag")) + (
     "rise_half_max", "decline_half_max", "fwhm_max")
 
+# How each column moves when only the redshift changes (utils.features.draws): every one is an observer-frame
+# duration divided by 1 + z, so the scaling is exact.
+REDSHIFT_RULES = {"rest_days": NAMES}
+
 
 def half_max_crossings(time: np.ndarray, flux: np.ndarray) -> tuple[float, float]:
     """(rise, decline): time from the half-maximum crossing before the peak to the peak, and after it."""

@@ -27,6 +27,11 @@ MOMENT_NAMES = ("stetson_k", "von_neumann", "skew", "kurtosis", "beyond_1std")
 NAMES = (*[f"{kind}_{b}" for b in BANDS for kind in ("excess_var", *MOMENT_NAMES)],
          "excess_var_mean", "stetson_j", *SF_NAMES, "sf_ratio_long_short", "drw_log_tau_rest", "drw_log_sigma")
 
+# How each column moves when only the redshift changes (utils.features.draws): the DRW time scale scales (its
+# bounds are in rest days: taken as scaling); the structure function's rest-frame lag bins move a little with the
+# redshift, taken as fixed, like every moment of the fluxes.
+REDSHIFT_RULES = {"log_rest_days": ("drw_log_tau_rest",)}
+
 
 def excess_variance(flux: np.ndarray, flux_err: np.ndarray) -> float:
     """Variance beyond the noise, in units of the noise variance: max(s² - <σ²>, 0) / <σ²>.

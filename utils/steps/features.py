@@ -55,7 +55,7 @@ def extract_run_features(dataset, profile: str, seed: int, *, n_jobs: int | None
     rows = []
     for request in run_feature_requests(profile, seed):
         entries = cache_entries(dataset, request.kind, redshift_seed=request.redshift_seed, cache_dir=cache_dir,
-                                copies=request.copies)
+                                copies=request.copies, draws=request.draws)
         cached = all(path.is_file() for path in entries)
         started = time.perf_counter()
         table = request.table(dataset, n_jobs=n_jobs, cache_dir=cache_dir, progress=progress)

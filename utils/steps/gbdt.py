@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
 from ..config import resolve
+from ..data.copies import source_of
 from ..evaluation.blend import METHODS
 from ..evaluation.cv_result import CVResult
 from ..features import TableRequest, feature_group, feature_table
@@ -29,21 +30,22 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "gbdt_jobs": 1, "modes": ["binary", "multiclass"],
               "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
               "blend_repeats": 1, "report_top_n": 3, "select_members": False,
-              "adversarial_weighting": False, "copies": 0},
+              "adversarial_weighting": False, "copies": 0, "draws": "extract"},
     "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1, "gbdt_jobs": -1,
                 "modes": ["multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                 "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True,
-                "adversarial_weighting": True, "copies": 2},
+                "adversarial_weighting": True, "copies": 2, "draws": "extract"},
     "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1, "gbdt_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20,
-               "select_members": True, "adversarial_weighting": True, "copies": 2},
+               "select_members": True, "adversarial_weighting": True, "copies": 2, "draws": "extract"},
 }
 # Why the default differs from quick (measurements in docs/results.md):
 # modes: the binary GBDT is left out of the default, its gain not beyond one SE ("Binary GBDT"); quick keeps it to
 # exercise both modes, kaggle to let the member selection decide.
 # adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial);
 # on in default and kaggle ("Adversarial weights"); off in quick to keep it quick.
+# draws: how each redshift draw's training table is made (utils.features.table.DRAWS).
 # gbdt_jobs: CV folds fitted side by side in worker processes (one LightGBM thread each): the same models, bit for bit.
 # copies: degraded copies of every training object (utils.data.copies) the GBDTs also train on; 2 in default and
 # kaggle ("Copies"); 0 in quick.
@@ -65,9 +67,10 @@ def redshift_draw_seeds(cfg: dict[str, Any], seed: int) -> list[int]:
 def gbdt_feature_requests(cfg: dict[str, Any], seed: int) -> list[TableRequest]:
     """The feature tables notebook 05 reads: training with spectroscopic Z, test, one training table per draw
     and, with `copies`, one table of the degraded copies per draw."""
-    draws = redshift_draw_seeds(cfg, seed)
-    return [TableRequest("train"), TableRequest("test"), *(TableRequest("train", z_seed) for z_seed in draws),
-            *(TableRequest("train", z_seed, cfg["copies"]) for z_seed in draws if cfg["copies"])]
+    draws, method = redshift_draw_seeds(cfg, seed), cfg["draws"]
+    return [TableRequest("train", draws=method), TableRequest("test", draws=method),
+            *(TableRequest("train", z_seed, draws=method) for z_seed in draws),
+            *(TableRequest("train", z_seed, cfg["copies"], draws=method) for z_seed in draws if cfg["copies"])]
 
 
 @dataclass
@@ -86,6 +89,15 @@ class GBDTFeatures:
         """The first draw: the table the shift is measured on and whose columns the models learn."""
         return self.draws[0]
 
+    def restricted(self, objects: pd.Index, test: pd.DataFrame) -> "GBDTFeatures":
+        """These tables for the training `objects` only (and the copies of those objects only), `test` as the
+        unlabelled set: what notebook 05 would read had the training set held only these objects."""
+        copies = None
+        if self.copies is not None:
+            keep = source_of(self.copies[0].index).isin(objects).to_numpy()
+            copies = [table[keep] for table in self.copies]
+        return GBDTFeatures(self.spec_z.loc[objects], test, [table.loc[objects] for table in self.draws], copies, 0.0)
+
     def groups(self) -> dict[str, int]:
         """Columns per feature group."""
         return pd.Series([feature_group(c) for c in self.train.columns]).value_counts().to_dict()
@@ -94,11 +106,11 @@ class GBDTFeatures:
 def load_gbdt_features(dataset, cfg: dict[str, Any], seed: int) -> GBDTFeatures:
     """Every table of gbdt_feature_requests, from the cache (or extracted, when notebook 05 runs alone)."""
     started = time.perf_counter()
-    n_jobs = cfg["feature_jobs"]
-    spec_z = feature_table(dataset, "train", n_jobs=n_jobs)
-    test = feature_table(dataset, "test", n_jobs=n_jobs)
-    draws = [feature_table(dataset, "train", n_jobs=n_jobs, redshift_seed=z_seed) for z_seed in redshift_draw_seeds(cfg, seed)]
-    copies = [feature_table(dataset, "train", n_jobs=n_jobs, redshift_seed=z_seed, copies=cfg["copies"])
+    options = {"n_jobs": cfg["feature_jobs"], "draws": cfg["draws"]}
+    spec_z = feature_table(dataset, "train", **options)
+    test = feature_table(dataset, "test", **options)
+    draws = [feature_table(dataset, "train", redshift_seed=z_seed, **options) for z_seed in redshift_draw_seeds(cfg, seed)]
+    copies = [feature_table(dataset, "train", redshift_seed=z_seed, copies=cfg["copies"], **options)
               for z_seed in redshift_draw_seeds(cfg, seed)] if cfg["copies"] else None
     return GBDTFeatures(spec_z, test, draws, copies, time.perf_counter() - started)
 
@@ -123,16 +135,24 @@ def shift_table(shift: dict[str, TrainVsTest]) -> pd.DataFrame:
                                                    summary["train"]["top_features"]]})
 
 
+def adversarial_sample_weights(features: GBDTFeatures, cfg: dict[str, Any], seed: int,
+                               fitted: Iterable[TrainVsTest] = ()) -> pd.Series | None:
+    """Adversarial-validation weights of the training objects against `features.test` over the redshift draws
+    (None when cfg['adversarial_weighting'] is off); `fitted`: classifiers already fitted on the same inputs."""
+    if not cfg["adversarial_weighting"]:
+        return None
+    return adversarial_weights(features.draws, features.test, seed=seed,
+                               params={"n_estimators": cfg["adversarial_trees"]}, fitted=fitted)
+
+
 def sample_weights(features: GBDTFeatures, shift: dict[str, TrainVsTest], cfg: dict[str, Any], seed: int,
                    train_log: pd.DataFrame) -> pd.Series | None:
-    """Adversarial-validation weights over the redshift draws (None when cfg['adversarial_weighting'] is off),
-    reusing the classifiers `shift` fitted; prints their spread and mean per SpecType."""
+    """adversarial_sample_weights reusing the classifiers `shift` fitted; prints their spread and mean per SpecType."""
     if not cfg["adversarial_weighting"]:
         print("adversarial weights: off (setting adversarial_weighting); every training object counts by its class weight")
         return None
     started = time.perf_counter()
-    weights = adversarial_weights(features.draws, features.test, seed=seed,
-                                  params={"n_estimators": cfg["adversarial_trees"]}, fitted=shift.values())
+    weights = adversarial_sample_weights(features, cfg, seed, fitted=shift.values())
     spread = weight_summary(weights)
     print(f"adversarial weights: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f}; "
           f"effective sample size {spread['effective_sample_size']:.0f} of {spread['n']} "
@@ -154,18 +174,23 @@ def save_gbdt_member(out: Path, name: str, result: CVResult, seconds: float, *,
     return metrics
 
 
+def fit_gbdt(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, Any], seed: int, mode: str,
+             sample_weight: pd.Series | None) -> CVResult:
+    """One GBDT of notebook 05 under repeated CV on `features` (its test table scored by the refitted models)."""
+    return cross_validate_gbdt(features.draws, train_log["target"].astype(int), spec_type=train_log["SpecType"],
+                               mode=mode, test_features=features.test, n_splits=cfg["n_splits"],
+                               n_repeats=cfg["n_repeats"], seed=seed, params={"n_estimators": cfg["n_estimators"]},
+                               pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
+                               sample_weight=sample_weight, copies=features.copies, n_jobs=cfg["gbdt_jobs"])
+
+
 def train_gbdts(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, Any], seed: int, out: Path,
                 data_fingerprint: str, sample_weight: pd.Series | None) -> tuple[dict[str, CVResult], dict[str, dict]]:
     """One GBDT per mode of cfg['modes'] under repeated CV, each saved as an ensemble member; (results, metrics)."""
-    target = train_log["target"].astype(int)
     results, metrics = {}, {}
     for mode in cfg["modes"]:
         started = time.perf_counter()
-        result = cross_validate_gbdt(features.draws, target, spec_type=train_log["SpecType"], mode=mode,
-                                     test_features=features.test, n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"],
-                                     seed=seed, params={"n_estimators": cfg["n_estimators"]},
-                                     pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
-                                     sample_weight=sample_weight, copies=features.copies, n_jobs=cfg["gbdt_jobs"])
+        result = fit_gbdt(features, train_log, cfg, seed, mode, sample_weight)
         name = gbdt_member_name(mode)
         results[name] = result
         metrics[name] = save_gbdt_member(out, name, result, time.perf_counter() - started,

@@ -1,0 +1,140 @@
+"""Notebook 05's GBDT under variants of its settings, over CV seeds: nested F1 and AP, paired with the first variant.
+
+    .venv/bin/python benchmarks/gbdt_variants.py --data-dir ../shared/mallorn --cv-seeds 42,0,1,2,3 \
+        --variants "default;draws=transform"
+    .venv/bin/python benchmarks/gbdt_variants.py --data-dir ../shared/mallorn --variants "default;learning_rate=0.06,n_estimators=800"
+
+Each CV seed runs what notebook 05's default profile runs (utils.steps.gbdt): the feature tables (training under
+3 redshift draws, the degraded copies, the test set), adversarial weights, the multiclass GBDT under 3 x 5-fold
+repeated CV with the copies, seeded by the CV seed (folds, weights, redshift draws are the profile's: draws 42-44,
+as notebook 05 at seed 42, so only the folds and fits change with the CV seed). A variant is `default` or a
+comma list of `name=value`: a notebook-05 setting (draws, copies, n_repeats, adversarial_weighting, ...) or a
+LightGBM parameter (learning_rate, n_estimators, max_bin, ...). Per (variant, seed): the nested-threshold F1
+averaged over 10 threshold-split seeds (utils.evaluation.metrics.honest_summary) and the OOF AP; scores are
+stored in --scores (JSON) so a rerun costs only what is missing. Prints the table with each variant's paired
+difference from the first and its standard error (utils.evaluation.paired).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from sklearn.metrics import average_precision_score  # noqa: E402
+
+from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
+from utils.errors import DataError  # noqa: E402
+from utils.evaluation.metrics import honest_summary  # noqa: E402
+from utils.evaluation.paired import paired_gain  # noqa: E402
+from utils.features import FEATURES_VERSION  # noqa: E402
+from utils.gbdt import adversarial_weights, cross_validate_gbdt  # noqa: E402
+from utils.gbdt.lightgbm import PARAMS  # noqa: E402
+from utils.steps.gbdt import PROFILES, load_gbdt_features, notebook05_settings  # noqa: E402
+
+REDSHIFT_SEED = 42  # the draws notebook 05 makes at seed 42: 42, 43, 44
+THRESHOLD_SPLITS = 10
+DEFAULT_SCORES = DEFAULT_CACHE_DIR / "gbdt_variants_scores.json"
+
+
+def parse_variant(text: str) -> tuple[dict, dict]:
+    """'default' or 'a=1,b=x' -> (notebook-05 settings, LightGBM parameters); unknown names are refused."""
+    settings, params = {}, {}
+    if text == "default":
+        return settings, params
+    for item in text.split(","):
+        name, _, raw = item.partition("=")
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw
+        if name in PROFILES["default"]:
+            settings[name] = value
+        elif name in PARAMS:
+            params[name] = value
+        else:
+            raise ValueError(f"variant {text!r}: {name!r} is neither a notebook-05 setting ({sorted(PROFILES['default'])}) "
+                             f"nor a LightGBM parameter ({sorted(PARAMS)})")
+    return settings, params
+
+
+def score_key(dataset, variant: str, cv_seed: int) -> str:
+    settings, params = parse_variant(variant)
+    spec = [dataset.fingerprint, FEATURES_VERSION, notebook05_settings("default", **settings), {**PARAMS, **params},
+            cv_seed, REDSHIFT_SEED, THRESHOLD_SPLITS]
+    return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_variant(dataset, variant: str, cv_seed: int) -> dict:
+    """One CV seed of notebook 05's GBDT under the variant."""
+    settings, params = parse_variant(variant)
+    cfg = notebook05_settings("default", **settings)
+    started = time.perf_counter()
+    features = load_gbdt_features(dataset, cfg, REDSHIFT_SEED)
+    feature_seconds = time.perf_counter() - started
+    log = dataset.train_log
+    weights = (adversarial_weights(features.draws, features.test, seed=cv_seed,
+                                   params={"n_estimators": cfg["adversarial_trees"]})
+               if cfg["adversarial_weighting"] else None)
+    result = cross_validate_gbdt(features.draws, log["target"].astype(int), spec_type=log["SpecType"],
+                                 mode="multiclass", n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"], seed=cv_seed,
+                                 params={"n_estimators": cfg["n_estimators"], **params}, sample_weight=weights,
+                                 copies=features.copies, n_jobs=cfg["gbdt_jobs"])
+    y = log["target"].astype(int).to_numpy()
+    f1 = float(np.mean([honest_summary(y, result.oof_prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
+    return {"variant": variant, "cv_seed": cv_seed, "f1": f1, "ap": float(average_precision_score(y, result.oof_prob)),
+            "seconds": time.perf_counter() - started, "feature_seconds": feature_seconds,
+            "gbdt_seconds": result.seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--variants", default="default", help="';'-separated variants; the first is the baseline")
+    parser.add_argument("--cv-seeds", default="42,0,1,2,3")
+    parser.add_argument("--scores", type=Path, default=DEFAULT_SCORES)
+    args = parser.parse_args(argv)
+    try:
+        variants = [v for v in args.variants.split(";") if v]
+        for variant in variants:
+            parse_variant(variant)
+        seeds = [int(s) for s in args.cv_seeds.split(",")]
+        dataset = load_dataset(args.data_dir)
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stored = json.loads(args.scores.read_text()) if args.scores.is_file() else {}
+    for seed in seeds:
+        for variant in variants:
+            key = score_key(dataset, variant, seed)
+            if key not in stored:
+                stored[key] = run_variant(dataset, variant, seed)
+                args.scores.parent.mkdir(parents=True, exist_ok=True)
+                args.scores.write_text(json.dumps(stored, indent=1, sort_keys=True))
+                v = stored[key]
+                print(f"{variant} seed {seed}: F1 {v['f1']:.4f} AP {v['ap']:.4f} ({v['seconds']:.0f} s, GBDT "
+                      f"{v['gbdt_seconds']:.0f} s)", flush=True)
+    scores = {v: [stored[score_key(dataset, v, s)] for s in seeds] for v in variants}
+    base = scores[variants[0]]
+    print(f"\n| variant | nested F1 at CV seeds {' / '.join(map(str, seeds))} | mean | ΔF1 ± SE | AP | ΔAP ± SE | GBDT s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for variant in variants:
+        cells = scores[variant]
+        f1, ap = [c["f1"] for c in cells], [c["ap"] for c in cells]
+        delta = (("{:+.4f} ± {:.4f}".format(*paired_gain(f1, [c["f1"] for c in base])),
+                  "{:+.4f} ± {:.4f}".format(*paired_gain(ap, [c["ap"] for c in base])))
+                 if variant != variants[0] and len(seeds) > 1 else ("—", "—"))
+        print(f"| {variant} | {' / '.join(f'{v:.3f}' for v in f1)} | **{np.mean(f1):.4f}** | {delta[0]} | "
+              f"{np.mean(ap):.4f} | {delta[1]} | {np.median([c['gbdt_seconds'] for c in cells]):.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

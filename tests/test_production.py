@@ -1,0 +1,149 @@
+"""The production-path estimate: the held-out part never reaches a fit, its redshifts are photometric-like, and
+each cut rule does what it says on scores with known answers."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import utils.gbdt.cv as gbdt_cv
+from utils.data.redshift import NEIGHBOURS, perturbed_redshift_and_error
+from utils.evaluation.metrics import best_threshold
+from utils.steps import production
+from utils.steps.gbdt import GBDTFeatures, notebook05_settings
+from utils.steps.production import (
+    CUT_RULES,
+    HeldOutFold,
+    ProductionEstimate,
+    _weighted_best_threshold,
+    held_out_fold,
+    outer_strata,
+)
+
+MEMORISING = {"n_estimators": 60, "learning_rate": 0.3, "num_leaves": 15, "min_child_samples": 1,
+              "colsample_bytree": 1.0, "subsample": 1.0, "extra_trees": False}
+
+
+def memorisable(n=160, seed=0):
+    """Labels unrelated to anything but each object's own random key: only a fit that saw an object's label
+    can score it well."""
+    rng = np.random.default_rng(seed)
+    ids = pd.Index([f"o{i}" for i in range(n)], name="object_id")
+    spec = pd.Series(np.where(rng.uniform(size=n) < 0.3, "TDE", np.where(rng.uniform(size=n) < 0.5, "AGN", "SN Ia")),
+                     index=ids)
+    log = pd.DataFrame({"SpecType": spec, "target": (spec == "TDE").astype(int)})
+    table = pd.DataFrame({"key": rng.permutation(n).astype(float), "noise": rng.normal(size=n)}, index=ids)
+    copies = table.set_axis([f"{i}~copy0" for i in ids]) + 0.001
+    test = pd.DataFrame({"key": rng.uniform(0, n, 50), "noise": rng.normal(size=50)},
+                        index=pd.Index([f"t{i}" for i in range(50)], name="object_id"))
+    return SimpleNamespace(train_log=log), GBDTFeatures(table, test, [table, table], [copies, copies], 0.0)
+
+
+def quick_cfg(**overrides):
+    return notebook05_settings("quick", n_repeats=2, modes=["multiclass"], adversarial_weighting=True, **overrides)
+
+
+def held_out_auc(monkeypatch, leak: bool, seed=0) -> float:
+    dataset, features = memorisable(seed=seed)
+    cfg = quick_cfg()
+    held_ids = features.train.index[::4]
+    rest_ids = features.train.index.difference(held_ids) if not leak else features.train.index
+    original = gbdt_cv.cross_validate_gbdt
+    monkeypatch.setattr(production, "fit_gbdt", lambda f, log, c, s, mode, w: original(
+        f.draws, log["target"], spec_type=log["SpecType"], mode=mode, test_features=f.test, n_splits=3, n_repeats=2,
+        seed=s, params=MEMORISING, sample_weight=w, copies=f.copies))
+    part = held_out_fold(dataset, features, features.train.loc[held_ids], rest_ids, cfg, seed=1)
+    return roc_auc_score(dataset.train_log["target"].loc[held_ids], part.held_prob)
+
+
+def test_a_planted_leak_is_caught_and_the_honest_path_has_none(monkeypatch):
+    assert held_out_auc(monkeypatch, leak=True) > 0.75  # a fit that saw the held-out labels memorises them
+    assert 0.3 < np.mean([held_out_auc(monkeypatch, leak=False, seed=s) for s in range(3)]) < 0.7
+
+
+def test_no_fit_and_no_weight_sees_a_held_out_object_or_its_copies(monkeypatch):
+    dataset, features = memorisable()
+    held_ids = features.train.index[1::5]
+    rest_ids = features.train.index.difference(held_ids)
+    seen = []
+    real_fit = gbdt_cv._fit
+    monkeypatch.setattr(gbdt_cv, "_fit", lambda model, table, *a: seen.append(table.index) or real_fit(model, table, *a))
+    weights = []
+    real_weights = production.adversarial_sample_weights
+    monkeypatch.setattr(production, "adversarial_sample_weights",
+                        lambda f, cfg, seed: weights.append(real_weights(f, cfg, seed)) or weights[-1])
+    part = held_out_fold(dataset, features, features.train.loc[held_ids], rest_ids, quick_cfg(), seed=3)
+    assert seen and all(not index.isin(held_ids).any() for index in seen)
+    sources = [i.split("~copy")[0] for index in seen for i in index if "~copy" in i]
+    assert sources and not set(sources) & set(held_ids)
+    assert weights[0].index.equals(rest_ids)  # weights for the training part only: the held-out part is unlabelled
+    assert list(part.held_ids) == list(held_ids) and len(part.test_prob) == len(features.test)
+
+
+def test_held_out_redshifts_keep_the_test_sets_error_at_their_redshift():
+    rng = np.random.default_rng(0)
+    test = pd.DataFrame({"Z": rng.uniform(0, 1, 400)})
+    test["Z_err"] = 0.02 + 0.2 * test["Z"]  # errors grow with Z, as photometric ones do
+    train = pd.DataFrame({"Z": rng.uniform(0.05, 0.95, 300)})
+    z, sigma = perturbed_redshift_and_error(train, test, seed=production.HELD_OUT_DRAW)
+    expected = 0.02 + 0.2 * train["Z"]
+    assert np.abs(sigma - expected).max() < 0.2 * (NEIGHBOURS + 1) / len(test) * 1.5  # a neighbour's error
+    pulls = (z - train["Z"]) / sigma
+    assert abs(pulls.mean()) < 0.2 and 0.8 < pulls.std() < 1.2
+
+
+def fold(oof_prob, oof_target, threshold, held_prob, test_prob):
+    return HeldOutFold(np.array([f"h{i}" for i in range(len(held_prob))]), np.asarray(held_prob, float), threshold,
+                       np.asarray(oof_prob, float), np.asarray(oof_target), np.asarray(test_prob, float))
+
+
+def test_the_oof_threshold_rule_is_notebook_05s_cut():
+    part = fold([0.1, 0.9], [0, 1], 0.37, [0.2, 0.5], [0.3])
+    assert CUT_RULES["oof_threshold"](part) == 0.37
+
+
+def test_the_rate_rule_flags_the_oof_share_of_the_unlabelled_objects():
+    oof = np.linspace(0, 1, 100, endpoint=False)  # 10 of 100 above 0.9
+    unlabelled = np.random.default_rng(1).uniform(size=1000)
+    part = fold(oof, (oof > 0.95).astype(int), 0.9, unlabelled[:200], unlabelled[200:])
+    cut = CUT_RULES["oof_rate"](part)
+    assert np.mean(unlabelled >= cut) == pytest.approx(0.10, abs=0.002)
+
+
+def test_the_prior_rule_keeps_the_cut_without_a_shift_and_lowers_it_for_more_positives():
+    rng = np.random.default_rng(2)
+    target = (rng.uniform(size=4000) < 0.1).astype(int)
+    prob = np.clip(np.where(target == 1, rng.normal(0.7, 0.15, 4000), rng.normal(0.3, 0.15, 4000)), 0.001, 0.999)
+    same = fold(prob, target, 0.5, prob[:1000], prob[1000:])
+    assert CUT_RULES["prior_corrected"](same) == pytest.approx(best_threshold(target, prob)[0], abs=0.03)
+    positives = prob[target == 1]
+    richer = np.r_[prob, np.repeat(positives, 3)]  # three times the positives among the unlabelled
+    shifted = fold(prob, target, 0.5, richer[:1000], richer[1000:])
+    assert CUT_RULES["prior_corrected"](shifted) < CUT_RULES["prior_corrected"](same) - 0.02
+
+
+def test_the_weighted_cut_with_unit_weights_is_the_f1_best_cut():
+    rng = np.random.default_rng(3)
+    target = (rng.uniform(size=500) < 0.2).astype(int)
+    prob = rng.uniform(size=500) * 0.6 + 0.4 * target
+    assert _weighted_best_threshold(target, prob, np.ones(500)) == pytest.approx(best_threshold(target, prob)[0])
+
+
+def test_metrics_pool_every_held_out_part_of_a_seed():
+    ids = pd.Index(["a", "b", "c", "d"])
+    estimate = ProductionEstimate(pd.Series(["TDE", "AGN", "TDE", "SN IIn"], index=ids), pd.Series([1, 0, 1, 0], index=ids))
+    estimate.folds[0] = [HeldOutFold(np.array(["a", "b"]), np.array([0.9, 0.6]), 0.5, np.zeros(1), np.zeros(1), np.zeros(1)),
+                         HeldOutFold(np.array(["c", "d"]), np.array([0.4, 0.2]), 0.3, np.zeros(1), np.zeros(1), np.zeros(1))]
+    metrics = estimate.seed_metrics(0)
+    assert (metrics["true_positives"], metrics["false_positives"]) == (2, 1)
+    assert metrics["precision"] == pytest.approx(2 / 3) and metrics["recall"] == 1.0
+    assert metrics["flagged_fraction"] == 0.75
+    assert estimate.flag_rates().loc["AGN", "share"] == 1.0 and estimate.flag_rates().loc["SN IIn", "share"] == 0.0
+
+
+def test_outer_strata_pool_the_rare_spectypes():
+    spec = pd.Series(["TDE"] * 20 + ["AGN"] * 30 + ["SLSN-I"] * 3 + ["SN Ib"] * 2)
+    strata = outer_strata(spec)
+    assert set(strata) == {"TDE", "AGN", "rare"}
