@@ -28,3 +28,12 @@ def test_the_gbdt_and_the_auxiliary_head_learn_the_same_groups():
     assert spec_group is class_group
     network = build_model(deep_settings(CNN_PROFILES, "quick", aux_weight=0.3))
     assert network.head.aux.out_features == len(CLASS_GROUPS)
+
+
+def test_the_lookalike_grouping_gathers_the_luminous_supernovae_and_keeps_the_rest():
+    from utils.classes import GROUPINGS, lookalike_group
+
+    spec = pd.Series(["TDE", "SN IIn", "SLSN-I", "SLSN-II", "SN II", "SN IIP", "AGN", "SN Ib", None])
+    assert lookalike_group(spec).tolist() == ["TDE", "SN lum", "SN lum", "SN lum", "SN II", "SN II", "AGN", "other",
+                                              "other"]
+    assert GROUPINGS["default"](spec).tolist()[1:4] == ["SN II", "other", "other"]

@@ -147,3 +147,21 @@ def test_outer_strata_pool_the_rare_spectypes():
     spec = pd.Series(["TDE"] * 20 + ["AGN"] * 30 + ["SLSN-I"] * 3 + ["SN Ib"] * 2)
     strata = outer_strata(spec)
     assert set(strata) == {"TDE", "AGN", "rare"}
+
+
+def test_lookalike_weight_and_grouping_reach_the_gbdt(monkeypatch):
+    import utils.steps.gbdt as steps_gbdt
+    from utils.classes import lookalike_group
+
+    seen = {}
+    monkeypatch.setattr(steps_gbdt, "cross_validate_gbdt", lambda *a, **k: seen.update(k))
+    ids = pd.Index(["a", "b", "c"])
+    log = pd.DataFrame({"SpecType": ["TDE", "SN IIn", "AGN"], "target": [1, 0, 0]}, index=ids)
+    features = GBDTFeatures(pd.DataFrame({"x": [1.0, 2, 3]}, index=ids), None, [], None, 0.0)
+    cfg = notebook05_settings("quick", lookalike_weight=3.0, class_groups="lookalike")
+    steps_gbdt.fit_gbdt(features, log, cfg, 0, "multiclass", pd.Series([1.0, 0.5, 2.0], index=ids))
+    assert seen["sample_weight"].tolist() == [1.0, 1.5, 2.0] and seen["groups"] is lookalike_group
+    steps_gbdt.fit_gbdt(features, log, notebook05_settings("quick", lookalike_weight=2.0), 0, "multiclass", None)
+    assert seen["sample_weight"].tolist() == [1.0, 2.0, 1.0]
+    with pytest.raises(ValueError, match="class_groups must be one of"):
+        notebook05_settings("quick", class_groups="colours")

@@ -29,3 +29,17 @@ def class_group(spec_type: pd.Series) -> pd.Series:
 def class_group_index(spec_type: pd.Series) -> np.ndarray:
     """Each SpecType's group as its position in CLASS_GROUPS (int64), the auxiliary head's targets."""
     return class_group(spec_type).map({name: i for i, name in enumerate(CLASS_GROUPS)}).to_numpy(dtype=np.int64)
+
+
+LOOKALIKE_TYPES = ("SN IIn", "SLSN-I", "SLSN-II")  # the supernovae the GBDT confuses with TDEs most often
+
+
+def lookalike_group(spec_type: pd.Series) -> pd.Series:
+    """class_group with the luminous, slowly evolving supernovae (LOOKALIKE_TYPES) as a group of their own,
+    "SN lum", instead of scattered over SN II and other: the trees then learn what sets them apart from TDEs."""
+    group = class_group(spec_type)
+    return group.where(~spec_type.astype("string").fillna("").isin(LOOKALIKE_TYPES), "SN lum")
+
+
+# The groupings a GBDT may learn (notebook 05's setting class_groups).
+GROUPINGS = {"default": class_group, "lookalike": lookalike_group}

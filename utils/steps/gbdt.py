@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
+from ..classes import GROUPINGS, LOOKALIKE_TYPES
 from ..config import resolve
 from ..data.copies import source_of
 from ..evaluation.blend import METHODS
@@ -30,21 +32,23 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_splits": 3, "n_repeats": 1, "n_estimators": 40, "feature_jobs": 1, "gbdt_jobs": 1, "modes": ["binary", "multiclass"],
               "blend_method": "f1", "pseudo_confidence": None, "adversarial_trees": 30, "nested_repeats": 2,
               "blend_repeats": 1, "report_top_n": 3, "select_members": False,
-              "adversarial_weighting": False, "copies": 0, "draws": "extract"},
+              "adversarial_weighting": False, "copies": 0, "draws": "extract", "class_groups": "default", "lookalike_weight": 1.0},
     "default": {"n_splits": 5, "n_repeats": 3, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1, "gbdt_jobs": -1,
                 "modes": ["multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                 "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20, "select_members": True,
-                "adversarial_weighting": True, "copies": 2, "draws": "extract"},
+                "adversarial_weighting": True, "copies": 2, "draws": "extract", "class_groups": "default", "lookalike_weight": 1.0},
     "kaggle": {"n_splits": 5, "n_repeats": 5, "n_estimators": LGBM_PARAMS["n_estimators"], "feature_jobs": -1, "gbdt_jobs": -1,
                "modes": ["binary", "multiclass"], "blend_method": "f1", "pseudo_confidence": None,
                "adversarial_trees": 200, "nested_repeats": 10, "blend_repeats": 5, "report_top_n": 20,
-               "select_members": True, "adversarial_weighting": True, "copies": 2, "draws": "extract"},
+               "select_members": True, "adversarial_weighting": True, "copies": 2, "draws": "extract", "class_groups": "default", "lookalike_weight": 1.0},
 }
 # Why the default differs from quick (measurements in docs/results.md):
 # modes: the binary GBDT is left out of the default, its gain not beyond one SE ("Binary GBDT"); quick keeps it to
 # exercise both modes, kaggle to let the member selection decide.
 # adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial);
 # on in default and kaggle ("Adversarial weights"); off in quick to keep it quick.
+# class_groups: the SpecType grouping the multiclass GBDTs learn (utils.classes.GROUPINGS); lookalike_weight: the
+# look-alike supernovae's (utils.classes.LOOKALIKE_TYPES) training weight, times their class weight.
 # draws: how each redshift draw's training table is made (utils.features.table.DRAWS).
 # gbdt_jobs: CV folds fitted side by side in worker processes (one LightGBM thread each): the same models, bit for bit.
 # copies: degraded copies of every training object (utils.data.copies) the GBDTs also train on; 2 in default and
@@ -54,6 +58,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 def notebook05_settings(profile: str, **overrides: Any) -> dict[str, Any]:
     """The profile's settings with non-None overrides; an unknown blend method is refused."""
     cfg = resolve(PROFILES, profile, **overrides)
+    if cfg["class_groups"] not in GROUPINGS:
+        raise ValueError(f"class_groups must be one of {sorted(GROUPINGS)}, not {cfg['class_groups']!r}")
     if cfg["blend_method"] not in (*METHODS, "auto"):
         raise ValueError(f"blend_method must be one of {(*METHODS, 'auto')}, not {cfg['blend_method']!r}")
     return cfg
@@ -177,8 +183,13 @@ def save_gbdt_member(out: Path, name: str, result: CVResult, seconds: float, *,
 def fit_gbdt(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, Any], seed: int, mode: str,
              sample_weight: pd.Series | None) -> CVResult:
     """One GBDT of notebook 05 under repeated CV on `features` (its test table scored by the refitted models)."""
+    if cfg["lookalike_weight"] != 1.0:
+        lookalike = train_log["SpecType"].isin(LOOKALIKE_TYPES).to_numpy()
+        base = sample_weight if sample_weight is not None else pd.Series(1.0, index=train_log.index)
+        sample_weight = base.reindex(train_log.index) * np.where(lookalike, cfg["lookalike_weight"], 1.0)
     return cross_validate_gbdt(features.draws, train_log["target"].astype(int), spec_type=train_log["SpecType"],
-                               mode=mode, test_features=features.test, n_splits=cfg["n_splits"],
+                               mode=mode, groups=GROUPINGS[cfg["class_groups"]],
+                               test_features=features.test, n_splits=cfg["n_splits"],
                                n_repeats=cfg["n_repeats"], seed=seed, params={"n_estimators": cfg["n_estimators"]},
                                pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
                                sample_weight=sample_weight, copies=features.copies, n_jobs=cfg["gbdt_jobs"])
