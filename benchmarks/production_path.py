@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5, help="held-out parts per outer seed")
     parser.add_argument("--seed", type=int, default=42, help="the run seed notebook 05 would get")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument("--groups", default=None, help="feature groups of every variant, comma-separated "
+                        "(default: the default groups), e.g. the defaults plus a candidate")
     args = parser.parse_args(argv)
     try:
         variants = {v: variant_settings(v) for v in args.variants.split(";") if v}
@@ -61,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    groups = args.groups.split(",") if args.groups else None
     estimates = {name: production_estimate(dataset, cfg, outer_seeds=seeds, n_folds=args.folds, seed=args.seed,
-                                           store=args.store) for name, cfg in variants.items()}
+                                           store=args.store, groups=groups) for name, cfg in variants.items()}
     for name, estimate in estimates.items():
         print(f"\n## {name} (outer seeds {', '.join(map(str, seeds))}; {args.folds} held-out parts each)")
         for rule in CUT_RULES:

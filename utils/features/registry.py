@@ -11,14 +11,14 @@ from types import ModuleType
 from typing import Iterable, Sequence
 
 from ..data.lightcurve import ObjectLightCurve
-from . import agn, blackbody, fits, gp, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
+from . import agn, blackbody, fits, gp, lookalike, meta, parametric, parsnip, photometry, powerlaw, timescales, variability
 
 # Bump whenever a default group's feature definition changes (v6: the DRW fit uses its analytic gradient).
 FEATURES_VERSION = "features-v6"
 REGISTRY: dict[str, ModuleType] = {
     "meta": meta, "photometry": photometry, "timescales": timescales, "powerlaw": powerlaw,
     "parametric": parametric, "variability": variability, "gp": gp, "parsnip": parsnip, "agn": agn, "fits": fits,
-    "blackbody": blackbody,
+    "blackbody": blackbody, "lookalike": lookalike,
 }
 DEFAULT_GROUPS: tuple[str, ...] = ("meta", "photometry", "timescales", "powerlaw", "parametric", "variability", "gp",
                                    "fits", "parsnip", "agn")

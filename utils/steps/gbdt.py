@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -111,10 +111,11 @@ class GBDTFeatures:
         return pd.Series([feature_group(c) for c in self.train.columns]).value_counts().to_dict()
 
 
-def load_gbdt_features(dataset, cfg: dict[str, Any], seed: int) -> GBDTFeatures:
-    """Every table of gbdt_feature_requests, from the cache (or extracted, when notebook 05 runs alone)."""
+def load_gbdt_features(dataset, cfg: dict[str, Any], seed: int, groups: Sequence[str] | None = None) -> GBDTFeatures:
+    """Every table of gbdt_feature_requests, from the cache (or extracted, when notebook 05 runs alone);
+    `groups`: other feature groups than the default ones (benchmarks measuring a candidate group)."""
     started = time.perf_counter()
-    options = {"n_jobs": cfg["feature_jobs"], "draws": cfg["draws"]}
+    options = {"n_jobs": cfg["feature_jobs"], "draws": cfg["draws"], "groups": groups}
     spec_z = feature_table(dataset, "train", **options)
     test = feature_table(dataset, "test", **options)
     draws = [feature_table(dataset, "train", redshift_seed=z_seed, **options) for z_seed in redshift_draw_seeds(cfg, seed)]

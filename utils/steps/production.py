@@ -37,7 +37,7 @@ from sklearn.metrics import average_precision_score
 from ..evaluation.folds import stratified_folds
 from ..evaluation.paired import paired_gain
 from ..features import feature_table
-from ..features.registry import FEATURES_VERSION
+from ..features.registry import FEATURES_VERSION, group_versions
 from ..gbdt.lightgbm import PARAMS as LGBM_PARAMS
 from ..progress import progress_line
 from .ensemble import Members, choose_blend
@@ -185,10 +185,10 @@ def outer_strata(spec_type: pd.Series) -> np.ndarray:
     return spec_type.where(spec_type.map(counts) >= MIN_STRATUM, "rare").to_numpy()
 
 
-def held_out_features(dataset, outer_seed: int, cfg: dict[str, Any]) -> pd.DataFrame:
+def held_out_features(dataset, outer_seed: int, cfg: dict[str, Any], groups=None) -> pd.DataFrame:
     """Every labelled object's features at a photometric-like redshift draw (extracted, as the test set's are)."""
     return feature_table(dataset, "train", n_jobs=cfg["feature_jobs"], redshift_seed=HELD_OUT_DRAW + outer_seed,
-                         draws="extract", progress=False)
+                         draws="extract", progress=False, groups=groups)
 
 
 def held_out_fold(dataset, features: GBDTFeatures, held: pd.DataFrame, rest_ids: pd.Index, cfg: dict[str, Any],
@@ -210,27 +210,31 @@ def held_out_fold(dataset, features: GBDTFeatures, held: pd.DataFrame, rest_ids:
                        oof.to_numpy(), target.to_numpy(), blend.test.loc[features.test.index].to_numpy())
 
 
-def estimate_key(dataset, cfg: dict[str, Any], outer_seed: int, n_folds: int, seed: int) -> str:
+def estimate_key(dataset, cfg: dict[str, Any], outer_seed: int, n_folds: int, seed: int, groups=None) -> str:
     """What a stored outer seed's scores depend on."""
     spec = [dataset.fingerprint, FEATURES_VERSION, cfg, LGBM_PARAMS, outer_seed, n_folds, seed, HELD_OUT_DRAW,
             MIN_STRATUM]
+    if groups is not None:  # the default groups keep the keys they were stored under
+        spec += [sorted(groups), group_versions(groups)]
     return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def production_estimate(dataset, cfg: dict[str, Any], *, outer_seeds: list[int], n_folds: int = 5, seed: int = 42,
-                        store: Path | None = None) -> ProductionEstimate:
+                        store: Path | None = None, groups=None) -> ProductionEstimate:
     """Held-out scores of notebook 05's path (settings `cfg`, run seed `seed`) for each outer seed; with `store`,
-    each finished outer seed is kept in that folder and read back instead of run again."""
+    each finished outer seed is kept in that folder and read back instead of run again. `groups`: feature groups
+    other than the default ones (to measure a candidate group)."""
     log = dataset.train_log
     estimate = ProductionEstimate(log["SpecType"], log["target"].astype(int))
-    features = load_gbdt_features(dataset, cfg, seed)
+    features = load_gbdt_features(dataset, cfg, seed, groups)
     strata = outer_strata(log["SpecType"])
     for outer_seed in outer_seeds:
-        path = None if store is None else Path(store) / f"{estimate_key(dataset, cfg, outer_seed, n_folds, seed)}.npz"
+        key = estimate_key(dataset, cfg, outer_seed, n_folds, seed, groups)
+        path = None if store is None else Path(store) / f"{key}.npz"
         if path is not None and path.is_file():
             estimate.folds[outer_seed] = _load(path)
             continue
-        held_all = held_out_features(dataset, outer_seed, cfg)[features.train.columns]
+        held_all = held_out_features(dataset, outer_seed, cfg, groups)[features.train.columns]
         parts = []
         for k, (rest_rows, held_rows) in enumerate(stratified_folds(strata, n_folds, outer_seed)):
             parts.append(held_out_fold(dataset, features, held_all.iloc[held_rows], log.index[rest_rows], cfg, seed))
