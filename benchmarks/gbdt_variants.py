@@ -9,7 +9,8 @@ Each CV seed runs what notebook 05's default profile runs (utils.steps.gbdt): th
 repeated CV with the copies, seeded by the CV seed (folds, weights, redshift draws are the profile's: draws 42-44,
 as notebook 05 at seed 42, so only the folds and fits change with the CV seed). A variant is `default` or a
 comma list of `name=value`: a notebook-05 setting (draws, copies, n_repeats, adversarial_weighting, ...) or a
-LightGBM parameter (learning_rate, n_estimators, max_bin, ...). Per (variant, seed): the nested-threshold F1
+LightGBM parameter (learning_rate, n_estimators, max_bin, ...), or `groups=+g` for the default feature groups and
+candidate group g. Per (variant, seed): the nested-threshold F1
 averaged over 10 threshold-split seeds (utils.evaluation.metrics.honest_summary) and the OOF AP; scores are
 stored in --scores (JSON) so a rerun costs only what is missing. Prints the table with each variant's paired
 difference from the first and its standard error (utils.evaluation.paired).
@@ -34,7 +35,7 @@ from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
 from utils.errors import DataError  # noqa: E402
 from utils.evaluation.metrics import honest_summary  # noqa: E402
 from utils.evaluation.paired import paired_gain  # noqa: E402
-from utils.features import FEATURES_VERSION  # noqa: E402
+from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, REGISTRY, group_versions  # noqa: E402
 from utils.gbdt import adversarial_weights, cross_validate_gbdt  # noqa: E402
 from utils.gbdt.lightgbm import PARAMS  # noqa: E402
 from utils.steps.gbdt import PROFILES, load_gbdt_features, notebook05_settings  # noqa: E402
@@ -44,13 +45,21 @@ THRESHOLD_SPLITS = 10
 DEFAULT_SCORES = DEFAULT_CACHE_DIR / "gbdt_variants_scores.json"
 
 
-def parse_variant(text: str) -> tuple[dict, dict]:
-    """'default' or 'a=1,b=x' -> (notebook-05 settings, LightGBM parameters); unknown names are refused."""
-    settings, params = {}, {}
+def parse_variant(text: str) -> tuple[dict, dict, list[str] | None]:
+    """'default' or 'a=1,b=x' -> (notebook-05 settings, LightGBM parameters, feature groups or None); `groups=+g`
+    adds candidate group g to the default groups (`-g` removes one); unknown names are refused."""
+    settings, params, groups = {}, {}, None
     if text == "default":
-        return settings, params
+        return settings, params, groups
     for item in text.split(","):
         name, _, raw = item.partition("=")
+        if name == "groups":
+            groups = list(DEFAULT_GROUPS)
+            for token in raw.replace("-", " -").replace("+", " +").split():
+                if token[1:] not in REGISTRY or token[0] not in "+-":
+                    raise ValueError(f"variant {text!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
+                groups = groups + [token[1:]] if token[0] == "+" else [g for g in groups if g != token[1:]]
+            continue
         try:
             value = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
@@ -61,23 +70,25 @@ def parse_variant(text: str) -> tuple[dict, dict]:
             params[name] = value
         else:
             raise ValueError(f"variant {text!r}: {name!r} is neither a notebook-05 setting ({sorted(PROFILES['default'])}) "
-                             f"nor a LightGBM parameter ({sorted(PARAMS)})")
-    return settings, params
+                             f"nor a LightGBM parameter ({sorted(PARAMS)}) nor groups")
+    return settings, params, groups
 
 
 def score_key(dataset, variant: str, cv_seed: int) -> str:
-    settings, params = parse_variant(variant)
+    settings, params, groups = parse_variant(variant)
     spec = [dataset.fingerprint, FEATURES_VERSION, notebook05_settings("default", **settings), {**PARAMS, **params},
             cv_seed, REDSHIFT_SEED, THRESHOLD_SPLITS]
+    if groups is not None:  # the default groups keep their keys
+        spec += [sorted(groups), group_versions(groups)]
     return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def run_variant(dataset, variant: str, cv_seed: int) -> dict:
     """One CV seed of notebook 05's GBDT under the variant."""
-    settings, params = parse_variant(variant)
+    settings, params, groups = parse_variant(variant)
     cfg = notebook05_settings("default", **settings)
     started = time.perf_counter()
-    features = load_gbdt_features(dataset, cfg, REDSHIFT_SEED)
+    features = load_gbdt_features(dataset, cfg, REDSHIFT_SEED, groups)
     feature_seconds = time.perf_counter() - started
     log = dataset.train_log
     weights = (adversarial_weights(features.draws, features.test, seed=cv_seed,
