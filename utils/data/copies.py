@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .load import Dataset
+from .validate import canonical_lightcurves
 
 SEPARATOR = "~copy"
 DROP_MAX_RATE = 0.4
@@ -50,7 +51,7 @@ def degraded_copies(dataset: Dataset, copies: int, seed: int = COPY_SEED) -> Dat
         raise ValueError(f"copies must be at least 1, not {copies}")
     if dataset.train_lc.empty:
         raise DataError("the training set has no light-curve rows to copy")
-    lightcurves = dataset.train_lc.sort_values(["object_id", "time"], kind="stable")
+    lightcurves = canonical_lightcurves(dataset.train_lc)
     rng = np.random.default_rng(seed)
     logs, curves = [], []
     for k in range(copies):
@@ -63,8 +64,7 @@ def degraded_copies(dataset: Dataset, copies: int, seed: int = COPY_SEED) -> Dat
         curves.append(curve)
     train_log = pd.concat(logs)
     train_log.index.name = dataset.train_log.index.name
-    train_lc = pd.concat(curves, ignore_index=True).sort_values(["object_id", "time"], kind="stable",
-                                                                ignore_index=True)
+    train_lc = canonical_lightcurves(pd.concat(curves, ignore_index=True))
     return dataclasses.replace(dataset, train_log=train_log, train_lc=train_lc,
                                fingerprint=copies_fingerprint(dataset.fingerprint, copies, seed))
 

@@ -24,12 +24,13 @@ import pandas as pd
 
 from .. import PROJECT_ROOT
 from ..errors import DataError, examples
-from .validate import check_ids_match, require_columns, validate_lightcurves, validate_log
+from .validate import (canonical_lightcurves, canonical_log, check_ids_match, require_columns, validate_lightcurves,
+                       validate_log)
 
 COMPETITION = "mallorn-astronomical-classification-challenge"
 KAGGLE_MOUNTS = (Path("/kaggle/input") / COMPETITION, Path("/kaggle/input/competitions") / COMPETITION)
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "cache"
-CACHE_VERSION = "data-v2"  # bump when the cached schema or the validation rules change
+CACHE_VERSION = "data-v3"  # bump when the cached schema or the validation rules change (v3: canonical row order)
 HOW_TO_GET_DATA = (
     "Get the data in one of these ways:\n"
     f"  * point DATA_DIR (make run DATA_DIR=...) or --data-dir at a folder holding train_log.csv;\n"
@@ -221,7 +222,8 @@ def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFra
         notes.append(f"{log_path.name}: {len(without)} test object(s) have no usable observation (no light-curve "
                      f"rows, or every flux NaN); kept with empty light curves and NaN features, they still get a "
                      f"prediction: {examples(without)}")
-    lightcurves = lightcurves.sort_values(["object_id", "time"], kind="stable", ignore_index=True)
+    lightcurves = canonical_lightcurves(lightcurves)
+    log = canonical_log(log)
     report = {"objects": len(log), "rows": len(lightcurves),
               "nan_flux_rows_dropped": int(sum(nan_dropped.values())), "nan_flux_by_file": nan_dropped,
               "without_observations": [str(i) for i in without], "notes": notes}

@@ -153,3 +153,18 @@ def check_labels_agree(log: pd.DataFrame, where: str) -> None:
                         f"for object_id {examples(log.index[other_is_1])}")
     if problems:
         raise DataError(f"{where}: columns 'target' and 'SpecType' contradict each other: " + "; ".join(problems))
+
+
+# Every table in one order, whatever order its file had: an export's row order must never move a score
+# (observations that share a time, as a multi-band visit's do, would otherwise keep their file order).
+CANONICAL_ORDER = ["object_id", "time", "band", "flux", "flux_err"]
+
+
+def canonical_lightcurves(lightcurves: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by object, time, band (ugrizy), flux and error: one order for the same observations."""
+    return lightcurves.sort_values(CANONICAL_ORDER, kind="stable", ignore_index=True)
+
+
+def canonical_log(log: pd.DataFrame) -> pd.DataFrame:
+    """A validated log sorted by object_id (folds, tables and copies then follow the ids, not the file)."""
+    return log.sort_index(kind="stable")

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from ..config import save_config
 from ..data.load import Dataset, fingerprint, read_csv
-from ..data.validate import check_ids_match, validate_lightcurves, validate_log
+from ..data.validate import canonical_lightcurves, check_ids_match, validate_lightcurves, validate_log
 from ..errors import DataError, examples
 from ..features import JoblibExecutor, feature_table
 from ..features.distributed import DaskExecutor, cluster_client
@@ -188,7 +188,7 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
         for start in range(0, len(file_log), chunk_size):
             chunk_log = file_log.iloc[start:start + chunk_size]
             chunk_lc = lightcurves[lightcurves["object_id"].isin(chunk_log.index)]
-            chunk_lc = chunk_lc.sort_values(["object_id", "time"], kind="stable", ignore_index=True)
+            chunk_lc = canonical_lightcurves(chunk_lc)
             check_ids_match(chunk_log, chunk_lc, where)
             key = hashlib.sha1((fingerprint([files.log, path]) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
             dataset = batch_dataset(chunk_log, chunk_lc, files.log.parent, key)
