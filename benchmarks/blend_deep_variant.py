@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ablate_deep import parse_value  # noqa: E402
+from deep_ablation import parse_value  # noqa: E402
 from blend_seeds import (  # noqa: E402
     DEEP_NOTEBOOKS,
     FIXED_BLENDS,

@@ -1,15 +1,15 @@
-"""benchmarks/bench_features.py --objects on the tiny data set: one line per group (batch groups too), no cache
+"""benchmarks/features_speed.py --objects on the tiny data set: one line per group (batch groups too), no cache
 written."""
 
 import importlib.util
 import re
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_features.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "features_speed.py"
 
 
 def test_objects_mode_times_each_group_on_a_sample(kaggle_dir, cache_dir, capsys):
-    spec = importlib.util.spec_from_file_location("bench_features", SCRIPT)
+    spec = importlib.util.spec_from_file_location("features_speed", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.main(["--data-dir", str(kaggle_dir), "--groups", "meta,fits,parsnip", "--objects", "5"]) == 0

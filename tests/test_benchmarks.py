@@ -25,7 +25,7 @@ def load_script(name: str):
 
 @pytest.fixture
 def ensemble_checks():
-    return load_script("ensemble_checks")
+    return load_script("blend_checks")
 
 
 def write_oof(run: Path, log: pd.DataFrame) -> None:
@@ -60,7 +60,7 @@ def test_bad_run_folders_are_named(ensemble_checks, kaggle_dir, tmp_path):
 
 
 def test_gbdt_tuning_table_has_one_cell_per_cv_seed(kaggle_dir, capsys):
-    ablate_gbdt = load_script("ablate_gbdt")
+    ablate_gbdt = load_script("gbdt_ablation")
     assert ablate_gbdt.main(["--data-dir", str(kaggle_dir), "--experiment", "tuning", "--cv-seeds", "0,1",
                              "--rows", "0,2"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -80,7 +80,7 @@ def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path
     (tmp_path / "predictions").mkdir()
     result.oof[["object_id", "prob"]].to_csv(tmp_path / "predictions" / "oof_cnn.csv", index=False)
 
-    assert load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)]) == 0
+    assert load_script("deep_fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     fold_rows = [line.split(" | ")[0] for line in lines if line.startswith(("| 0 ", "| 1 ", "| 2 "))]
     assert fold_rows == ["| 0", "| 1", "| 2"]
@@ -92,11 +92,11 @@ def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path
 
 def test_fold_alignment_names_a_folder_without_checkpoints(kaggle_dir, tmp_path):
     with pytest.raises(SystemExit, match="no deep-model checkpoints under"):
-        load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)])
+        load_script("deep_fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)])
 
 
 def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
-    ablate_deep = load_script("ablate_deep")
+    ablate_deep = load_script("deep_ablation")
     settings = deep_settings(CNN_PROFILES, "default", sequence_length=64, distill_weight=0.0)
     arrays = {"band64_flux": np.zeros((2, 6, 64), np.float32), "object_ids": np.array(["a", "b"]),
               "y": np.array([0, 1]), "aux": np.array([0, 4])}
@@ -109,7 +109,7 @@ def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
 
 
 def test_ablate_deep_switches_the_gp_grid_on(kaggle_dir, tmp_path):
-    ablate_deep = load_script("ablate_deep")
+    ablate_deep = load_script("deep_ablation")
     results = tmp_path / "ablations.jsonl"
     common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
               "--seeds", "3", "--set", "n_folds=2", "gp_grid_steps=16"]
@@ -124,7 +124,7 @@ def test_ablate_deep_switches_the_gp_grid_on(kaggle_dir, tmp_path):
 
 
 def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):
-    ablate_deep = load_script("ablate_deep")
+    ablate_deep = load_script("deep_ablation")
     results = tmp_path / "ablations.jsonl"
     common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
               "--seeds", "3,4"]
@@ -149,7 +149,7 @@ def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, t
 
 
 def test_time_pretrain_prints_both_epoch_times(kaggle_dir, capsys):
-    load_script("time_pretrain").main(["--data-dir", str(kaggle_dir), "--objects", "20", "--epochs", "1",
+    load_script("deep_pretrain_speed").main(["--data-dir", str(kaggle_dir), "--objects", "20", "--epochs", "1",
                                        "--models", "cnn"])
     line = capsys.readouterr().out.splitlines()[-1]
     assert line.startswith("cnn (band layout, 20 objects): pretraining ") and "ratio" in line and "60 objects" in line

@@ -113,7 +113,7 @@ def test_partitions_cover_every_object_once_in_order():
 
 
 def load_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_distributed", BENCHMARKS / "bench_distributed.py")
+    spec = importlib.util.spec_from_file_location("dask_speed", BENCHMARKS / "dask_speed.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

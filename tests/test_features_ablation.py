@@ -1,4 +1,4 @@
-"""benchmarks/ablate_features.py on the tiny data set: row parsing, paired differences, stored scores, @adv rows."""
+"""benchmarks/features_ablation.py on the tiny data set: row parsing, paired differences, stored scores, @adv rows."""
 
 import importlib.util
 from pathlib import Path
@@ -8,12 +8,12 @@ import pytest
 
 from utils.features import DEFAULT_GROUPS
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "ablate_features.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "features_ablation.py"
 
 
 @pytest.fixture
 def ablate():
-    spec = importlib.util.spec_from_file_location("ablate_features", SCRIPT)
+    spec = importlib.util.spec_from_file_location("features_ablation", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -35,7 +35,7 @@ from ..data.extinction import LSST_WAVELENGTHS
 from ..data.lightcurve import DETECTION_SNR, ObjectLightCurve
 from .contract import empty_features
 
-# Part of the cache key of every table holding this group (and of benchmarks/ablate_features.py's score rows).
+# Part of the cache key of every table holding this group (and of benchmarks/features_ablation.py's score rows).
 # Since fits joined the default (features-v4) a definition change bumps FEATURES_VERSION instead; VERSION stays,
 # because removing it would change every default table's cache key and throw away every cached table.
 VERSION = 2

@@ -1,6 +1,6 @@
 """Seconds per self-supervised pretraining epoch against one classifier epoch, on a slice of real objects.
 
-    python benchmarks/time_pretrain.py --objects 500 --epochs 3
+    python benchmarks/deep_pretrain_speed.py --objects 500 --epochs 3
 
 For each default design (CNN: band layout, Transformer: token layout) it builds the sequences of the first
 objects (a quarter from train, the rest from test; no cache written), pretrains for `--epochs` epochs, then

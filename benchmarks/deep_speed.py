@@ -1,7 +1,7 @@
 """Speed and memory of the deep models: seconds per training epoch, samples/s and peak memory.
 
-    python benchmarks/bench_deep.py                  # CPU, and CUDA when present
-    python benchmarks/bench_deep.py --devices cpu --samples 512 --threads 1
+    python benchmarks/deep_speed.py                  # CPU, and CUDA when present
+    python benchmarks/deep_speed.py --devices cpu --samples 512 --threads 1
 
 Batches are random tensors shaped like the real inputs (2,000 training objects per epoch by default,
 augmentation on), so no data set is needed. Each (model, device) runs in a fresh process so peak

@@ -1,6 +1,6 @@
 """Throughput and memory of `feature_table` on the Dask executor on local Dask clusters of 1 and 2 workers.
 
-    .venv/bin/python benchmarks/bench_distributed.py --data-dir ../shared/mallorn --objects 50000 [--workers 1,2]
+    .venv/bin/python benchmarks/dask_speed.py --data-dir ../shared/mallorn --objects 50000 [--workers 1,2]
 
 The batch repeats the test set (object ids suffixed `_c<copy>`) until it holds `--objects` objects.
 Each measurement extracts into its own temporary cache, so it is cold, on a fresh LocalCluster of

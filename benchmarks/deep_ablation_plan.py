@@ -1,12 +1,12 @@
 """The deep-model ablations behind the README table: every switch measured on the same 5 folds.
 
-    python benchmarks/ablation_plan.py --list                            # the commands, one a line
-    python benchmarks/ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores
-    python benchmarks/ablation_plan.py --set n_seeds=1 use_features=False --tag-prefix "sequence only: " \
+    python benchmarks/deep_ablation_plan.py --list                            # the commands, one a line
+    python benchmarks/deep_ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores
+    python benchmarks/deep_ablation_plan.py --set n_seeds=1 use_features=False --tag-prefix "sequence only: " \
         --only default "no augmentation" "no flux noise" ...   # what each switch does without the features
-    python benchmarks/ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12 --set distill_weight=0
+    python benchmarks/deep_ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12 --set distill_weight=0
 
-Each row is one `benchmarks/ablate_deep.py` run: the default profile with one change. Rows run
+Each row is one `benchmarks/deep_ablation.py` run: the default profile with one change. Rows run
 in the order listed (most telling first) and append to the results file as they finish.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NO_AUGMENTATION = ["aug_noise=0", "aug_time=0", "aug_drop=0", "aug_redshift=0"]
 
-# (tag, extra arguments for ablate_deep.py); each model gets every row that applies to it.
+# (tag, extra arguments for deep_ablation.py); each model gets every row that applies to it.
 COMMON = [
     ("default", []),
     ("no physics features", ["--set", "use_features=False"]),
@@ -83,7 +83,7 @@ def command(model: str, tag: str, args: list[str], options: argparse.Namespace) 
         sets, args = sets + args[position + 1:], args[:position]
     if options.device:
         sets.append(f"device='{options.device}'")
-    return [sys.executable, str(ROOT / "benchmarks" / "ablate_deep.py"), "--model", model,
+    return [sys.executable, str(ROOT / "benchmarks" / "deep_ablation.py"), "--model", model,
             "--tag", options.tag_prefix + tag,
             "--results", str(options.results), *extra, *args, *(["--set", *sets] if sets else [])]
 

@@ -1,6 +1,6 @@
 """How far apart the deep models' fold networks score, and what aligning them (align_folds) changes.
 
-    .venv/bin/python benchmarks/fold_alignment.py --data-dir ../shared/mallorn --run submissions/latest
+    .venv/bin/python benchmarks/deep_fold_alignment.py --data-dir ../shared/mallorn --run submissions/latest
 
 `--run` is a run folder of notebooks 03 and/or 04 (their checkpoints under models/<model>/fold<k>/). Each
 fold network is reloaded with the settings saved in its checkpoint and scores its own held-out fold and

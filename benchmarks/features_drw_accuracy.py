@@ -1,6 +1,6 @@
 """The variability group's DRW fit: analytic gradient (features-v6) against finite differences (up to v5).
 
-    .venv/bin/python benchmarks/drw_fit.py --data-dir ../shared/mallorn --every 5
+    .venv/bin/python benchmarks/features_drw_accuracy.py --data-dir ../shared/mallorn --every 5
 
 On every N-th training object with a DRW fit, the same likelihood (variability.drw_neg_log_likelihood) is
 maximised twice by L-BFGS-B with the same start, bounds and iteration cap: with its analytic gradient, as

@@ -1,9 +1,9 @@
 """Measure what each choice in the GBDT brings: feature groups, redshift handling, pseudo-labels, tuning.
 
-    .venv/bin/python benchmarks/ablate_gbdt.py --data-dir ../shared/mallorn --experiment groups
-    .venv/bin/python benchmarks/ablate_gbdt.py --data-dir ../shared/mallorn --experiment redshift
-    .venv/bin/python benchmarks/ablate_gbdt.py --data-dir ../shared/mallorn --experiment pseudo
-    .venv/bin/python benchmarks/ablate_gbdt.py --data-dir ../shared/mallorn --experiment tuning [--cv-seeds 42,0,1]
+    .venv/bin/python benchmarks/gbdt_ablation.py --data-dir ../shared/mallorn --experiment groups
+    .venv/bin/python benchmarks/gbdt_ablation.py --data-dir ../shared/mallorn --experiment redshift
+    .venv/bin/python benchmarks/gbdt_ablation.py --data-dir ../shared/mallorn --experiment pseudo
+    .venv/bin/python benchmarks/gbdt_ablation.py --data-dir ../shared/mallorn --experiment tuning [--cv-seeds 42,0,1]
 
 groups/redshift/pseudo: every row is the multiclass LightGBM (utils.gbdt defaults) under 3 x 5-fold
 repeated stratified CV, seed 0, scored by utils.evaluation.metrics.honest_summary: nested-threshold F1 (mean ± std

@@ -1,7 +1,7 @@
 """Wall time and peak memory of physics-feature extraction for every train and test object.
 
-    .venv/bin/python benchmarks/bench_features.py --data-dir ../shared/mallorn [--n-jobs 2] [--groups gp,variability]
-    .venv/bin/python benchmarks/bench_features.py --data-dir ../shared/mallorn --groups fits --objects 500
+    .venv/bin/python benchmarks/features_speed.py --data-dir ../shared/mallorn [--n-jobs 2] [--groups gp,variability]
+    .venv/bin/python benchmarks/features_speed.py --data-dir ../shared/mallorn --groups fits --objects 500
 
 Extraction runs into a temporary cache, so every run measures a cold extraction, never a cache hit.
 Peak memory is the largest resident set of this process and of its joblib workers.

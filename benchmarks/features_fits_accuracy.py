@@ -1,6 +1,6 @@
 """How close the fits group's fast fits come to a brute-force least-squares reference, on real objects.
 
-    nice -n 10 .venv/bin/python benchmarks/fits_accuracy.py --data-dir ../shared/mallorn --objects 100
+    nice -n 10 .venv/bin/python benchmarks/features_fits_accuracy.py --data-dir ../shared/mallorn --objects 100
 
 On N evenly spaced train and N test objects with enough points, each model is fitted twice: by
 utils.features.fits (coarse grid, then Levenberg-Marquardt) and by `reference_fit`: scipy's bounded least
@@ -29,7 +29,7 @@ from utils.data.load import load_dataset  # noqa: E402
 from utils.features import fits  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import sample_objects  # noqa: E402
+from features_speed import sample_objects  # noqa: E402
 
 TDE_STARTS = [np.array([t0, np.log(15.0), np.log(40.0), np.log10(2.5e4), 0.0]) for t0 in (-30, -10, 0, 10, 30)] + [
     np.array([0.0, np.log(5.0), np.log(150.0), np.log10(2e4), 0.0])]

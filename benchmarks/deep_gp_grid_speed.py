@@ -1,7 +1,7 @@
 """Milliseconds per object of the deep models' GP grid (settings['gp_grid']) on a slice of real objects,
 next to the GP feature group's (utils.features.gp.extract), both on one core.
 
-    python benchmarks/time_gp_grid.py --objects 50 --steps 64
+    python benchmarks/deep_gp_grid_speed.py --objects 50 --steps 64
 
 Reads the first `--objects` training objects (no cache written) and prints both times per object, how many
 objects got no GP fit, and the grid's cost scaled to every train + test object.

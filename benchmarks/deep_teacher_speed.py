@@ -1,6 +1,6 @@
 """Seconds for one fold's distillation teacher at 1 and 2 LightGBM threads, and whether they agree.
 
-    python benchmarks/time_teacher.py --data-dir ../shared/mallorn [--fold 0] [--repeats 2]
+    python benchmarks/deep_teacher_speed.py --data-dir ../shared/mallorn [--fold 0] [--repeats 2]
 
 Builds the default CNN profile's inputs (the physics feature tables must be cached, as after notebook 02),
 takes the fold's training rows (stratified_folds with the profile's cv_seed) and fits the multiclass teacher on them,

@@ -1,9 +1,9 @@
 """Measure one deep-model configuration with 5-fold CV on the real data; append the scores to a JSONL file.
 
-    python benchmarks/ablate_deep.py --model cnn --set aug_redshift=0 --tag no-redshift
-    python benchmarks/ablate_deep.py --model transformer --variant starter --tag starter
-    python benchmarks/ablate_deep.py --model cnn --blind --tag features-only   # the MLP without light curves
-    python benchmarks/ablate_deep.py --model cnn --set use_features=False pretrain=True --seeds 42,0,1 \\
+    python benchmarks/deep_ablation.py --model cnn --set aug_redshift=0 --tag no-redshift
+    python benchmarks/deep_ablation.py --model transformer --variant starter --tag starter
+    python benchmarks/deep_ablation.py --model cnn --blind --tag features-only   # the MLP without light curves
+    python benchmarks/deep_ablation.py --model cnn --set use_features=False pretrain=True --seeds 42,0,1 \\
         --tag lc-pretrained --baseline lc   # a row per seed, each compared with the lc row of that seed
 
 Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like. `--seeds`

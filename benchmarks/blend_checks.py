@@ -1,6 +1,6 @@
 """How much of the ensemble's and the GBDT's F1 is noise, and whether other ways to combine beat the blend.
 
-    .venv/bin/python benchmarks/ensemble_checks.py --data-dir ../shared/mallorn --run submissions/latest \
+    .venv/bin/python benchmarks/blend_checks.py --data-dir ../shared/mallorn --run submissions/latest \
         --experiment blend|stack|catboost|spectype|repeats
 
 `--run` is a run folder of all five notebooks (its `oof.csv` holds every member's OOF probabilities).

@@ -1,8 +1,8 @@
 """Which feature groups pay: the default against default + each candidate group, over several CV seeds.
 
-    nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
+    nice -n 10 .venv/bin/python benchmarks/features_ablation.py --data-dir ../shared/mallorn \
         --rows default,+parsnip,+agn,+fits --cv-seeds 42,0,1,2,3
-    nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
+    nice -n 10 .venv/bin/python benchmarks/features_ablation.py --data-dir ../shared/mallorn \
         --rows default,default@adv --cv-seeds 42,0,1,2,3
 
 Every row is the multiclass GBDT exactly as notebook 05 trains it (3 training tables, one per redshift

@@ -1,6 +1,6 @@
 """Wall time and peak memory of load + validate + preprocess for every train and test object.
 
-    python benchmarks/bench_data.py [--data-dir ../shared/mallorn]
+    python benchmarks/data_speed.py [--data-dir ../shared/mallorn]
 
 Runs each phase in a fresh process so the peak memory (max RSS) belongs to that phase alone:
 "cold" starts from an empty cache (reads the CSVs, validates, writes parquet and sequence caches),
