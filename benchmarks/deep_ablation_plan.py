@@ -6,8 +6,9 @@
         --only default "no augmentation" "no flux noise" ...   # what each switch does without the features
     python benchmarks/deep_ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12 --set distill_weight=0
 
-Each row is one `benchmarks/deep_ablation.py` run: the default profile with one change. Rows run
-in the order listed (most telling first) and append to the results file as they finish.
+Each row is one `benchmarks/deep_ablation.py` run: the default profile with one change, on `--data-dir` (else
+$DATA_DIR, data/ or the Kaggle mount) or `--bundle`. Rows run in the order listed (most telling first) and
+append to the results file as they finish.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import common
+
+ROOT = common.ROOT
 NO_AUGMENTATION = ["aug_noise=0", "aug_time=0", "aug_drop=0", "aug_redshift=0"]
 
 # (tag, extra arguments for deep_ablation.py); each model gets every row that applies to it.
@@ -76,7 +79,8 @@ def command(model: str, tag: str, args: list[str], options: argparse.Namespace) 
     if "--model" in args:  # a row that swaps the model (cnn -> cnn_attn) keeps its family's tag
         position = args.index("--model")
         model, args = args[position + 1], args[:position] + args[position + 2:]
-    extra = ["--no-test", *(["--bundle", str(options.bundle)] if options.bundle else [])]  # OOF is what counts
+    extra = ["--no-test", *(["--bundle", str(options.bundle)] if options.bundle else []),  # OOF is what counts
+             *(["--data-dir", options.data_dir] if options.data_dir else [])]
     sets = list(options.set)  # the row's own settings come after, so they win
     if "--set" in args:
         position = args.index("--set")
@@ -89,7 +93,7 @@ def command(model: str, tag: str, args: list[str], options: argparse.Namespace) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--models", nargs="*", default=["cnn", "transformer"])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "ablations.jsonl")
@@ -125,4 +129,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -18,24 +18,20 @@ F1 averaged over 10 seeds of the threshold splits; the row's mean over the CV se
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
+from sklearn.metrics import average_precision_score
 
-import numpy as np  # noqa: E402
-from sklearn.metrics import average_precision_score  # noqa: E402
+from utils.data.load import load_dataset
+from utils.evaluation.metrics import honest_summary
+from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table
+from utils.features.gp import SED_NAMES
+from utils.gbdt import adversarial_auc
+from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS
 
-from utils.data.load import load_dataset  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table  # noqa: E402
-from utils.features.gp import SED_NAMES  # noqa: E402
-from utils.gbdt import adversarial_auc, cross_validate_gbdt  # noqa: E402
-from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS  # noqa: E402
-
-REDSHIFT_SEED = 42  # the notebooks' default seed: the same perturbed table notebook 05 trains on
+REDSHIFT_SEED = common.SEED  # the notebooks' default seed: the same perturbed table notebook 05 trains on
 PREVIOUS_PARAMS = {"n_estimators": 800, "colsample_bytree": 0.3, "extra_trees": False}  # defaults before this table
 TUNING_ROWS = (  # (name, feature columns left out, LightGBM settings over utils.gbdt.lightgbm.PARAMS)
     ("previous defaults: no SED-shape features, 800 trees", SED_NAMES, PREVIOUS_PARAMS),
@@ -50,78 +46,74 @@ TUNING_ROWS = (  # (name, feature columns left out, LightGBM settings over utils
 )
 
 
-def score(name: str, features, dataset, **kwargs) -> str:
-    log = dataset.train_log
-    result = cross_validate_gbdt(features, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                            n_repeats=3, seed=0, **kwargs)
-    s = honest_summary(log["target"], result.oof_prob, repeats=10)
+def score(name: str, features, dataset, **kwargs) -> list[str]:
+    """The table row of the multiclass GBDT at CV seed 0 on these features."""
+    result = common.multiclass_cv(dataset, features, 0, **kwargs)
+    s = honest_summary(dataset.train_log["target"], result.oof_prob, repeats=10)
     extra = result.settings["pseudo_labels_per_fold"]
-    return (f"| {name} | {s['f1']:.3f} ± {s['f1_nested_std']:.3f} | {s['f1_oof_optimised']:.3f} | "
-            f"{s['average_precision']:.3f} | {s['precision']:.3f} | {s['recall']:.3f} | "
-            f"{extra:.0f} | {result.seconds:.0f} |")
+    return [name, f"{s['f1']:.3f} ± {s['f1_nested_std']:.3f}", f"{s['f1_oof_optimised']:.3f}",
+            f"{s['average_precision']:.3f}", f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{extra:.0f}",
+            f"{result.seconds:.0f}"]
 
 
-def tuning_row(name: str, tables, dataset, params: dict, cv_seeds: list[int]) -> str:
+def tuning_row(name: str, tables, dataset, params: dict, cv_seeds: list[int]) -> list[str]:
     """Nested F1 (mean over 10 threshold-split seeds) at each CV seed, their mean and spread, and mean AP."""
-    log = dataset.train_log
-    y = log["target"].astype(int).to_numpy()
+    y = dataset.train_log["target"].astype(int).to_numpy()
     started = time.perf_counter()
     f1s, aps = [], []
     for cv_seed in cv_seeds:
-        prob = cross_validate_gbdt(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                              n_repeats=3, seed=cv_seed, params=params).oof_prob
-        f1s.append(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(10)]))
+        prob = common.multiclass_cv(dataset, tables, cv_seed, params=params).oof_prob
+        f1s.append(common.mean_nested_f1(y, prob))
         aps.append(average_precision_score(y, prob))
-    return (f"| {name} | {' / '.join(f'{f:.3f}' for f in f1s)} | **{np.mean(f1s):.3f}** ± {np.std(f1s):.3f} | "
-            f"{np.mean(aps):.3f} | {time.perf_counter() - started:.0f} |")
+    return [name, " / ".join(f"{f:.3f}" for f in f1s), f"**{np.mean(f1s):.3f}** ± {np.std(f1s):.3f}",
+            f"{np.mean(aps):.3f}", f"{time.perf_counter() - started:.0f}"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--experiment", choices=("groups", "redshift", "pseudo", "tuning"), required=True)
-    parser.add_argument("--cv-seeds", default="42,0,1,2,3,4,5,6", help="tuning: comma-separated CV seeds")
-    parser.add_argument("--rows", default=None, help="tuning: comma-separated row numbers (0-based) to run")
+    parser.add_argument("--cv-seeds", type=common.int_list, default="42,0,1,2,3,4,5,6",
+                        help="tuning: comma-separated CV seeds")
+    parser.add_argument("--rows", type=common.int_list, default=None,
+                        help="tuning: comma-separated row numbers (0-based) to run")
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data_dir)
     if args.experiment == "tuning":
-        cv_seeds = [int(s) for s in args.cv_seeds.split(",")]
-        draws = [feature_table(dataset, "train", redshift_seed=REDSHIFT_SEED + r) for r in range(3)]
-        rows = range(len(TUNING_ROWS)) if args.rows is None else [int(r) for r in args.rows.split(",")]
-        print(f"| variant | F1 nested at CV seeds {' / '.join(map(str, cv_seeds))} | mean ± sd | AP (mean) | seconds |")
-        print("| --- | --- | --- | --- | --- |")
-        for r in rows:
+        draws = common.training_tables(dataset)
+        common.print_header(["variant", f"F1 nested at CV seeds {' / '.join(map(str, args.cv_seeds))}", "mean ± sd",
+                             "AP (mean)", "seconds"])
+        for r in range(len(TUNING_ROWS)) if args.rows is None else args.rows:
             name, left_out, params = TUNING_ROWS[r]
             tables = [t.drop(columns=list(left_out)) for t in draws]
-            print(tuning_row(name, tables, dataset, {**LGBM_PARAMS, **params}, cv_seeds), flush=True)
+            common.print_row(tuning_row(name, tables, dataset, {**LGBM_PARAMS, **params}, args.cv_seeds))
         return 0
     spec_z = feature_table(dataset, "train")
     noisy_z = feature_table(dataset, "train", redshift_seed=REDSHIFT_SEED)
     test = feature_table(dataset, "test")
-    print("| variant | F1 nested | F1 OOF-optimised | AP | precision | recall | pseudo-labels per fold | seconds |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    common.print_header(["variant", "F1 nested", "F1 OOF-optimised", "AP", "precision", "recall",
+                         "pseudo-labels per fold", "seconds"])
     if args.experiment == "groups":
-        print(score("all groups", noisy_z, dataset), flush=True)
+        common.print_row(score("all groups", noisy_z, dataset))
         for group in DEFAULT_GROUPS:
             names = GROUP_NAMES[group]
-            print(score(f"without {group}", noisy_z.drop(columns=list(names)), dataset), flush=True)
+            common.print_row(score(f"without {group}", noisy_z.drop(columns=list(names)), dataset))
     elif args.experiment == "redshift":
-        print(score("train Z spectroscopic", spec_z, dataset), flush=True)
-        print(score("train Z perturbed by test Z_err (one draw)", noisy_z, dataset), flush=True)
-        draws = [feature_table(dataset, "train", redshift_seed=REDSHIFT_SEED + r) for r in range(3)]
-        print(score("train Z perturbed, one draw per CV repeat (3 draws)", draws, dataset), flush=True)
+        common.print_row(score("train Z spectroscopic", spec_z, dataset))
+        common.print_row(score("train Z perturbed by test Z_err (one draw)", noisy_z, dataset))
+        common.print_row(score("train Z perturbed, one draw per CV repeat (3 draws)", common.training_tables(dataset),
+                               dataset))
         for name, table in (("spectroscopic", spec_z), ("perturbed", noisy_z)):
             started = time.perf_counter()
             auc, telling = adversarial_auc(table, test, seed=REDSHIFT_SEED)
             print(f"adversarial AUC, train Z {name}: {auc:.3f} (top: {telling.head(3).round(3).to_dict()}, "
                   f"{time.perf_counter() - started:.0f} s)", flush=True)
     else:
-        print(score("no pseudo-labels", noisy_z, dataset), flush=True)
+        common.print_row(score("no pseudo-labels", noisy_z, dataset))
         for confidence in (0.97, 0.90):
-            print(score(f"pseudo-labels at class probability >= {confidence}", noisy_z, dataset,
-                        test_features=test, pseudo_confidence=confidence), flush=True)
+            common.print_row(score(f"pseudo-labels at class probability >= {confidence}", noisy_z, dataset,
+                                   test_features=test, pseudo_confidence=confidence))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -1,10 +1,9 @@
 """feature_table on the Dask executor, on a small Kaggle-layout data set: the joblib table, one cache entry."""
 
-import importlib.util
 import os
-from pathlib import Path
 
 import dask
+import dask_speed
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +20,6 @@ from utils.features.distributed import (
     map_partitions,
     partitions,
 )
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture
@@ -112,15 +109,8 @@ def test_partitions_cover_every_object_once_in_order():
     assert list(partitions(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("dask_speed", BENCHMARKS / "dask_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_repeats_the_test_set_with_suffixed_ids(dataset):
-    batch = load_benchmark().repeated_test_set(dataset, 45)  # 20 test objects: two full copies and a part
+    batch = dask_speed.repeated_test_set(dataset, 45)  # 20 test objects: two full copies and a part
     assert len(batch.test_log) == 45 and batch.test_log.index.is_unique
     assert list(batch.test_log.index[[0, 20, 44]]) == [f"{dataset.test_log.index[0]}_c0",
                                                        f"{dataset.test_log.index[0]}_c1",
@@ -133,7 +123,7 @@ def test_benchmark_repeats_the_test_set_with_suffixed_ids(dataset):
 
 def test_benchmark_prints_one_row_per_cluster_size(kaggle_dir, capsys):
     # Worker processes, as the real measurement uses; cheap groups and few objects keep it to seconds.
-    assert load_benchmark().main(["--data-dir", str(kaggle_dir), "--objects", "25", "--workers", "1",
+    assert dask_speed.main(["--data-dir", str(kaggle_dir), "--objects", "25", "--workers", "1",
                                   "--partition-size", "10", "--groups", "meta,photometry"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("batch: 25 objects")
