@@ -13,8 +13,8 @@ selection anchored on the GBDT, the cross-validated blend of the kept members, n
 splits), next to the fixed blends, and the paired difference from the GBDT alone is printed with its standard
 error. The same replay on the finished runs' own CNN and Transformer (the deep models before the change) is
 printed next to it, with the paired differences of each deep model and of the selected ensemble.
-Two processes side by side (the seeds split between them) take ~11 minutes a seed each with
-OMP_NUM_THREADS=1; without it each one's torch takes both cores and both crawl (~5 times slower, seen once).
+Two processes side by side (the seeds split between them) want OMP_NUM_THREADS=1: without it each one's torch
+takes both cores and both crawl, several times slower. What notebooks 03 and 04 cost: docs/results.md, "Speed".
 """
 
 from __future__ import annotations

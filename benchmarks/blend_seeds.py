@@ -18,12 +18,13 @@ reads what it decided and scores, from `metrics.json`:
   (sd / sqrt(n)) and how many seeds it was positive at. The issue's bar: a gain beyond one standard error
   over >= 5 seeds.
 
-Each run takes ~11 minutes on 2 cores once notebook 02's feature tables are cached (MALLORN_CACHE_DIR).
+A run costs what its notebooks cost (docs/results.md, "Speed"), less once notebook 02's feature tables are cached
+(MALLORN_CACHE_DIR).
 
 When only notebook 05 changed since an earlier measurement (e.g. the GBDT's training set), `--deep-from PREFIX`
 reuses each seed's CNN and Transformer from `submissions/<PREFIX>-s<S>` (their predictions, checkpoints and
-executed notebooks are copied) and runs notebook 05 alone into the new folder: 7-9 minutes a seed with two
-processes side by side, instead of ~20. Only valid when the deep models' code and inputs are unchanged since
+executed notebooks are copied) and runs notebook 05 alone into the new folder, a fraction of a whole run's
+time. Only valid when the deep models' code and inputs are unchanged since
 those runs; the new folder's config.json names the source run and both commits.
 """
 

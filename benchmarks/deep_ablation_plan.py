@@ -1,4 +1,4 @@
-"""The deep-model ablations behind the README table: every switch measured on the same 5 folds.
+"""The per-switch deep-model ablations (docs/results.md, "Other deep settings"): every switch on the same 5 folds.
 
     python benchmarks/deep_ablation_plan.py --list                            # the commands, one a line
     python benchmarks/deep_ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores

@@ -9,7 +9,7 @@ default start at t0 = −30, −10, 0, 10, 30 days and one slow, cool start, kee
 model: the fast fit's excess χ² over the reference's, divided by max(reference χ², degrees of freedom)
 (median, 90th percentile, max; negative: the fast fit found the better minimum), and the difference of
 fit_log_chi2_ratio (median and 90th percentile of |difference|, correlation); and the CPU ms/object of
-both (one core). Costs about 0.5 s of CPU per object (the reference).
+both (one core). The reference costs far more than the fast fits: keep --objects small.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ the cache (utils.features.feature_table), so after notebook 05 has run once only
 
 tuning: the multiclass GBDT exactly as notebook 05 trains it (3 redshift draws, one per CV repeat), with
 and without some feature columns (the SED-shape features, a feature group) and under other tree settings,
-at several CV seeds (fold shuffles), because one shuffle moves the F1 by ±0.02. Each cell is the nested
-F1 averaged over 10 seeds of the threshold splits; the row's mean over the CV seeds is what to compare.
+at several CV seeds (fold shuffles), because one shuffle alone moves the F1 noticeably (the spread over CV seeds:
+docs/results.md, "Tuning"). Each cell is the nested F1 averaged over 10 seeds of the threshold splits; the row's
+mean over the CV seeds is what to compare.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ def test_any_per_object_function_maps_over_partitions_on_a_running_cluster():
 
 
 def test_local_workers_keep_glibc_adaptive_malloc_and_leave_this_process_environment_alone(monkeypatch):
-    # Dask's nanny exports MALLOC_TRIM_THRESHOLD_ (which fixes glibc's mmap threshold: 2.7x slower GP kernels)
+    # Dask's nanny exports MALLOC_TRIM_THRESHOLD_ (which fixes glibc's mmap threshold: slower GP kernels in the
+    # workers; docs/results.md, "Predict and Dask")
     # and writes its spawn environment into the parent's os.environ.
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
