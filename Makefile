@@ -66,7 +66,7 @@ predict: $(STAMP)
 		$(if $(KIND),--kind '$(KIND)') $(if $(PREDICT_OUT),--out "$$PREDICT_OUT")
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_data.py $(if $(DATA_DIR),--data-dir "$$DATA_DIR")
+	$(PY) benchmarks/data_speed.py $(if $(DATA_DIR),--data-dir "$$DATA_DIR")
 
 clean-cache:
 	rm -rf cache

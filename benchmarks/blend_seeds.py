@@ -18,18 +18,18 @@ reads what it decided and scores, from `metrics.json`:
   (sd / sqrt(n)) and how many seeds it was positive at. The issue's bar: a gain beyond one standard error
   over >= 5 seeds.
 
-Each run takes ~11 minutes on 2 cores once notebook 02's feature tables are cached (MALLORN_CACHE_DIR).
+A run costs what its notebooks cost (docs/results.md, "Speed"), less once notebook 02's feature tables are cached
+(MALLORN_CACHE_DIR).
 
 When only notebook 05 changed since an earlier measurement (e.g. the GBDT's training set), `--deep-from PREFIX`
 reuses each seed's CNN and Transformer from `submissions/<PREFIX>-s<S>` (their predictions, checkpoints and
-executed notebooks are copied) and runs notebook 05 alone into the new folder: 7-9 minutes a seed with two
-processes side by side, instead of ~20. Only valid when the deep models' code and inputs are unchanged since
+executed notebooks are copied) and runs notebook 05 alone into the new folder, a fraction of a whole run's
+time. Only valid when the deep models' code and inputs are unchanged since
 those runs; the new folder's config.json names the source run and both commits.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -37,41 +37,32 @@ import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from utils.config import save_config  # noqa: E402
-from utils.evaluation.blend import cross_validated_blend, select_members  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.run.folder import git_commit  # noqa: E402
+from utils.config import save_config
+from utils.run.folder import git_commit
 from utils.run.pipeline import NOTEBOOK_DIR, check_inputs, execute
-from utils.steps.gbdt import notebook05_settings  # noqa: E402
+from utils.steps.gbdt import notebook05_settings
 
 MODELS = ("gbdt", "cnn", "transformer", "ensemble")
-DEEP_NOTEBOOKS = {"cnn": "03_cnn", "transformer": "04_transformer"}
 OPTIONAL_MEMBERS = ("gbdt_binary", "cnn")  # what the default run could spare: its selection re-run without each
-FIXED_BLENDS = {"gbdt+transformer": ["gbdt", "transformer"], "gbdt+cnn+transformer": ["gbdt", "cnn", "transformer"]}
 
 
-def finished(run: Path) -> bool:
-    return (run / "metrics.json").is_file() and (run / "submission.csv").is_file()
-
-
-def run_seed(data_dir: str, seed: int, run: Path) -> None:
+def run_seed(data_dir: str | None, seed: int, run: Path) -> int:
+    """A default run of notebooks 02-05 at `seed` into `run`; the run's exit status (its errors are its own
+    `error: ...` lines)."""
     command = [sys.executable, "-m", "utils.run", "--notebooks", "02-05", "--seed", str(seed),
-               "--out-dir", str(run.parent), "--run-id", run.name, "--no-progress"]
-    if data_dir:
-        command += ["--data-dir", data_dir]
+               "--out-dir", str(run.parent), "--run-id", run.name, "--no-progress",
+               "--data-dir", common.data_dir(data_dir)]
     print("running:", " ".join(command), flush=True)
-    subprocess.run(command, cwd=ROOT, check=True)
+    return subprocess.run(command, cwd=common.ROOT).returncode
 
 
 def run_notebook05_on(data_dir: str, seed: int, run: Path, deep_run: Path) -> None:
     """A default run of `seed` whose CNN and Transformer are `deep_run`'s and whose notebook 05 runs now."""
-    if not finished(deep_run):
+    if not common.finished(deep_run):
         raise SystemExit(f"--deep-from: {deep_run} holds no finished run")
     source_config = json.loads((deep_run / "config.json").read_text())
     if source_config.get("seed") != seed:
@@ -80,7 +71,7 @@ def run_notebook05_on(data_dir: str, seed: int, run: Path, deep_run: Path) -> No
         raise SystemExit(f"{run} exists but holds no finished run: remove it and run again")
     data_path, dataset = check_inputs(data_dir)
     (run / "predictions").mkdir(parents=True)
-    for model, notebook in DEEP_NOTEBOOKS.items():
+    for model, notebook in common.DEEP_NOTEBOOKS.items():
         for kind in ("oof", "test"):
             shutil.copy2(deep_run / "predictions" / f"{kind}_{model}.csv", run / "predictions")
         shutil.copy2(deep_run / "predictions" / f"metrics_{model}.json", run / "predictions")
@@ -110,100 +101,56 @@ def seed_row(run: Path) -> dict:
     settings = notebook05_settings("default")
     oof = pd.read_csv(run / "oof.csv", index_col="object_id")
     members = [c for c in oof.columns if c not in ("target", "ensemble")]
-    row["selected again"] = selected_blend_f1(oof, members, row["seed"], settings)
+    row["selected again"] = common.selected_blend(oof, members, row["seed"], settings)[1]
     for left_out in OPTIONAL_MEMBERS:
-        row[f"without {left_out}"] = selected_blend_f1(oof, [m for m in members if m != left_out], row["seed"], settings)
-    row.update(fixed_blend_f1s(oof, row["seed"], settings))
+        row[f"without {left_out}"] = common.selected_blend(oof, [m for m in members if m != left_out], row["seed"],
+                                                           settings)[1]
+    row.update(common.fixed_blend_f1s(oof, row["seed"], settings))
     return row
 
 
-def fixed_blend_f1s(oof: pd.DataFrame, seed: int, settings: dict) -> dict[str, float]:
-    """Nested F1 of each FIXED_BLENDS blend of the OOF columns: notebook 05's blend method cross-validated over its
-    blender splits, without member selection."""
-    scores = {}
-    for name, members in FIXED_BLENDS.items():
-        blended = cross_validated_blend(oof[members], oof["target"], settings["blend_method"], seed=seed,
-                                        n_repeats=settings["blend_repeats"])
-        scores[name] = honest_summary(oof["target"].to_numpy(), blended.to_numpy(), seed=seed,
-                                      repeats=settings["nested_repeats"])["f1"]
-    return scores
-
-
-def paired_line(label: str, diff: np.ndarray) -> str:
-    """'label: mean ± standard error (n seeds; positive at k)' of paired per-seed differences."""
-    error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
-    return (f"{label}: {diff.mean():+.4f} ± {error:.4f} (standard error, {len(diff)} seeds; "
-            f"positive at {int((diff > 0).sum())})")
-
-
-def selected_blend(oof: pd.DataFrame, members: list[str], seed: int, settings: dict) -> tuple[list[str], float]:
-    """Notebook 05's default ensemble from these members: member selection, then the cross-validated blend of
-    the kept ones; returns the kept members and the blend's nested F1 (its numbers, from the run's OOF columns)."""
-    target, method, repeats = oof["target"], settings["blend_method"], settings["blend_repeats"]
-    kept, _ = select_members(oof[members], target, method, anchor="gbdt", seed=seed, n_splits_seeds=repeats)
-    blended = cross_validated_blend(oof[kept], target, method, seed=seed, n_repeats=repeats)
-    return kept, honest_summary(target.to_numpy(), blended.to_numpy(), seed=seed,
-                                repeats=settings["nested_repeats"])["f1"]
-
-
-def selected_blend_f1(oof: pd.DataFrame, members: list[str], seed: int, settings: dict) -> float:
-    return selected_blend(oof, members, seed, settings)[1]
-
-
-def parse_existing(pairs: list[str]) -> dict[int, Path]:
-    existing = {}
-    for pair in pairs:
-        seed, _, folder = pair.partition("=")
-        if not folder:
-            raise SystemExit(f"--existing takes SEED=RUN_FOLDER, not {pair!r}")
-        existing[int(seed)] = Path(folder)
-    return existing
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seeds", default="42,0,1,2,3")
-    parser.add_argument("--runs-dir", type=Path, default=ROOT / "submissions")
+    parser = common.parser(__doc__)
+    parser.add_argument("--seeds", type=common.int_list, default="42,0,1,2,3")
+    parser.add_argument("--runs-dir", type=Path, default=common.ROOT / "submissions")
     parser.add_argument("--prefix", default="blendseed")
     parser.add_argument("--existing", nargs="*", default=[], help="SEED=RUN_FOLDER: a finished default run to read "
                         "for that seed instead of running one")
     parser.add_argument("--deep-from", default=None, metavar="PREFIX", help="reuse the CNN and Transformer of "
                         "<runs-dir>/<PREFIX>-s<seed> and run notebook 05 alone (deep models unchanged since)")
     args = parser.parse_args(argv)
-    existing = parse_existing(args.existing)
+    existing = common.existing_runs(args.existing)
     rows = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in args.seeds:
         run = existing.get(seed, args.runs_dir / f"{args.prefix}-s{seed}")
-        if not finished(run):
+        if not common.finished(run):
             if seed in existing:
                 raise SystemExit(f"{run} holds no finished run (metrics.json and submission.csv)")
             if args.deep_from:
                 run_notebook05_on(args.data_dir, seed, run, args.runs_dir / f"{args.deep_from}-s{seed}")
-            else:
-                run_seed(args.data_dir, seed, run)
+            elif status := run_seed(args.data_dir, seed, run):
+                return status
         rows.append(seed_row(run))
         if rows[-1]["seed"] != seed:
             raise SystemExit(f"{run} was run with seed {rows[-1]['seed']}, not {seed}")
 
-    blends = [*FIXED_BLENDS, "selected again", *(f"without {m}" for m in OPTIONAL_MEMBERS)]
-    print("| CV seed | GBDT | CNN | Transformer | ensemble | kept | " + " | ".join(blends) + " | GBDT AP | ensemble AP |")
-    print("|---" * (8 + len(blends)) + "|")
+    blends = [*common.FIXED_BLENDS, "selected again", *(f"without {m}" for m in OPTIONAL_MEMBERS)]
+    scores = [*MODELS, *blends, "gbdt_ap", "ensemble_ap"]
+    common.print_header(["CV seed", "GBDT", "CNN", "Transformer", "ensemble", "kept", *blends, "GBDT AP",
+                         "ensemble AP"])
     for r in rows:
-        print(f"| {r['seed']} | {r['gbdt']:.3f} | {r['cnn']:.3f} | {r['transformer']:.3f} | {r['ensemble']:.3f} | "
-              f"{r['kept']} | " + " | ".join(f"{r[b]:.3f}" for b in blends) +
-              f" | {r['gbdt_ap']:.3f} | {r['ensemble_ap']:.3f} |")
-    table = {name: np.array([r[name] for r in rows]) for name in (*MODELS, *blends, "gbdt_ap", "ensemble_ap")}
-    print("| mean | " + " | ".join(f"{table[m].mean():.3f}" for m in MODELS) + " | | "
-          + " | ".join(f"{table[b].mean():.3f}" for b in blends)
-          + f" | {table['gbdt_ap'].mean():.3f} | {table['ensemble_ap'].mean():.3f} |")
+        common.print_row([r["seed"], *(f"{r[m]:.3f}" for m in MODELS), r["kept"],
+                          *(f"{r[s]:.3f}" for s in (*blends, "gbdt_ap", "ensemble_ap"))])
+    table = {name: np.array([r[name] for r in rows]) for name in scores}
+    common.print_row(["mean", *(f"{table[m].mean():.3f}" for m in MODELS), "",
+                      *(f"{table[s].mean():.3f}" for s in (*blends, "gbdt_ap", "ensemble_ap"))])
     comparisons = {"ensemble - GBDT, nested F1": ("ensemble", "gbdt"), "ensemble - GBDT, AP": ("ensemble_ap", "gbdt_ap"),
-                   **{f"{b} - GBDT, nested F1": (b, "gbdt") for b in FIXED_BLENDS},
+                   **{f"{b} - GBDT, nested F1": (b, "gbdt") for b in common.FIXED_BLENDS},
                    **{f"ensemble {b} - ensemble, nested F1": (b, "ensemble") for b in blends if b.startswith("without")}}
     for label, (a, b) in comparisons.items():
-        print(paired_line(label, table[a] - table[b]))
+        print(common.paired_line(label, table[a], table[b]))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    common.run(main)

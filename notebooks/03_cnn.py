@@ -25,9 +25,9 @@
 #
 # `variant="starter"` runs the starter project's original design (~545K parameters, normalised flux only).
 #
-# Light curves alone (`use_features=False`: no physics feature enters the network): with `pretrain=True`,
-# `gp_grid=True` and `distill_weight=3.0` the CNN reaches nested F1 0.604 over 5 seeds, against 0.450
-# without the three (docs/results.md, "Light curves only").
+# Light curves alone (`use_features=False`: no physics feature enters the network): `pretrain=True`,
+# `gp_grid=True` and `distill_weight=3.0` together lift the CNN well above the plain network
+# (docs/results.md, "Light curves only").
 
 # %% tags=["parameters"]
 data_dir = None  # folder holding train_log.csv; None: $DATA_DIR, then data/, then the Kaggle mount
@@ -86,8 +86,8 @@ run.settings_table()
 # With `distill_weight > 0` (1.0 in the default and kaggle profiles) each fold also fits a GBDT on its training
 # objects' physics features, and the network learns the test light curves' soft labels from it next to the true
 # labels (utils/training/distill.py): P(TDE) for the TDE output and, from the default multiclass teacher, the
-# SpecType-group distribution for the auxiliary head. Over 5 seeds that took the CNN's nested F1 from 0.656
-# (no teacher) to 0.702 (binary teacher) and 0.719 (multiclass). The teachers are cached for notebook 04.
+# SpecType-group distribution for the auxiliary head. The binary teacher raised the CNN's nested F1 and the
+# multiclass one raised it further (docs/results.md, "Teacher"). The teachers are cached for notebook 04.
 
 # %%
 report = cross_validate_run(run)

@@ -72,8 +72,8 @@ run.settings_table()
 # With `distill_weight > 0` (1.0 in the default and kaggle profiles) the networks also learn the test light
 # curves' soft labels from a GBDT each fold fits on its own training objects' physics features
 # (utils/training/distill.py; the same teachers as notebook 03's, read from the cache): P(TDE) and, from the
-# default multiclass teacher, the SpecType groups. Over 5 seeds that took the Transformer's nested F1 from 0.664
-# (no teacher) to 0.689 (binary teacher) and 0.714 (multiclass).
+# default multiclass teacher, the SpecType groups. The binary teacher raised the Transformer's nested F1 and the
+# multiclass one raised it further (docs/results.md, "Teacher").
 
 # %%
 report = cross_validate_run(run)

@@ -5,6 +5,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The benchmark scripts import their helpers as `import common`, as Python finds them when it runs a script from
+# benchmarks/; tests import the scripts the same way (`import features_ablation`).
+sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from synthetic import write_kaggle_dataset  # noqa: E402
 

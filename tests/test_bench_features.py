@@ -1,18 +1,13 @@
-"""benchmarks/bench_features.py --objects on the tiny data set: one line per group (batch groups too), no cache
+"""benchmarks/features_speed.py --objects on the tiny data set: one line per group (batch groups too), no cache
 written."""
 
-import importlib.util
 import re
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_features.py"
+import features_speed
 
 
 def test_objects_mode_times_each_group_on_a_sample(kaggle_dir, cache_dir, capsys):
-    spec = importlib.util.spec_from_file_location("bench_features", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    assert bench.main(["--data-dir", str(kaggle_dir), "--groups", "meta,fits,parsnip", "--objects", "5"]) == 0
+    assert features_speed.main(["--data-dir", str(kaggle_dir), "--groups", "meta,fits,parsnip", "--objects", "5"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["meta", "fits", "parsnip"]  # parsnip: a batch group, one call
     assert all(re.search(r"ms/object CPU \(10 objects, one core\)", line) for line in lines)

@@ -1,10 +1,21 @@
-"""Benchmark scripts on made-up run folders: their tables, and their errors on bad input."""
+"""Benchmark scripts on made-up run folders: their tables, and their errors on bad input; their shared helpers."""
 
-import importlib.util
+import argparse
+import ast
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import blend_checks
+import blend_deep_variant
+import blend_seeds
+import common
+import deep_ablation
+import deep_fold_alignment
+import deep_pretrain_speed
+import gbdt_ablation
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,19 +24,47 @@ from sklearn.metrics import average_precision_score
 from utils.data.load import load_dataset
 from utils.training import CNN_PROFILES, cross_validate_network, deep_settings, make_deterministic, prepare_inputs
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = Path(common.__file__).resolve().parent
 
 
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def test_no_benchmark_imports_another():
+    # What two scripts share lives in common.py; a script importing a sibling drags in its whole set-up.
+    scripts = {path.stem for path in BENCHMARKS.glob("*.py")}
+    siblings = []
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            imported = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                        [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            siblings += [f"{path.name} imports {name}" for name in imported if name in scripts - {"common"}]
+    assert siblings == []
 
 
-@pytest.fixture
-def ensemble_checks():
-    return load_script("ensemble_checks")
+def test_a_missing_data_folder_is_one_error_line_and_status_2(tmp_path):
+    # data_speed.py hands the folder to a process per phase: the parent reports a missing one, not a traceback.
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "data_speed.py"), "--data-dir", str(tmp_path / "absent")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: data directory ") and len(done.stderr.splitlines()) == 1
+
+
+def test_comma_lists_and_key_values():
+    assert common.int_list("42,0,1") == [42, 0, 1] and common.names("gp,,fits") == ["gp", "fits"]
+    with pytest.raises(argparse.ArgumentTypeError, match="not a comma-separated list of integers"):
+        common.int_list("42,x")
+    assert common.key_values(["epochs=3", "device='cuda'", "loss=focal", "gp_grid=True"]) == {
+        "epochs": 3, "device": "cuda", "loss": "focal", "gp_grid": True}
+    with pytest.raises(ValueError, match="is not KEY=VALUE"):
+        common.key_values(["epochs"])
+
+
+def test_paired_differences_over_seeds_and_one_seed():
+    mean, error = common.paired([0.72, 0.70, 0.74], [0.70, 0.70, 0.71])
+    diff = np.array([0.02, 0.0, 0.03])
+    assert mean == pytest.approx(diff.mean()) and error == pytest.approx(diff.std(ddof=1) / np.sqrt(3))
+    assert common.paired_line("x - y", [0.72, 0.70, 0.74], [0.70, 0.70, 0.71]) == (
+        f"x - y: {diff.mean():+.4f} ± {error:.4f} (standard error, 3 seeds; positive at 2)")
+    mean, error = common.paired([0.72], [0.70])
+    assert mean == pytest.approx(0.02) and np.isnan(error)
 
 
 def write_oof(run: Path, log: pd.DataFrame) -> None:
@@ -38,9 +77,9 @@ def write_oof(run: Path, log: pd.DataFrame) -> None:
         run / "oof.csv", index=False)
 
 
-def test_blend_table_scores_each_member_and_method(ensemble_checks, kaggle_dir, tmp_path, capsys):
+def test_blend_table_scores_each_member_and_method(kaggle_dir, tmp_path, capsys):
     write_oof(tmp_path / "run", load_dataset(kaggle_dir).train_log)
-    assert ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"),
+    assert blend_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"),
                                  "--experiment", "blend"]) == 0
     rows = {line.split(" | ")[0].lstrip("| "): line for line in capsys.readouterr().out.splitlines()}
     assert rows["gbdt alone"].split(" | ")[1].startswith("1.000")  # a perfect ranking scores F1 1 every seed
@@ -50,29 +89,28 @@ def test_blend_table_scores_each_member_and_method(ensemble_checks, kaggle_dir, 
     assert rows["gbdt alone"].split(" | ")[2] == "1.000"  # the nested F1 at the notebooks' seed
 
 
-def test_bad_run_folders_are_named(ensemble_checks, kaggle_dir, tmp_path):
+def test_bad_run_folders_are_named(kaggle_dir, tmp_path):
     with pytest.raises(SystemExit, match=r"oof.csv not found: give the folder of a run of all notebooks"):
-        ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path), "--experiment", "blend"])
+        blend_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path), "--experiment", "blend"])
     log = load_dataset(kaggle_dir).train_log
     write_oof(tmp_path / "run", log.iloc[1:])
     with pytest.raises(SystemExit, match=rf"lacks 1 training objects of this data set, e.g. {log.index[0]}"):
-        ensemble_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"), "--experiment", "blend"])
+        blend_checks.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path / "run"), "--experiment", "blend"])
 
 
 def test_gbdt_tuning_table_has_one_cell_per_cv_seed(kaggle_dir, capsys):
-    ablate_gbdt = load_script("ablate_gbdt")
-    assert ablate_gbdt.main(["--data-dir", str(kaggle_dir), "--experiment", "tuning", "--cv-seeds", "0,1",
+    assert gbdt_ablation.main(["--data-dir", str(kaggle_dir), "--experiment", "tuning", "--cv-seeds", "0,1",
                              "--rows", "0,2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| variant | F1 nested at CV seeds 0 / 1 |")
     names = [line.split(" | ")[0].lstrip("| ") for line in lines[2:]]
-    assert names == [ablate_gbdt.TUNING_ROWS[0][0], ablate_gbdt.TUNING_ROWS[2][0]]
+    assert names == [gbdt_ablation.TUNING_ROWS[0][0], gbdt_ablation.TUNING_ROWS[2][0]]
     for line in lines[2:]:
         per_seed = [float(v) for v in line.split(" | ")[1].split(" / ")]
         assert len(per_seed) == 2 and all(0 <= v <= 1 for v in per_seed)
 
 
-def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path, capsys):
+def test_deep_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path, capsys):
     settings = deep_settings(CNN_PROFILES, "quick", device="cpu", n_folds=3)
     inputs = prepare_inputs(load_dataset(kaggle_dir), settings)
     make_deterministic(settings["seed"])
@@ -80,7 +118,7 @@ def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path
     (tmp_path / "predictions").mkdir()
     result.oof[["object_id", "prob"]].to_csv(tmp_path / "predictions" / "oof_cnn.csv", index=False)
 
-    assert load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)]) == 0
+    assert deep_fold_alignment.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     fold_rows = [line.split(" | ")[0] for line in lines if line.startswith(("| 0 ", "| 1 ", "| 2 "))]
     assert fold_rows == ["| 0", "| 1", "| 2"]
@@ -90,46 +128,43 @@ def test_fold_alignment_table_recomputes_what_the_run_saved(kaggle_dir, tmp_path
         average_precision_score(inputs.y, result.oof.prob), abs=5e-4)
 
 
-def test_fold_alignment_names_a_folder_without_checkpoints(kaggle_dir, tmp_path):
+def test_deep_fold_alignment_names_a_folder_without_checkpoints(kaggle_dir, tmp_path):
     with pytest.raises(SystemExit, match="no deep-model checkpoints under"):
-        load_script("fold_alignment").main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)])
+        deep_fold_alignment.main(["--data-dir", str(kaggle_dir), "--run", str(tmp_path)])
 
 
 def test_a_deep_bundle_of_another_class_grouping_is_refused(tmp_path):
-    ablate_deep = load_script("ablate_deep")
     settings = deep_settings(CNN_PROFILES, "default", sequence_length=64, distill_weight=0.0)
     arrays = {"band64_flux": np.zeros((2, 6, 64), np.float32), "object_ids": np.array(["a", "b"]),
               "y": np.array([0, 1]), "aux": np.array([0, 4])}
     np.savez(tmp_path / "old.npz", **arrays)  # exported before utils.classes: no aux_classes
     with pytest.raises(SystemExit, match="export it again"):
-        ablate_deep.load_bundle(tmp_path / "old.npz", settings)
+        deep_ablation.load_bundle(tmp_path / "old.npz", settings)
     np.savez(tmp_path / "other.npz", **arrays, aux_classes=np.array(["AGN", "SN Ia", "core-collapse SN", "SLSN", "TDE"]))
     with pytest.raises(SystemExit, match="another class grouping"):
-        ablate_deep.load_bundle(tmp_path / "other.npz", settings)
+        deep_ablation.load_bundle(tmp_path / "other.npz", settings)
 
 
-def test_ablate_deep_switches_the_gp_grid_on(kaggle_dir, tmp_path):
-    ablate_deep = load_script("ablate_deep")
+def test_deep_ablation_switches_the_gp_grid_on(kaggle_dir, tmp_path):
     results = tmp_path / "ablations.jsonl"
-    common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
+    base_args = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
               "--seeds", "3", "--set", "n_folds=2", "gp_grid_steps=16"]
-    ablate_deep.main([*common, "--tag", "plain"])
-    ablate_deep.main([*common, "--set", "gp_grid=True", "--tag", "grid"])
+    deep_ablation.main([*base_args, "--tag", "plain"])
+    deep_ablation.main([*base_args, "--set", "gp_grid=True", "--tag", "grid"])
     plain, grid = [json.loads(line) for line in results.read_text().splitlines()]
     assert grid["overrides"]["gp_grid"] is True and grid["parameters"] > plain["parameters"]
     with pytest.raises(SystemExit, match="a bundle holds no GP grids"):
-        ablate_deep.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default", gp_grid=True))
+        deep_ablation.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default", gp_grid=True))
     with pytest.raises(SystemExit, match="no test light curves to distil onto: add --set distill_weight=0"):
-        ablate_deep.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default"))
+        deep_ablation.load_bundle(tmp_path / "absent.npz", deep_settings(CNN_PROFILES, "default"))
 
 
-def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):
-    ablate_deep = load_script("ablate_deep")
+def test_deep_ablation_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, tmp_path, capsys):
     results = tmp_path / "ablations.jsonl"
-    common = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
+    base_args = ["--data-dir", str(kaggle_dir), "--profile", "quick", "--no-test", "--results", str(results),
               "--seeds", "3,4"]
-    ablate_deep.main([*common, "--set", "n_folds=2", "--tag", "plain"])
-    ablate_deep.main([*common, "--set", "n_folds=2", "--set", "pretrain=True", "--tag", "pretrained",
+    deep_ablation.main([*base_args, "--set", "n_folds=2", "--tag", "plain"])
+    deep_ablation.main([*base_args, "--set", "n_folds=2", "--set", "pretrain=True", "--tag", "pretrained",
                       "--baseline", "plain"])
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert rows[2]["overrides"] == {"n_folds": 2, "pretrain": True}  # a repeated --set adds to the first
@@ -139,17 +174,19 @@ def test_ablate_deep_runs_each_seed_and_pairs_it_with_the_baseline(kaggle_dir, t
     for seed, plain, pretrained in zip((3, 4), rows[:2], rows[2:]):
         assert f"seed {seed}: nested F1 {pretrained['f1']:.3f}" in printed
         assert f"difference F1 {pretrained['f1'] - plain['f1']:+.3f}" in printed
-    assert "paired difference over 2 seed(s)" in printed
-    ablate_deep.main([*common, "--same-folds", "--set", "n_folds=2", "--tag", "same folds", "--baseline", "plain"])
+    gain = np.mean([pretrained["f1"] - plain["f1"] for plain, pretrained in zip(rows[:2], rows[2:])])
+    assert f"paired difference, nested F1, 'pretrained' - 'plain': {gain:+.4f} ± " in printed  # and its SE
+    assert "paired difference, AP, 'pretrained' - 'plain': " in printed
+    deep_ablation.main([*base_args, "--same-folds", "--set", "n_folds=2", "--tag", "same folds", "--baseline", "plain"])
     rows = [json.loads(line) for line in results.read_text().splitlines()][4:]
     assert [(row["seed"], row["cv_seed"]) for row in rows] == [(3, 42), (4, 42)]
     assert "no row tagged 'plain' for cnn at seed 3, cv_seed 42" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no complete row tagged 'absent'"):
-        ablate_deep.main([*common, "--baseline", "absent"])
+        deep_ablation.main([*base_args, "--baseline", "absent"])
 
 
-def test_time_pretrain_prints_both_epoch_times(kaggle_dir, capsys):
-    load_script("time_pretrain").main(["--data-dir", str(kaggle_dir), "--objects", "20", "--epochs", "1",
+def test_deep_pretrain_speed_prints_both_epoch_times(kaggle_dir, capsys):
+    deep_pretrain_speed.main(["--data-dir", str(kaggle_dir), "--objects", "20", "--epochs", "1",
                                        "--models", "cnn"])
     line = capsys.readouterr().out.splitlines()[-1]
     assert line.startswith("cnn (band layout, 20 objects): pretraining ") and "ratio" in line and "60 objects" in line
@@ -173,7 +210,6 @@ def fake_default_run(run: Path, seed: int) -> None:
 
 
 def test_blend_seeds_deep_from_reuses_the_deep_members_and_runs_notebook05_alone(tmp_path, kaggle_dir, monkeypatch):
-    blend_seeds = load_script("blend_seeds")
     calls = []
     monkeypatch.setattr(blend_seeds, "execute", lambda source, output, parameters, progress: calls.append(
         (source.name, output, parameters)))
@@ -206,7 +242,6 @@ def test_blend_seeds_deep_from_reuses_the_deep_members_and_runs_notebook05_alone
 
 def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_replays_the_selection(
         tmp_path, kaggle_dir, monkeypatch, capsys):
-    variant = load_script("blend_deep_variant")
     calls = []
 
     def fake_execute(source, output, parameters, progress):
@@ -223,28 +258,29 @@ def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_repl
     gbdt_run = tmp_path / "old-s3"
     gbdt_run.mkdir()
     oof[["target", "gbdt"]].assign(ensemble=oof["gbdt"]).to_csv(gbdt_run / "oof.csv")
-    monkeypatch.setattr(variant, "execute", fake_execute)
+    monkeypatch.setattr(blend_deep_variant, "execute", fake_execute)
     run = tmp_path / "new-s3"
 
-    variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})
+    blend_deep_variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})
     assert [name for name, _ in calls] == ["03_cnn.py", "04_transformer.py"]
     assert all(p["distill_weight"] == 1.0 and p["seed"] == 3 and p["out_dir"] == str(run) for _, p in calls)
     assert json.loads((run / "config.json").read_text())["distill_weight"] == 1.0
     config = (run / "config.json").read_text()
-    variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})  # predictions exist: nothing runs
+    # predictions exist: nothing runs
+    blend_deep_variant.run_deep_notebooks(str(kaggle_dir), 3, run, {"distill_weight": 1.0})
     assert len(calls) == 2 and (run / "config.json").read_text() == config  # and what ran stays recorded
 
-    columns = variant.oof_columns(gbdt_run, run)
+    columns = blend_deep_variant.oof_columns(gbdt_run, run)
     assert list(columns.columns) == ["target", "gbdt", "cnn", "transformer"]
-    row = variant.seed_row(3, columns)
+    row = blend_deep_variant.seed_row(3, columns)
     assert row["kept"] == "gbdt" and row["selected"] == row["gbdt"] > 0.9 > row["cnn"]  # noise members stay out
 
     # main: the finished run's own deep members (here: the same noise) are replayed next to the new ones
     (gbdt_run / "metrics.json").write_text(json.dumps({"seed": 3}))
     (gbdt_run / "submission.csv").write_text("object_id,prediction\n")
     shutil.copytree(run / "predictions", gbdt_run / "predictions")
-    variant.main(["--data-dir", str(kaggle_dir), "--seeds", "3", "--runs-dir", str(tmp_path), "--prefix", "new",
-                  "--gbdt-from", "old", "--deep-set", "distill_weight=1.0"])
+    blend_deep_variant.main(["--data-dir", str(kaggle_dir), "--seeds", "3", "--runs-dir", str(tmp_path),
+                             "--prefix", "new", "--gbdt-from", "old", "--deep-set", "distill_weight=1.0"])
     out = capsys.readouterr().out
     assert "deep models of the finished runs:" in out and "| 3 | " in out
     assert "selected - GBDT, nested F1: +0.0000" in out and "cnn: changed - before: +0.0000" in out
@@ -253,4 +289,4 @@ def test_blend_deep_variant_runs_the_deep_notebooks_with_its_parameters_and_repl
     oof.loc["obj0", "target"] = 0
     oof[["target", "gbdt"]].to_csv(gbdt_run / "oof.csv")
     with pytest.raises(SystemExit, match="not the GBDT run's objects and labels"):
-        variant.oof_columns(gbdt_run, run)
+        blend_deep_variant.oof_columns(gbdt_run, run)

@@ -1,10 +1,9 @@
 """feature_table on the Dask executor, on a small Kaggle-layout data set: the joblib table, one cache entry."""
 
-import importlib.util
 import os
-from pathlib import Path
 
 import dask
+import dask_speed
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +20,6 @@ from utils.features.distributed import (
     map_partitions,
     partitions,
 )
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture
@@ -68,7 +65,8 @@ def test_any_per_object_function_maps_over_partitions_on_a_running_cluster():
 
 
 def test_local_workers_keep_glibc_adaptive_malloc_and_leave_this_process_environment_alone(monkeypatch):
-    # Dask's nanny exports MALLOC_TRIM_THRESHOLD_ (which fixes glibc's mmap threshold: 2.7x slower GP kernels)
+    # Dask's nanny exports MALLOC_TRIM_THRESHOLD_ (which fixes glibc's mmap threshold: slower GP kernels in the
+    # workers; docs/results.md, "Predict and Dask")
     # and writes its spawn environment into the parent's os.environ.
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -112,15 +110,8 @@ def test_partitions_cover_every_object_once_in_order():
     assert list(partitions(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_distributed", BENCHMARKS / "bench_distributed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_repeats_the_test_set_with_suffixed_ids(dataset):
-    batch = load_benchmark().repeated_test_set(dataset, 45)  # 20 test objects: two full copies and a part
+    batch = dask_speed.repeated_test_set(dataset, 45)  # 20 test objects: two full copies and a part
     assert len(batch.test_log) == 45 and batch.test_log.index.is_unique
     assert list(batch.test_log.index[[0, 20, 44]]) == [f"{dataset.test_log.index[0]}_c0",
                                                        f"{dataset.test_log.index[0]}_c1",
@@ -133,7 +124,7 @@ def test_benchmark_repeats_the_test_set_with_suffixed_ids(dataset):
 
 def test_benchmark_prints_one_row_per_cluster_size(kaggle_dir, capsys):
     # Worker processes, as the real measurement uses; cheap groups and few objects keep it to seconds.
-    assert load_benchmark().main(["--data-dir", str(kaggle_dir), "--objects", "25", "--workers", "1",
+    assert dask_speed.main(["--data-dir", str(kaggle_dir), "--objects", "25", "--workers", "1",
                                   "--partition-size", "10", "--groups", "meta,photometry"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("batch: 25 objects")

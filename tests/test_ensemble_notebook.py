@@ -29,7 +29,7 @@ def test_settings_refuse_an_unknown_blend_method():
     assert notebook05_settings("quick", n_repeats=None)["n_repeats"] == 1
     with pytest.raises(ValueError, match="blend_method"):
         notebook05_settings("quick", blend_method="vote")
-    # Adversarial weighting: on where measured to help (benchmarks/ablate_features.py, row default@adv), off in quick.
+    # Adversarial weighting: on where measured to help (benchmarks/features_ablation.py, row default@adv), off in quick.
     assert [notebook05_settings(p)["adversarial_weighting"] for p in ("quick", "default", "kaggle")] == [False, True, True]
     assert notebook05_settings("quick", adversarial_weighting=True)["adversarial_weighting"] is True
 

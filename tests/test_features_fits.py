@@ -1,9 +1,7 @@
 """The fits group: light curves drawn from its own models (known answers), against a brute-force
 least-squares reference, and the cache key of its tables."""
 
-import importlib.util
-from pathlib import Path
-
+import features_fits_accuracy
 import numpy as np
 import pytest
 
@@ -13,7 +11,6 @@ from utils.data.lightcurve import make_object
 from utils.features import DEFAULT_GROUPS, fits, group_versions
 from utils.features.table import cache_path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fits_accuracy.py"
 TDE_TRUTH = [8.0, np.log(12.0), np.log(50.0), np.log10(2.5e4), 0.05]  # t0, log σ, log τ, log10 T0, k
 SN_TRUTH = [-3.0, np.log(5.0), np.log(30.0), np.log10(1.4e4), 3.0]  # t0, log τ_rise, log τ_fall, log10 T0, c
 
@@ -33,11 +30,8 @@ def model_object(model, params, z=0.1, noise=0.01, seed=0, days=None, n_bands=5)
 
 @pytest.fixture(scope="module")
 def accuracy():
-    """benchmarks/fits_accuracy.py, whose reference_fit is the brute-force reference."""
-    spec = importlib.util.spec_from_file_location("fits_accuracy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/features_fits_accuracy.py, whose reference_fit is the brute-force reference."""
+    return features_fits_accuracy
 
 
 def test_the_colour_table_reads_the_blackbody_within_a_tenth_of_a_percent():

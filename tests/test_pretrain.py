@@ -151,7 +151,7 @@ def test_cross_validation_with_pretraining_saves_loadable_checkpoints(dataset, t
 
 
 def test_a_run_without_test_predictions_still_pretrains_on_the_test_light_curves(dataset, cache_dir):
-    """ablate_deep --no-test predicts no test set, but pretrains on train + test like a full run."""
+    """deep_ablation --no-test predicts no test set, but pretrains on train + test like a full run."""
     settings = quick_settings("cnn", n_folds=2, epochs=1, pretrain_epochs=1)
     inputs = prepare_inputs(dataset, settings)
     result = cross_validate_network(settings, inputs.train, inputs.y, inputs.aux, None, unlabelled=inputs.test)

@@ -20,10 +20,10 @@ import numpy as np
 
 PROFILE_NAMES = ("quick", "default", "kaggle")
 # The numbered notebooks a run leaves out when none are named. `default` leaves out the CNN (03) and the
-# Transformer (04): blending them in did not raise the nested F1 beyond one standard error (with the networks
-# distilled from the multiclass GBDT: +0.005 ± 0.005 over 5 CV seeds, docs/results.md), so a CPU run saves
-# their 6 minutes. `quick` (a smoke run of everything) and `kaggle` (a GPU, where they are cheap and bagged)
-# run every notebook; `all` always does.
+# Transformer (04): blending them in did not raise the nested F1 beyond one standard error, even with the networks
+# distilled from the multiclass GBDT (docs/results.md, "Blend"), so a CPU run saves their minutes (docs/results.md,
+# "Speed"). `quick` (a smoke run of everything) and `kaggle` (a GPU, where they are cheap and bagged) run every
+# notebook; `all` always does.
 PROFILE_LEAVES_OUT = {"quick": (), "default": (3, 4), "kaggle": ()}
 
 

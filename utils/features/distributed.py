@@ -52,10 +52,10 @@ def cluster_client(scheduler: str | None = None, *, n_workers: int = 2, processe
 def local_cluster(n_workers: int, *, processes: bool = True) -> Iterator[LocalCluster]:
     """A LocalCluster of `n_workers` one-thread workers, tuned for this CPU-bound, allocation-heavy feature code.
 
-    Two of Dask's defaults cost this code ~30 % of its speed (28.4 vs 39.9 objects/s on one worker, docs/results.md):
+    Two of Dask's defaults cost this code a large share of its speed (docs/results.md, "Predict and Dask"):
     - the nanny exports MALLOC_TRIM_THRESHOLD_=65536 to its workers, and setting it at all switches off
       glibc's adaptive mmap threshold, so every large numpy temporary (the GP's covariance matrices) is
-      mmapped and page-faulted anew (GP kernel 2.7x slower in a worker); left unset here;
+      mmapped and page-faulted anew (the GP kernel runs several times slower in a worker); left unset here;
     - the statistical profiler samples each worker thread's stack every 10 ms; off here.
     The nanny writes its spawn environment into this process's os.environ; it is restored afterwards, so
     later child processes (joblib, papermill) do not inherit one-thread BLAS limits. No dashboard: its

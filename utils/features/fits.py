@@ -13,7 +13,7 @@ normalised at the r band, so the amplitude A is the r-band flux at the shape's m
 Reported: each model's reduced χ², their log ratio (positive: the TDE model fits better), the fitted
 temperatures and cooling rates, and the shapes' time scales, from the points in WINDOW_DAYS.
 
-The fit (~7 ms per object for both models on one core): the amplitude (≥ 0) is solved in closed form for
+The fit (its cost per object: docs/results.md, "Speed"): the amplitude (≥ 0) is solved in closed form for
 any shape (variable projection), so only the five shape parameters (within TDE_BOUNDS / SN_BOUNDS) are
 searched. First every point of a coarse grid at once (TDE_GRID / SN_GRID values per parameter; the
 supernova grid holds τ_rise < τ_fall only), without evaluating a light curve per grid point: a blackbody
@@ -35,7 +35,7 @@ from ..data.extinction import LSST_WAVELENGTHS
 from ..data.lightcurve import DETECTION_SNR, ObjectLightCurve
 from .contract import empty_features
 
-# Part of the cache key of every table holding this group (and of benchmarks/ablate_features.py's score rows).
+# Part of the cache key of every table holding this group (and of benchmarks/features_ablation.py's score rows).
 # Since fits joined the default (features-v4) a definition change bumps FEATURES_VERSION instead; VERSION stays,
 # because removing it would change every default table's cache key and throw away every cached table.
 VERSION = 2

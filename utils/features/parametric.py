@@ -1,4 +1,4 @@
-"""Bazin fits per band with the `light-curve` package (Rust, ~0.3 ms a fit).
+"""Bazin fits per band with the `light-curve` package (Rust; the group's cost per object: docs/results.md, "Speed").
 
 f(t) = A e^{-(t - t0)/τ_fall} / (1 + e^{-(t - t0)/τ_rise}) + B, fitted to flux in µJy.
 Reported per band: rest-frame τ_rise and τ_fall, the fit's reduced χ², and the baseline B and

@@ -19,9 +19,9 @@ before ParSNIP loads so nothing is downloaded. Runs on CUDA when present; determ
 objects batched in object_id order whatever order they come in).
 
 Speed: ParSNIP's own path builds an astropy table per light curve and preprocesses it column by column,
-which cost half its time; `model_inputs` does the same steps on numpy arrays (~3 ms per object) and hands
-the model's forward pass (observations, meta) pairs, the form its own augmentation path uses. What is
-left is the encoder's convolutions.
+which cost much of its time; `model_inputs` does the same steps on numpy arrays and hands the model's
+forward pass (observations, meta) pairs, the form its own augmentation path uses. What is left is the
+encoder's convolutions (this fast path against parsnip's own: docs/results.md, "Speed").
 """
 
 from __future__ import annotations
@@ -131,8 +131,7 @@ def predict(objects: list[ObjectLightCurve]) -> pd.DataFrame:
     One object per forward pass: in a batch, the float32 convolutions' results depend on the other objects
     (~1e-5 relative), and a run's features must come out bit for bit the same when utils.serve.predict scores the
     same objects in other chunks. It is also faster on a CPU than ParSNIP's batches of 256, which pad every
-    light curve to the longest (19 vs 26 ms of CPU per object, one thread, 200 objects
-    on a busy machine).
+    light curve to the longest.
     """
     model = load_model()
     inputs = [x for x in (model_inputs(obj, model.settings) for obj in objects if len(obj.time) > 0) if x is not None]

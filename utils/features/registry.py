@@ -2,7 +2,7 @@
 
 REGISTRY maps every group to its module (utils.features.contract: NAMES + extract, or extract_batch for a
 batch group); DEFAULT_GROUPS are the ones a plain feature_table call builds; the others are candidates that
-benchmarks/ablate_features.py measures. The meaning and unit of every column is in docs/features.md.
+benchmarks/features_ablation.py measures. The meaning and unit of every column is in docs/features.md.
 """
 
 from __future__ import annotations

@@ -116,8 +116,8 @@ def drw_problem(time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray) -> tup
 def fit_drw(time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray) -> tuple[float, float]:
     """(log10 τ, log10 σ) of a damped random walk, k(Δt) = σ² e^{-|Δt|/τ}, by maximum likelihood.
 
-    L-BFGS-B with the analytic gradient: a third of the time of finite differences, the same optimum
-    (within 3e-5 dex for 99 % of training objects; features-v6; benchmarks/drw_fit.py)."""
+    L-BFGS-B with the analytic gradient: faster than finite differences, at the same optimum (features-v6;
+    docs/results.md, "Speed"; benchmarks/features_drw_accuracy.py)."""
     data, start, bounds = drw_problem(time, flux, flux_err)
     result = minimize(drw_neg_log_likelihood, start, args=data, jac=True, method="L-BFGS-B",
                       bounds=bounds, options={"maxiter": 60})

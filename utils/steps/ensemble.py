@@ -73,6 +73,15 @@ class BlendOutcome:
     selection: pd.DataFrame | None = None  # how the blended members were chosen (select_members), if they were
 
 
+def selected_members(oof: pd.DataFrame, target: pd.Series, blend_method: str, *, seed: int, blend_repeats: int,
+                     anchor: str = "gbdt") -> tuple[list[str], pd.DataFrame]:
+    """The members choose_blend blends when it selects them, and the table that says why: select_members with
+    the blend method ('f1' for 'auto') over `blend_repeats` blender splits. Benchmarks replay notebook 05's
+    decision on finished runs' OOF columns with it."""
+    method = "f1" if blend_method == "auto" else blend_method
+    return select_members(oof, target, method, anchor=anchor, seed=seed, n_splits_seeds=blend_repeats)
+
+
 def choose_blend(members: Members, blend_method: str, *, seed: int, blend_repeats: int,
                  nested_repeats: int, select: bool = False, anchor: str = "gbdt") -> BlendOutcome:
     """Every blend method cross-validated; the configured one (or, for 'auto', the best by AP) scores the test set.
@@ -83,9 +92,8 @@ def choose_blend(members: Members, blend_method: str, *, seed: int, blend_repeat
     """
     oof, test, selection = members.oof, members.test, None
     if select and oof.shape[1] > 1 and anchor in oof.columns:
-        method_for_selection = "f1" if blend_method == "auto" else blend_method
-        kept, selection = select_members(oof, members.target, method_for_selection, anchor=anchor, seed=seed,
-                                         n_splits_seeds=blend_repeats)
+        kept, selection = selected_members(oof, members.target, blend_method, seed=seed, blend_repeats=blend_repeats,
+                                           anchor=anchor)
         oof, test = oof[kept], test[kept]
     cv_blends = {method: cross_validated_blend(oof, members.target, method, seed=seed,
                                                n_repeats=blend_repeats) for method in METHODS}

@@ -75,7 +75,8 @@ def cached_teacher_probabilities(train_features: pd.DataFrame, y: np.ndarray, un
                                  *, seed: int, groups: np.ndarray | None = None, n_jobs: int = 1,
                                  cache_dir: str | os.PathLike | None = None) -> np.ndarray:
     """teacher_probabilities, kept under cache_root()/teacher by a hash of every input: notebooks 03 and 04 (and
-    reruns) share a fold's teacher instead of refitting it (the multiclass one takes seconds a fold)."""
+    reruns) share a fold's teacher instead of refitting it (the multiclass one takes seconds a fold: docs/results.md,
+    "Speed")."""
     path = teacher_path(train_features, y, unlabelled_features, seed=seed, groups=groups, cache_dir=cache_dir)
     if path.is_file():
         return np.load(path)

@@ -22,8 +22,9 @@ _TRAINING = {
     "loss": "focal", "focal_alpha": 0.75, "focal_gamma": 2.0, "bce_pos_weight": 5.0,
     "oversample": 0.2,  # share of TDEs in each epoch's weighted draws; 0 = plain shuffling
     "val_fraction": 0.15,  # inner split of the training folds for early stopping on AP
-    # One network per fold by default: in the full run the blend's member selection kept neither deep model
-    # (docs/results.md), so the default spends half the time it did on them; `kaggle` bags 5 per fold.
+    # One network per fold by default: the blend's member selection keeps neither deep model (docs/results.md,
+    # "Blend"), so the default does not pay twice the time for a second one (docs/results.md, "Teacher");
+    # `kaggle` bags 5 per fold.
     "patience": 10, "n_seeds": 1,
     "align_folds": True,  # one score scale for the fold networks, from their test scores (calibration.py)
     "aug_noise": 0.5, "aug_time": 0.5, "aug_drop": 0.5, "aug_redshift": 0.5,
@@ -31,7 +32,8 @@ _TRAINING = {
     "use_features": True,  # physics features from utils.features join the object vector
     "perturb_train_z": True,  # train Z + noise like the test's photometric Z_err (as notebook 05 does)
     "flux_scaling": "asinh", "rest_frame": True, "time_reference": "peak",
-    # 32 steps per band / 64 tokens (windows centred on the peak) scored like 64 / 128 at a third of the cost
+    # 32 steps per band / 64 tokens (windows centred on the peak) scored like longer sequences at a fraction of the
+    # cost (the per-switch ablations, docs/results.md, "Other deep settings")
     "sequence_length": 32, "token_length": 64, "dropout": 0.3, "head_hidden": 32,
     # self-supervised pretraining of the encoder on every train + test light curve, no labels (pretrain.py):
     # reconstruct a hidden share of each object's observations; fine-tuning then starts from that encoder
@@ -42,16 +44,17 @@ _TRAINING = {
     # the light curve alone, so still label-free) from the encoder, at this weight next to the reconstruction loss
     "pretrain_feature_weight": 0.0,
     # > 0: every step also trains on as many unlabelled (test) light curves, against soft labels from a GBDT that
-    # each fold fits on its own training objects' physics features (distill.py), at this weight. In full runs over
-    # 5 CV seeds it lifted the CNN's nested F1 0.660 -> 0.714 and the Transformer's 0.678 -> 0.699 (docs/results.md)
-    # at up to ~3 times the training time; the blend still gains nothing, so the default run leaves both out.
+    # each fold fits on its own training objects' physics features (distill.py), at this weight. It lifts both
+    # networks' nested F1 (docs/results.md, "Teacher") at a multiple of the training time; the blend still gains
+    # nothing (docs/results.md, "Blend"), so the default run leaves both out.
     "distill_weight": 1.0,
     # 'multiclass': the teacher learns the SpecType groups (as notebook 05's GBDT does) and also teaches the
-    # auxiliary head their distribution on the unlabelled light curves; 'binary': TDE or not. Over 5 seeds with
-    # features, multiclass over binary: CNN 0.702 -> 0.719, Transformer 0.689 -> 0.714 nested F1 (docs/results.md)
+    # auxiliary head their distribution on the unlabelled light curves; 'binary': TDE or not. With features the
+    # multiclass teacher beat the binary one for both networks (docs/results.md, "Teacher")
     "distill_teacher": "multiclass",
     # the 2-D GP's mean and std on a (rest-frame day x band) grid of gp_grid_steps days over the GP window,
-    # next to the raw points (gp_grid.py, models/grid.py); off until measured against the raw points alone
+    # next to the raw points (gp_grid.py, models/grid.py); off by default, like the deep models themselves
+    # (measured: docs/results.md, "Other deep settings" and "Light curves only")
     "gp_grid": False, "gp_grid_steps": 64,
 }
 _CNN = {"model": "cnn", "layout": "band", "cnn_channels": [16, 32, 32, 32], "kernel_size": 5,

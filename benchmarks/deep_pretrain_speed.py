@@ -1,6 +1,6 @@
 """Seconds per self-supervised pretraining epoch against one classifier epoch, on a slice of real objects.
 
-    python benchmarks/time_pretrain.py --objects 500 --epochs 3
+    python benchmarks/deep_pretrain_speed.py --data-dir ../shared/mallorn --objects 500 --epochs 3
 
 For each default design (CNN: band layout, Transformer: token layout) it builds the sequences of the first
 objects (a quarter from train, the rest from test; no cache written), pretrains for `--epochs` epochs, then
@@ -10,18 +10,14 @@ ratio and the pretraining epoch scaled to all train + test objects.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from utils.data.extinction import deextinct  # noqa: E402
-from utils.data.load import load_dataset  # noqa: E402
+from utils.data.extinction import deextinct
+from utils.data.load import load_dataset
 from utils.training import (
     CNN_PROFILES,
     TRANSFORMER_PROFILES,
@@ -31,7 +27,7 @@ from utils.training import (
     make_deterministic,
     train_network,
 )
-from utils.training.pretrain import light_curves_only, pretrain  # noqa: E402
+from utils.training.pretrain import light_curves_only, pretrain
 from utils.training.sequences import build_band_sequences, build_token_sequences
 
 PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
@@ -52,17 +48,16 @@ def slice_arrays(dataset, settings: dict, n_objects: int) -> LightCurveArrays:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "mallorn"))
+    parser = common.parser(__doc__)
     parser.add_argument("--objects", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--models", default="cnn,transformer")
+    parser.add_argument("--models", type=common.names, default="cnn,transformer")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data_dir)
     n_all = len(dataset.train_log) + len(dataset.test_log)
     print(f"torch threads {torch.get_num_threads()}; {args.objects} objects, {args.epochs} epochs")
-    for model in args.models.split(","):
+    for model in args.models:
         settings = deep_settings(PROFILES[model], "default", device=args.device, use_features=False,
                                  pretrain_epochs=args.epochs, epochs=args.epochs)
         arrays = slice_arrays(dataset, settings, args.objects)
@@ -84,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -1,6 +1,6 @@
 """How close the fits group's fast fits come to a brute-force least-squares reference, on real objects.
 
-    nice -n 10 .venv/bin/python benchmarks/fits_accuracy.py --data-dir ../shared/mallorn --objects 100
+    nice -n 10 .venv/bin/python benchmarks/features_fits_accuracy.py --data-dir ../shared/mallorn --objects 100
 
 On N evenly spaced train and N test objects with enough points, each model is fitted twice: by
 utils.features.fits (coarse grid, then Levenberg-Marquardt) and by `reference_fit`: scipy's bounded least
@@ -9,27 +9,20 @@ default start at t0 = −30, −10, 0, 10, 30 days and one slow, cool start, kee
 model: the fast fit's excess χ² over the reference's, divided by max(reference χ², degrees of freedom)
 (median, 90th percentile, max; negative: the fast fit found the better minimum), and the difference of
 fit_log_chi2_ratio (median and 90th percentile of |difference|, correlation); and the CPU ms/object of
-both (one core). Costs about 0.5 s of CPU per object (the reference).
+both (one core). The reference costs far more than the fast fits: keep --objects small.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
+from scipy.optimize import least_squares
+from threadpoolctl import threadpool_limits
 
-import numpy as np  # noqa: E402
-from scipy.optimize import least_squares  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from utils.data.load import load_dataset  # noqa: E402
-from utils.features import fits  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import sample_objects  # noqa: E402
+from utils.data.load import load_dataset
+from utils.features import fits
 
 TDE_STARTS = [np.array([t0, np.log(15.0), np.log(40.0), np.log10(2.5e4), 0.0]) for t0 in (-30, -10, 0, 10, 30)] + [
     np.array([0.0, np.log(5.0), np.log(150.0), np.log10(2e4), 0.0])]
@@ -58,15 +51,14 @@ def reference_fit(model, points: fits.FitPoints, bounds, starts) -> tuple[np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--objects", type=int, default=100, help="train objects, and as many test objects")
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data_dir)
     rows = []
     fast_seconds = reference_seconds = 0.0
     with threadpool_limits(1), np.errstate(all="ignore"):
-        for obj in [o for kind in ("train", "test") for o in sample_objects(dataset, kind, args.objects)]:
+        for obj in [o for kind in ("train", "test") for o in common.sample_objects(dataset, kind, args.objects)]:
             if np.isnan(fits.extract(obj)["fit_tde_chi2"]):
                 continue  # too few points or detections: no fit
             points = fits.fit_points(obj)
@@ -94,4 +86,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

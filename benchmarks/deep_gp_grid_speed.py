@@ -1,7 +1,7 @@
 """Milliseconds per object of the deep models' GP grid (settings['gp_grid']) on a slice of real objects,
 next to the GP feature group's (utils.features.gp.extract), both on one core.
 
-    python benchmarks/time_gp_grid.py --objects 50 --steps 64
+    python benchmarks/deep_gp_grid_speed.py --data-dir ../shared/mallorn --objects 50 --steps 64
 
 Reads the first `--objects` training objects (no cache written) and prints both times per object, how many
 objects got no GP fit, and the grid's cost scaled to every train + test object.
@@ -9,31 +9,22 @@ objects got no GP fit, and the grid's cost scaled to every train + test object.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+from threadpoolctl import threadpool_limits
 
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from utils.data.extinction import deextinct  # noqa: E402
-from utils.data.lightcurve import iter_objects  # noqa: E402
-from utils.data.load import load_dataset  # noqa: E402
-from utils.features import gp  # noqa: E402
+from utils.data.load import load_dataset
+from utils.features import gp
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "mallorn"))
+    parser = common.parser(__doc__)
     parser.add_argument("--objects", type=int, default=50)
     parser.add_argument("--steps", type=int, default=64)
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data_dir)
-    log = dataset.train_log.iloc[:args.objects]
-    curves = dataset.lightcurves("train")
-    objects = list(iter_objects(deextinct(curves[curves["object_id"].isin(log.index)], log["EBV"]), log))
+    objects = common.objects_of(dataset, "train", dataset.train_log.iloc[:args.objects])
     with threadpool_limits(1):
         started = time.perf_counter()
         grids = [gp.mean_std_grid(obj, args.steps) for obj in objects]
@@ -50,4 +41,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -1,7 +1,7 @@
 """Speed and memory of the deep models: seconds per training epoch, samples/s and peak memory.
 
-    python benchmarks/bench_deep.py                  # CPU, and CUDA when present
-    python benchmarks/bench_deep.py --devices cpu --samples 512 --threads 1
+    python benchmarks/deep_speed.py                  # CPU, and CUDA when present
+    python benchmarks/deep_speed.py --devices cpu --samples 512 --threads 1
 
 Batches are random tensors shaped like the real inputs (2,000 training objects per epoch by default,
 augmentation on), so no data set is needed. Each (model, device) runs in a fresh process so peak
@@ -16,13 +16,10 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from utils.models import MODEL_NAMES  # noqa: E402
-from utils.training.profiles import VARIANTS  # noqa: E402
+import common
+from utils.models import MODEL_NAMES
+from utils.training.profiles import VARIANTS
 
 CASES = [(model, variant) for variant in VARIANTS for model in MODEL_NAMES]
 
@@ -86,7 +83,7 @@ def measure(model: str, variant: str, device_name: str, samples: int, epochs: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__, data_dir=False)
     parser.add_argument("--devices", nargs="*", default=None, help="cpu, cuda (default: cpu, plus cuda when present)")
     parser.add_argument("--samples", type=int, default=2000, help="training objects per epoch")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs (after one warm-up epoch)")
@@ -110,26 +107,19 @@ def main(argv: list[str] | None = None) -> int:
         for model, variant in CASES:
             out = subprocess.run([sys.executable, __file__, "--one", model, variant, device, "--samples", str(args.samples),
                                   "--epochs", str(args.epochs),
-                                  *(["--threads", str(args.threads)] if args.threads else [])], capture_output=True, text=True, cwd=ROOT)
+                                  *(["--threads", str(args.threads)] if args.threads else [])],
+                                 capture_output=True, text=True, cwd=common.ROOT)
             if out.returncode:
                 print(out.stderr, file=sys.stderr)
                 return out.returncode
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(" ".join(f"{k}={v}" for k, v in rows[-1].items()), flush=True)
-    import pandas as pd
-
     print()
-    print(pd.DataFrame(rows).to_markdown(index=False) if _has_tabulate() else pd.DataFrame(rows).to_string(index=False))
+    common.print_header(rows[0])
+    for row in rows:
+        common.print_row(row.values())
     return 0
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

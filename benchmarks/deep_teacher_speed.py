@@ -1,6 +1,6 @@
 """Seconds for one fold's distillation teacher at 1 and 2 LightGBM threads, and whether they agree.
 
-    python benchmarks/time_teacher.py --data-dir ../shared/mallorn [--fold 0] [--repeats 2]
+    python benchmarks/deep_teacher_speed.py --data-dir ../shared/mallorn [--fold 0] [--repeats 2]
 
 Builds the default CNN profile's inputs (the physics feature tables must be cached, as after notebook 02),
 takes the fold's training rows (stratified_folds with the profile's cv_seed) and fits the multiclass teacher on them,
@@ -11,24 +11,19 @@ on a quiet machine.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from utils.data.load import load_dataset  # noqa: E402
-from utils.evaluation.folds import stratified_folds  # noqa: E402
-from utils.training import CNN_PROFILES, deep_settings, prepare_inputs  # noqa: E402
-from utils.training.distill import teacher_probabilities  # noqa: E402
+from utils.data.load import load_dataset
+from utils.evaluation.folds import stratified_folds
+from utils.training import CNN_PROFILES, deep_settings, prepare_inputs
+from utils.training.distill import teacher_probabilities
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
@@ -50,4 +45,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    common.run(main)

@@ -1,8 +1,8 @@
 """Which feature groups pay: the default against default + each candidate group, over several CV seeds.
 
-    nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
+    nice -n 10 .venv/bin/python benchmarks/features_ablation.py --data-dir ../shared/mallorn \
         --rows default,+parsnip,+agn,+fits --cv-seeds 42,0,1,2,3
-    nice -n 10 .venv/bin/python benchmarks/ablate_features.py --data-dir ../shared/mallorn \
+    nice -n 10 .venv/bin/python benchmarks/features_ablation.py --data-dir ../shared/mallorn \
         --rows default,default@adv --cv-seeds 42,0,1,2,3
 
 Every row is the multiclass GBDT exactly as notebook 05 trains it (3 training tables, one per redshift
@@ -26,32 +26,28 @@ GBDTs not yet run; processes running other rows or seeds share the file (it is l
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hashlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import average_precision_score  # noqa: E402
+import common
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
 
 from utils.data.copies import COPY_SEED, DROP_MAX_RATE, MIN_POINTS, NOISE_MAX_SIGMAS, degraded_copies
-from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
+from utils.data.load import DEFAULT_CACHE_DIR, load_dataset
 from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, feature_table, group_versions
-from utils.gbdt import ADVERSARIAL_TREES, WEIGHT_CLIP, adversarial_weights, cross_validate_gbdt, weight_summary
+from utils.gbdt import ADVERSARIAL_TREES, WEIGHT_CLIP, adversarial_weights, weight_summary
 from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS
 
-REDSHIFT_SEED = 42  # notebook 05's: training tables use redshift draws 42, 43, 44
+REDSHIFT_SEED = common.SEED  # notebook 05's: training tables use redshift draws 42, 43, 44
 N_DRAWS = 3
-THRESHOLD_SPLITS = 10
-DEFAULT_SCORES = DEFAULT_CACHE_DIR / "ablate_features_scores.json"
+THRESHOLD_SPLITS = common.THRESHOLD_SPLITS  # part of every score's key: nested F1 over 10 threshold-split seeds
+DEFAULT_SCORES = DEFAULT_CACHE_DIR / "features_ablation_scores.json"
 WEIGHTINGS = {"adv": "adversarial-validation sample weights (utils.gbdt.adversarial_weights)"}
 
 
@@ -133,41 +129,31 @@ def run_cv(dataset, tables: list[pd.DataFrame], cv_seed: int, test_table: pd.Dat
            copy_tables: list[pd.DataFrame] | None = None) -> dict:
     """One CV seed of the multiclass GBDT; with `test_table`, weighted by adversarial weights (seed cv_seed);
     with `copy_tables`, each fold also trains on its objects' degraded copies."""
-    log = dataset.train_log
-    y = log["target"].astype(int).to_numpy()
+    y = dataset.train_log["target"].astype(int).to_numpy()
     started = time.perf_counter()
     weights, extra = None, {}
     if test_table is not None:
         weights = adversarial_weights(tables, test_table, seed=cv_seed)
         extra = {"weights": weight_summary(weights), "weight_seconds": time.perf_counter() - started}
-    result = cross_validate_gbdt(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                            n_repeats=N_DRAWS, seed=cv_seed, sample_weight=weights, copies=copy_tables)
-    prob = result.oof_prob
-    f1 = float(np.mean([honest_summary(y, prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
+    prob = common.multiclass_cv(dataset, tables, cv_seed, n_repeats=N_DRAWS, sample_weight=weights,
+                                copies=copy_tables).oof_prob
+    f1 = common.mean_nested_f1(y, prob, THRESHOLD_SPLITS)
     return {"f1": f1, "ap": float(average_precision_score(y, prob)), "seconds": time.perf_counter() - started,
             "n_features": int(tables[0].shape[1]), **extra}
 
 
-def paired(values: list[float], baseline: list[float]) -> tuple[float, float]:
-    """Mean paired difference and its standard error (std of the differences / sqrt(n))."""
-    diff = np.asarray(values) - np.asarray(baseline)
-    se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-    return float(diff.mean()), se
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--rows", default="default," + ",".join(f"+{g}" for g in REGISTRY if g not in DEFAULT_GROUPS),
+    parser = common.parser(__doc__)
+    parser.add_argument("--rows", type=common.names,
+                        default="default," + ",".join(f"+{g}" for g in REGISTRY if g not in DEFAULT_GROUPS),
                         help="comma-separated rows (+group, -group, optional @adv suffix); the first is the "
                              "baseline of the paired differences")
-    parser.add_argument("--cv-seeds", default="42,0,1,2,3")
+    parser.add_argument("--cv-seeds", type=common.int_list, default="42,0,1,2,3")
     parser.add_argument("--scores", type=Path, default=DEFAULT_SCORES, help="JSON store of (row, seed) scores")
     parser.add_argument("--table-only", action="store_true", help="print the table from stored scores only")
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data_dir)
-    rows = [r for r in args.rows.split(",") if r]
-    cv_seeds = [int(s) for s in args.cv_seeds.split(",")]
+    rows, cv_seeds = args.rows, args.cv_seeds
     results: dict[str, list[dict | None]] = {}
     parsed = {row: parse_row(row) for row in rows}  # every row checked before any GBDT runs
     for row in rows:
@@ -201,21 +187,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seeds = [cv_seeds[i] for i in done]
     base = [results[rows[0]][i] for i in done]
-    print(f"\n| row | nested F1 at CV seeds {' / '.join(map(str, seeds))} | mean | "
-          f"ΔF1 vs {rows[0]} ± SE | AP mean | ΔAP ± SE | features |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print()
+    common.print_header(["row", f"nested F1 at CV seeds {' / '.join(map(str, seeds))}", "mean",
+                         f"ΔF1 vs {rows[0]} ± SE", "AP mean", "ΔAP ± SE", "features"])
     for row in rows:
         cells = [results[row][i] for i in done]
         f1, ap = [c["f1"] for c in cells], [c["ap"] for c in cells]
         if row != rows[0]:
-            d_f1 = "{:+.4f} ± {:.4f}".format(*paired(f1, [c["f1"] for c in base]))
-            d_ap = "{:+.4f} ± {:.4f}".format(*paired(ap, [c["ap"] for c in base]))
+            d_f1 = "{:+.4f} ± {:.4f}".format(*common.paired(f1, [c["f1"] for c in base]))
+            d_ap = "{:+.4f} ± {:.4f}".format(*common.paired(ap, [c["ap"] for c in base]))
         else:
             d_f1 = d_ap = "—"
-        print(f"| {row} | {' / '.join(f'{v:.3f}' for v in f1)} | **{np.mean(f1):.4f}** | {d_f1} | "
-              f"{np.mean(ap):.4f} | {d_ap} | {cells[0]['n_features']} |")
+        common.print_row([row, " / ".join(f"{v:.3f}" for v in f1), f"**{np.mean(f1):.4f}**", d_f1,
+                          f"{np.mean(ap):.4f}", d_ap, cells[0]["n_features"]])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

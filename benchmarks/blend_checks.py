@@ -1,6 +1,6 @@
 """How much of the ensemble's and the GBDT's F1 is noise, and whether other ways to combine beat the blend.
 
-    .venv/bin/python benchmarks/ensemble_checks.py --data-dir ../shared/mallorn --run submissions/latest \
+    .venv/bin/python benchmarks/blend_checks.py --data-dir ../shared/mallorn --run submissions/latest \
         --experiment blend|stack|catboost|spectype|repeats
 
 `--run` is a run folder of all five notebooks (its `oof.csv` holds every member's OOF probabilities).
@@ -19,26 +19,22 @@ one lucky split does not decide a row:
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from utils.classes import CLASS_GROUPS, class_group
+from utils.data.load import load_dataset
+from utils.evaluation.blend import METHODS, cross_validated_blend, logit
+from utils.evaluation.folds import repeated_folds
+from utils.evaluation.metrics import honest_summary
+from utils.gbdt import class_weights
 
-import utils.gbdt as gbdt  # noqa: E402
-from utils.classes import CLASS_GROUPS, class_group  # noqa: E402
-from utils.data.load import load_dataset  # noqa: E402
-from utils.evaluation.blend import METHODS, cross_validated_blend, logit  # noqa: E402
-from utils.evaluation.folds import repeated_folds  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.features import feature_table  # noqa: E402
-
-SEED = 42  # the notebooks' default: the redshift draws notebook 05 trains on are SEED, SEED + 1, SEED + 2
-N_SEEDS = 10
+SEED = common.SEED  # the notebooks' default: the redshift draws notebook 05 trains on are SEED, SEED + 1, SEED + 2
+N_SEEDS = common.THRESHOLD_SPLITS
 BLEND_REPEATS = 5  # notebook 05's default profile
 
 
@@ -51,21 +47,13 @@ def row(name: str, y: np.ndarray, prob_for_seed, started: float) -> str:
     scores = [honest_summary(y, prob, seed=s, repeats=3)["f1"] for s, prob in enumerate(probs)]
     at_seed = honest_summary(y, np.asarray(prob_for_seed(SEED)), seed=SEED, repeats=10)["f1"]
     summary = honest_summary(y, probs[0], seed=0)
-    return (f"| {name} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {at_seed:.3f} | "
-            f"{summary['f1_oof_optimised']:.3f} | {summary['average_precision']:.3f} | "
-            f"{time.perf_counter() - started:.0f} |")
-
-
-def multiclass_cv(tables, dataset, seed: int, n_repeats: int = 3, groups=None) -> gbdt.CVResult:
-    """The default multiclass GBDT (one redshift draw per repeat), optionally with other class groups."""
-    log = dataset.train_log
-    return gbdt.cross_validate_gbdt(tables, log["target"].astype(int), spec_type=log["SpecType"], mode="multiclass",
-                               n_repeats=n_repeats, seed=seed, groups=groups)
+    return common.markdown_row([name, f"{np.mean(scores):.3f} ± {np.std(scores):.3f}", f"{at_seed:.3f}",
+                                f"{summary['f1_oof_optimised']:.3f}", f"{summary['average_precision']:.3f}",
+                                f"{time.perf_counter() - started:.0f}"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--run", required=True, help="run folder of all notebooks (holds oof.csv)")
     parser.add_argument("--experiment", choices=("blend", "stack", "catboost", "spectype", "repeats"),
                         required=True)
@@ -84,11 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     members = [c for c in oof.columns if c not in ("target", "ensemble")]
     if args.experiment != "blend":  # the blend needs only the OOF; the others retrain on the features
         n_draws = 5 if args.experiment == "repeats" else 3
-        tables = [feature_table(dataset, "train", redshift_seed=SEED + draw) for draw in range(n_draws)]
+        tables = common.training_tables(dataset, n_draws)
 
-    print(f"| variant | F1 nested (mean ± sd over 10 seeds) | F1 nested, seed {SEED} | F1 OOF-optimised | AP "
-          "| seconds |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    common.print_header(["variant", f"F1 nested (mean ± sd over {N_SEEDS} seeds)", f"F1 nested, seed {SEED}",
+                         "F1 OOF-optimised", "AP", "seconds"])
     started = time.perf_counter()
     if args.experiment == "blend":
         for member in members:
@@ -109,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         for cv_seed in (SEED, 0, 1, 2):
             for name, features in (("GBDT", tables), (f"GBDT + {' + '.join(deep)} OOF as features", stacked)):
                 started = time.perf_counter()
-                prob = multiclass_cv(features, dataset, cv_seed).oof_prob
+                prob = common.multiclass_cv(dataset, features, cv_seed).oof_prob
                 print(row(f"{name}, CV seed {cv_seed}", y, lambda s: prob, started), flush=True)
     elif args.experiment == "catboost":
         prob = catboost_oof(tables, dataset)
@@ -123,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.experiment == "repeats":
         for cv_seed in (SEED, 0, 1):
             started = time.perf_counter()
-            by_repeat = multiclass_cv(tables, dataset, cv_seed, n_repeats=5).oof_by_repeat
+            by_repeat = common.multiclass_cv(dataset, tables, cv_seed, n_repeats=5).oof_by_repeat
             for repeat, prob in enumerate(by_repeat):
                 print(row(f"CV seed {cv_seed}, repeat {repeat} alone", y, lambda s, p=prob: p, started), flush=True)
             for k in (3, 5):
@@ -135,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             name = {(False, False): f"default groups ({', '.join(CLASS_GROUPS)})",
                     (True, False): "SN IIn its own class", (False, True): "SLSN its own class",
                     (True, True): "SN IIn and SLSN their own classes"}[own_iin, own_slsn]
-            prob = multiclass_cv(tables, dataset, SEED, groups=spec_group_variant(own_iin, own_slsn)).oof_prob
+            prob = common.multiclass_cv(dataset, tables, SEED, groups=spec_group_variant(own_iin, own_slsn)).oof_prob
             print(row(name, y, lambda s: prob, started), flush=True)
     return 0
 
@@ -160,7 +147,7 @@ def catboost_oof(tables, dataset) -> np.ndarray:
         raise SystemExit("the catboost experiment needs catboost: .venv/bin/pip install catboost") from None
     log = dataset.train_log
     labels = class_group(log["SpecType"]).to_numpy()
-    weight = gbdt.class_weights(labels, "sqrt")
+    weight = class_weights(labels, "sqrt")
     oof = np.zeros((3, len(labels)))
     for repeat, fit_rows, score_rows in repeated_folds(labels, 5, 3, SEED):
         table = tables[repeat]
@@ -172,4 +159,4 @@ def catboost_oof(tables, dataset) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

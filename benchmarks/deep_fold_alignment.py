@@ -1,6 +1,6 @@
 """How far apart the deep models' fold networks score, and what aligning them (align_folds) changes.
 
-    .venv/bin/python benchmarks/fold_alignment.py --data-dir ../shared/mallorn --run submissions/latest
+    .venv/bin/python benchmarks/deep_fold_alignment.py --data-dir ../shared/mallorn --run submissions/latest
 
 `--run` is a run folder of notebooks 03 and/or 04 (their checkpoints under models/<model>/fold<k>/). Each
 fold network is reloaded with the settings saved in its checkpoint and scores its own held-out fold and
@@ -11,25 +11,22 @@ notebooks compute it; OOF-optimised F1; AP), and which of the two the run saved.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from utils.data.load import load_dataset
+from utils.evaluation.blend import logit
+from utils.evaluation.folds import stratified_folds
+from utils.evaluation.metrics import honest_summary
+from utils.training import prepare_inputs
+from utils.training.calibration import align_fold_scores
+from utils.training.cv import checkpoint_path
+from utils.training.fit import DeepClassifier
 
-from utils.data.load import load_dataset  # noqa: E402
-from utils.evaluation.blend import logit  # noqa: E402
-from utils.evaluation.folds import stratified_folds  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.training import prepare_inputs  # noqa: E402
-from utils.training.calibration import align_fold_scores  # noqa: E402
-from utils.training.cv import checkpoint_path  # noqa: E402
-from utils.training.fit import DeepClassifier  # noqa: E402
-
-SEED = 42  # the notebooks' default: their nested thresholds use splits 42..51
+SEED = common.SEED  # the notebooks' default: their nested thresholds use splits 42..51
 
 
 def fold_scores(run: Path, model: str, dataset) -> tuple[np.ndarray, ...]:
@@ -53,8 +50,7 @@ def fold_scores(run: Path, model: str, dataset) -> tuple[np.ndarray, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--run", required=True, help="run folder of notebook 03 and/or 04")
     args = parser.parse_args(argv)
     run = Path(args.run)
@@ -67,20 +63,20 @@ def main(argv: list[str] | None = None) -> int:
         y, raw_oof, fold_of, test_by_fold, saved = fold_scores(run, model, dataset)
         test_logits = logit(test_by_fold)
         print(f"\n{model}: fold networks on the {test_by_fold.shape[1]:,} test objects\n")
-        print("| fold | median test logit | 95th percentile test logit |")
-        print("| --- | --- | --- |")
+        common.print_header(["fold", "median test logit", "95th percentile test logit"])
         for k, logits in enumerate(test_logits):
-            print(f"| {k} | {np.median(logits):.2f} | {np.quantile(logits, 0.95):.2f} |")
+            common.print_row([k, f"{np.median(logits):.2f}", f"{np.quantile(logits, 0.95):.2f}"])
         aligned_oof, _ = align_fold_scores(raw_oof, fold_of, test_by_fold)
-        print(f"\n| {model} OOF | F1 nested (seed {SEED}, 10 splits) | F1 OOF-optimised | AP | what the run saved |")
-        print("| --- | --- | --- | --- | --- |")
+        print()
+        common.print_header([f"{model} OOF", f"F1 nested (seed {SEED}, 10 splits)", "F1 OOF-optimised", "AP",
+                             "what the run saved"])
         for name, prob in (("fold networks as trained", raw_oof), ("aligned (align_folds)", aligned_oof)):
             summary = honest_summary(y, prob, seed=SEED, repeats=10)
             is_saved = "this" if np.allclose(prob, saved, atol=1e-9) else ""
-            print(f"| {name} | {summary['f1']:.3f} | {summary['f1_oof_optimised']:.3f} | "
-                  f"{summary['average_precision']:.3f} | {is_saved} |", flush=True)
+            common.print_row([name, f"{summary['f1']:.3f}", f"{summary['f1_oof_optimised']:.3f}",
+                              f"{summary['average_precision']:.3f}", is_saved])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -1,15 +1,16 @@
 """Measure one deep-model configuration with 5-fold CV on the real data; append the scores to a JSONL file.
 
-    python benchmarks/ablate_deep.py --model cnn --set aug_redshift=0 --tag no-redshift
-    python benchmarks/ablate_deep.py --model transformer --variant starter --tag starter
-    python benchmarks/ablate_deep.py --model cnn --blind --tag features-only   # the MLP without light curves
-    python benchmarks/ablate_deep.py --model cnn --set use_features=False pretrain=True --seeds 42,0,1 \\
+    python benchmarks/deep_ablation.py --model cnn --set aug_redshift=0 --tag no-redshift
+    python benchmarks/deep_ablation.py --model transformer --variant starter --tag starter
+    python benchmarks/deep_ablation.py --model cnn --blind --tag features-only   # the MLP without light curves
+    python benchmarks/deep_ablation.py --model cnn --set use_features=False pretrain=True --seeds 42,0,1 \\
         --tag lc-pretrained --baseline lc   # a row per seed, each compared with the lc row of that seed
 
 Every run uses the same folds (cv_seed 42), so rows of the results file compare like with like. `--seeds`
 repeats the run with seed = cv_seed = each value (other folds, Z draw and weights), one row per seed
 (`--same-folds`: only `seed`, the weights); with `--baseline TAG` it prints each seed's difference from the
-stored row of that tag, model, seed and cv_seed.
+stored row of that tag, model, seed and cv_seed, then the paired difference over the seeds and its standard error.
+The data set: --data-dir, else $DATA_DIR, data/ or the Kaggle mount.
 `--export-bundle F` writes the training arrays and physics features to one file, and `--bundle F` reads
 them instead of the data set, for machines without the raw data (or without `extinction`).
 """
@@ -17,20 +18,17 @@ them instead of the data set, for machines without the raw data (or without `ext
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
+import pandas as pd
+import torch
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from utils.classes import CLASS_GROUPS  # noqa: E402
-from utils.models import build_model, count_parameters  # noqa: E402
+from utils.classes import CLASS_GROUPS
+from utils.models import build_model, count_parameters
 from utils.training import (
     CNN_PROFILES,
     TRANSFORMER_PROFILES,
@@ -113,16 +111,8 @@ def blind(arrays: LightCurveArrays) -> LightCurveArrays:
     return LightCurveArrays(arrays.object_ids, tensors, arrays.layout)
 
 
-def parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "mallorn"))
+    parser = common.parser(__doc__)
     parser.add_argument("--model", default="cnn", choices=["cnn", "cnn_attn", "transformer"])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--variant", default="tuned")
@@ -134,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-test", action="store_true", help="skip predicting the test set")
     parser.add_argument("--bundle", type=Path, default=None, help="read inputs from an exported bundle")
     parser.add_argument("--export-bundle", type=Path, default=None, help="write a bundle and exit")
-    parser.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 42,0,1,2,3: one run (and row) "
-                        "per seed, each with seed = cv_seed = that value")
+    parser.add_argument("--seeds", type=common.int_list, default=None, help="comma-separated seeds, e.g. 42,0,1,2,3: "
+                        "one run (and row) per seed, each with seed = cv_seed = that value")
     parser.add_argument("--same-folds", action="store_true", help="--seeds sets `seed` only: cv_seed (folds and Z "
                         "draw) stays the profile's, so a pretrained encoder is computed once for all seeds")
     parser.add_argument("--baseline", default=None, help="tag of stored rows (same model, same seed) to compare with")
@@ -143,15 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_bundle:
         export_bundle(args.data_dir, args.export_bundle)
         return 0
-    overrides = dict(item.split("=", 1) for item in args.set)
-    overrides = {key: parse_value(value) for key, value in overrides.items()}
-    seeds = [int(seed) for seed in args.seeds.split(",")] if args.seeds else [None]
+    overrides = common.key_values(args.set)
+    seeds = args.seeds or [None]
     if args.seeds and ({"seed", "cv_seed"} & set(overrides)):
         raise SystemExit("--seeds sets seed and cv_seed; drop them from --set")
     if args.same_folds and not args.seeds:
         raise SystemExit("--same-folds needs --seeds")
     baseline = baseline_rows(Path(args.results), args.baseline, args.model) if args.baseline else {}
-    differences = []
+    paired_rows = []  # (row, baseline row) per seed
     for seed in seeds:
         row = run_once(args, overrides, seed, same_folds=args.same_folds)
         print(json.dumps(row))
@@ -165,16 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             line += (f"; no row tagged {args.baseline!r} for {args.model} at seed {row['seed']}, "
                      f"cv_seed {row['cv_seed']}")
         elif reference is not None and "f1" in row:
-            difference = (row["f1"] - reference["f1"], row["average_precision"] - reference["average_precision"])
-            differences.append(difference)
+            paired_rows.append((row, reference))
             line += (f"; baseline F1 {reference['f1']:.3f}, AP {reference['average_precision']:.3f}; "
-                     f"difference F1 {difference[0]:+.3f}, AP {difference[1]:+.3f}")
+                     f"difference F1 {row['f1'] - reference['f1']:+.3f}, "
+                     f"AP {row['average_precision'] - reference['average_precision']:+.3f}")
         print(line, flush=True)
-    if differences:
-        values = np.array(differences)
-        spread = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(2, np.nan)
-        print(f"paired difference over {len(values)} seed(s): F1 {values[:, 0].mean():+.3f} ± {spread[0]:.3f}, "
-              f"AP {values[:, 1].mean():+.3f} ± {spread[1]:.3f} (mean ± sd)")
+    for key, name in (("f1", "nested F1"), ("average_precision", "AP")) if paired_rows else ():
+        print(common.paired_line(f"paired difference, {name}, {args.tag!r} - {args.baseline!r}",
+                                 [row[key] for row, _ in paired_rows], [base[key] for _, base in paired_rows]))
     return 0
 
 
@@ -227,4 +214,4 @@ def baseline_rows(path: Path, tag: str, model: str) -> dict[tuple[int, int], dic
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

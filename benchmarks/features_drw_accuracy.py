@@ -1,6 +1,6 @@
 """The variability group's DRW fit: analytic gradient (features-v6) against finite differences (up to v5).
 
-    .venv/bin/python benchmarks/drw_fit.py --data-dir ../shared/mallorn --every 5
+    .venv/bin/python benchmarks/features_drw_accuracy.py --data-dir ../shared/mallorn --every 5
 
 On every N-th training object with a DRW fit, the same likelihood (variability.drw_neg_log_likelihood) is
 maximised twice by L-BFGS-B with the same start, bounds and iteration cap: with its analytic gradient, as
@@ -11,21 +11,15 @@ Printed: ms per fit of each (one core, one BLAS thread) and how far apart the fi
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
-import numpy as np  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from utils.data.extinction import deextinct  # noqa: E402
-from utils.data.lightcurve import iter_objects
-from utils.data.load import load_dataset  # noqa: E402
-from utils.features import variability  # noqa: E402
+from utils.data.load import load_dataset
+from utils.features import variability
 
 
 def fit_finite_differences(time_rest: np.ndarray, flux: np.ndarray, flux_err: np.ndarray) -> tuple[float, float]:
@@ -37,13 +31,11 @@ def fit_finite_differences(time_rest: np.ndarray, flux: np.ndarray, flux_err: np
     return float(log_tau / np.log(10)), float(log_sigma / np.log(10))
 
 
-def drw_inputs(data_dir: str, every: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def drw_inputs(data_dir: str | None, every: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """What extract hands fit_drw, for every `every`-th training object that gets a DRW fit."""
     dataset = load_dataset(data_dir)
-    log = dataset.train_log.iloc[::every]
-    lightcurves = deextinct(dataset.train_lc[dataset.train_lc.object_id.isin(log.index)], log["EBV"])
     inputs = []
-    for obj in iter_objects(lightcurves, log):
+    for obj in common.objects_of(dataset, "train", dataset.train_log.iloc[::every]):
         curve = obj.bands[max(variability.DRW_BANDS, key=lambda b: len(obj.bands[b]))]
         if len(curve) >= variability.DRW_MIN_POINTS:
             inputs.append((curve.time / obj.dilation, curve.flux / obj.flux_scale, curve.flux_err / obj.flux_scale))
@@ -51,8 +43,7 @@ def drw_inputs(data_dir: str, every: int) -> list[tuple[np.ndarray, np.ndarray, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True)
+    parser = common.parser(__doc__)
     parser.add_argument("--every", type=int, default=5, help="take every N-th training object")
     args = parser.parse_args(argv)
     inputs = drw_inputs(args.data_dir, args.every)
@@ -74,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    common.run(main)

@@ -1,7 +1,7 @@
 """Wall time and peak memory of physics-feature extraction for every train and test object.
 
-    .venv/bin/python benchmarks/bench_features.py --data-dir ../shared/mallorn [--n-jobs 2] [--groups gp,variability]
-    .venv/bin/python benchmarks/bench_features.py --data-dir ../shared/mallorn --groups fits --objects 500
+    .venv/bin/python benchmarks/features_speed.py --data-dir ../shared/mallorn [--n-jobs 2] [--groups gp,variability]
+    .venv/bin/python benchmarks/features_speed.py --data-dir ../shared/mallorn --groups fits --objects 500
 
 Extraction runs into a temporary cache, so every run measures a cold extraction, never a cache hit.
 Peak memory is the largest resident set of this process and of its joblib workers.
@@ -14,23 +14,17 @@ parsnip runs once over all the objects, its network on one thread).
 
 from __future__ import annotations
 
-import argparse
 import resource
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import numpy as np
+from joblib.externals.loky import get_reusable_executor
+from threadpoolctl import threadpool_limits
 
-import numpy as np  # noqa: E402
-from joblib.externals.loky import get_reusable_executor  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from utils.data.extinction import deextinct  # noqa: E402
-from utils.data.lightcurve import iter_objects  # noqa: E402
-from utils.data.load import load_dataset  # noqa: E402
-from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table  # noqa: E402
+from utils.data.load import load_dataset
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table
 
 
 def peak_memory_mb() -> tuple[float, float]:
@@ -39,20 +33,11 @@ def peak_memory_mb() -> tuple[float, float]:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def sample_objects(dataset, kind: str, n_objects: int) -> list:
-    """n_objects evenly spaced objects of `kind` (all if fewer), de-extinguished as feature_table does."""
-    log = dataset.log(kind)
-    log = log.iloc[np.unique(np.linspace(0, len(log) - 1, min(n_objects, len(log))).round().astype(int))]
-    lightcurves = dataset.lightcurves(kind)
-    lightcurves = lightcurves[lightcurves["object_id"].isin(log.index)]
-    return list(iter_objects(deextinct(lightcurves, log["EBV"]), log))
-
-
 def time_groups_on_one_core(dataset, groups: list[str], n_objects: int) -> None:
     """Print each group's wall and CPU ms/object over n_objects train and n_objects test objects."""
     import torch
 
-    objects = [obj for kind in ("train", "test") for obj in sample_objects(dataset, kind, n_objects)]
+    objects = [obj for kind in ("train", "test") for obj in common.sample_objects(dataset, kind, n_objects)]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a batch group's network on one core too
     with threadpool_limits(1), np.errstate(all="ignore"):
@@ -71,14 +56,14 @@ def time_groups_on_one_core(dataset, groups: list[str], n_objects: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--n-jobs", type=int, default=-1)
-    parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS), help=f"comma-separated subset of {list(REGISTRY)}")
+    parser.add_argument("--groups", type=common.names, default=",".join(DEFAULT_GROUPS),
+                        help=f"comma-separated subset of {list(REGISTRY)}")
     parser.add_argument("--objects", type=int, default=None,
                         help="time each group on this many train and as many test objects on one core instead")
     args = parser.parse_args(argv)
-    groups = [g for g in args.groups.split(",") if g]
+    groups = args.groups
     dataset = load_dataset(args.data_dir)
     if args.objects:
         time_groups_on_one_core(dataset, groups, args.objects)
@@ -101,4 +86,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -1,6 +1,6 @@
 """Throughput and memory of `feature_table` on the Dask executor on local Dask clusters of 1 and 2 workers.
 
-    .venv/bin/python benchmarks/bench_distributed.py --data-dir ../shared/mallorn --objects 50000 [--workers 1,2]
+    .venv/bin/python benchmarks/dask_speed.py --data-dir ../shared/mallorn --objects 50000 [--workers 1,2]
 
 The batch repeats the test set (object ids suffixed `_c<copy>`) until it holds `--objects` objects.
 Each measurement extracts into its own temporary cache, so it is cold, on a fresh LocalCluster of
@@ -15,26 +15,21 @@ Prints a markdown table.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+import pandas as pd
+import psutil
+from distributed import Client
 
-import pandas as pd  # noqa: E402
-import psutil  # noqa: E402
-from distributed import Client  # noqa: E402
-
-from utils.data.lightcurve import deextinguished_objects  # noqa: E402
-from utils.data.load import Dataset, load_dataset  # noqa: E402
-from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, feature_table  # noqa: E402
-from utils.features.distributed import DaskExecutor, local_cluster  # noqa: E402
-from utils.features.table import extract_chunk  # noqa: E402
+from utils.data.load import Dataset, load_dataset
+from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, feature_table
+from utils.features.distributed import DaskExecutor, local_cluster
+from utils.features.table import extract_chunk
 
 PROJECTED_OBJECTS = 10_000_000
 SAMPLE_SECONDS = 0.25
@@ -129,41 +124,39 @@ def measure(batch: Dataset, n_workers: int, partition_size: int, groups: list[st
 
 def in_process_ms_per_object(batch: Dataset, n_objects: int, groups: list[str]) -> float:
     """Milliseconds per object of `extract_chunk` in this process (one core, no Dask), after a short warm-up."""
-    log = batch.test_log.iloc[:n_objects]
-    curves = batch.test_lc[batch.test_lc["object_id"].isin(log.index)]
-    objects = list(deextinguished_objects(curves, log))
+    objects = common.objects_of(batch, "test", batch.test_log.iloc[:n_objects])
     extract_chunk(objects[:20], groups)  # imports and first-call set-up, which a worker pays once per run
     started = time.perf_counter()
     extract_chunk(objects, groups)
     return (time.perf_counter() - started) * 1000 / len(objects)
 
 
-def markdown(rows: list[dict[str, float]]) -> str:
-    lines = ["| workers | objects | cluster start (s) | extraction (s) | objects/s | objects/s per worker "
-             "| peak RSS per worker (MB) | driver peak RSS (MB) | core-hours for 10M objects |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['workers']} | {r['objects']:,} | {r['start_s']:.1f} | {r['seconds']:.1f} | {r['rate']:.1f} "
-                     f"| {r['rate'] / r['workers']:.1f} | {r['worker_mb']:.0f} | {r['driver_mb']:.0f} "
-                     f"| {r['core_hours']:.1f} |")
-    return "\n".join(lines)
+COLUMNS = ("workers", "objects", "cluster start (s)", "extraction (s)", "objects/s", "objects/s per worker",
+           "peak RSS per worker (MB)", "driver peak RSS (MB)", "core-hours for 10M objects")
+
+
+def cells(r: dict[str, float]) -> list[str]:
+    """One table row of a measurement, in COLUMNS order."""
+    return [str(r["workers"]), f"{r['objects']:,}", f"{r['start_s']:.1f}", f"{r['seconds']:.1f}", f"{r['rate']:.1f}",
+            f"{r['rate'] / r['workers']:.1f}", f"{r['worker_mb']:.0f}", f"{r['driver_mb']:.0f}",
+            f"{r['core_hours']:.1f}"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__)
     parser.add_argument("--objects", type=int, default=50_000)
-    parser.add_argument("--workers", default="1,2", help="comma-separated local cluster sizes to measure")
+    parser.add_argument("--workers", type=common.int_list, default="1,2",
+                        help="comma-separated local cluster sizes to measure")
     parser.add_argument("--partition-size", type=int, default=500)
     parser.add_argument("--reference", type=int, default=1000, help="objects for the in-process yardstick (0: skip)")
     # Batch groups (parsnip) run one model over the whole batch on the driver, not on the workers: left out.
     per_object = [g for g in DEFAULT_GROUPS if g not in BATCH_GROUPS]
-    parser.add_argument("--groups", default=",".join(per_object), help=f"comma-separated subset of {per_object}")
+    parser.add_argument("--groups", type=common.names, default=",".join(per_object),
+                        help=f"comma-separated subset of {per_object}")
     args = parser.parse_args(argv)
     if args.objects < 1:
         parser.error("--objects must be at least 1")
-    worker_counts = [int(w) for w in args.workers.split(",") if w]
-    groups = [g for g in args.groups.split(",") if g]
+    groups = args.groups
     batch = repeated_test_set(load_dataset(args.data_dir), args.objects)
     print(f"batch: {len(batch.test_log):,} objects, {len(batch.test_lc):,} observations; "
           f"partitions of {args.partition_size}", flush=True)
@@ -171,11 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         ms = in_process_ms_per_object(batch, args.reference, groups)
         print(f"in-process yardstick (first {min(args.reference, len(batch.test_log)):,} objects, one core, no Dask): "
               f"{ms:.1f} ms/object = {1000 / ms:.1f} objects/s", flush=True)
-    print("\n".join(markdown([]).splitlines()[:2]), flush=True)
-    for n in worker_counts:  # each row as soon as it is measured: a long run shows its first figures early
-        print(markdown([measure(batch, n, args.partition_size, groups)]).splitlines()[-1], flush=True)
+    common.print_header(COLUMNS)
+    for n in args.workers:  # each row as soon as it is measured: a long run shows its first figures early
+        common.print_row(cells(measure(batch, n, args.partition_size, groups)))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -1,13 +1,14 @@
-"""The deep-model ablations behind the README table: every switch measured on the same 5 folds.
+"""The per-switch deep-model ablations (docs/results.md, "Other deep settings"): every switch on the same 5 folds.
 
-    python benchmarks/ablation_plan.py --list                            # the commands, one a line
-    python benchmarks/ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores
-    python benchmarks/ablation_plan.py --set n_seeds=1 use_features=False --tag-prefix "sequence only: " \
+    python benchmarks/deep_ablation_plan.py --list                            # the commands, one a line
+    python benchmarks/deep_ablation_plan.py --workers 2 --set n_seeds=1 --results R.jsonl   # hours on 2 cores
+    python benchmarks/deep_ablation_plan.py --set n_seeds=1 use_features=False --tag-prefix "sequence only: " \
         --only default "no augmentation" "no flux noise" ...   # what each switch does without the features
-    python benchmarks/ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12 --set distill_weight=0
+    python benchmarks/deep_ablation_plan.py --bundle build/deep_bundle.npz --device cuda --workers 12 --set distill_weight=0
 
-Each row is one `benchmarks/ablate_deep.py` run: the default profile with one change. Rows run
-in the order listed (most telling first) and append to the results file as they finish.
+Each row is one `benchmarks/deep_ablation.py` run: the default profile with one change, on `--data-dir` (else
+$DATA_DIR, data/ or the Kaggle mount) or `--bundle`. Rows run in the order listed (most telling first) and
+append to the results file as they finish.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import common
+
+ROOT = common.ROOT
 NO_AUGMENTATION = ["aug_noise=0", "aug_time=0", "aug_drop=0", "aug_redshift=0"]
 
-# (tag, extra arguments for ablate_deep.py); each model gets every row that applies to it.
+# (tag, extra arguments for deep_ablation.py); each model gets every row that applies to it.
 COMMON = [
     ("default", []),
     ("no physics features", ["--set", "use_features=False"]),
@@ -76,20 +79,21 @@ def command(model: str, tag: str, args: list[str], options: argparse.Namespace) 
     if "--model" in args:  # a row that swaps the model (cnn -> cnn_attn) keeps its family's tag
         position = args.index("--model")
         model, args = args[position + 1], args[:position] + args[position + 2:]
-    extra = ["--no-test", *(["--bundle", str(options.bundle)] if options.bundle else [])]  # OOF is what counts
+    extra = ["--no-test", *(["--bundle", str(options.bundle)] if options.bundle else []),  # OOF is what counts
+             *(["--data-dir", options.data_dir] if options.data_dir else [])]
     sets = list(options.set)  # the row's own settings come after, so they win
     if "--set" in args:
         position = args.index("--set")
         sets, args = sets + args[position + 1:], args[:position]
     if options.device:
         sets.append(f"device='{options.device}'")
-    return [sys.executable, str(ROOT / "benchmarks" / "ablate_deep.py"), "--model", model,
+    return [sys.executable, str(ROOT / "benchmarks" / "deep_ablation.py"), "--model", model,
             "--tag", options.tag_prefix + tag,
             "--results", str(options.results), *extra, *args, *(["--set", *sets] if sets else [])]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--models", nargs="*", default=["cnn", "transformer"])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "ablations.jsonl")
@@ -125,4 +129,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)
