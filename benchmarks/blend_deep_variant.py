@@ -23,7 +23,6 @@ import json
 import time
 from pathlib import Path
 
-import common
 import numpy as np
 import pandas as pd
 
@@ -32,6 +31,8 @@ from utils.evaluation.metrics import honest_summary
 from utils.run.folder import git_commit
 from utils.run.pipeline import NOTEBOOK_DIR, check_inputs, execute
 from utils.steps.gbdt import notebook05_settings
+
+import common
 
 
 def run_deep_notebooks(data_dir: str | None, seed: int, run: Path, deep_set: dict) -> None:

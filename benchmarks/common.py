@@ -100,6 +100,41 @@ def key_values(items: Iterable[str]) -> dict:
     return settings
 
 
+def variant(text: str) -> tuple[dict, dict, list[str] | None]:
+    """A variant of notebook 05's default path: 'default' or 'name=value,...' -> (notebook-05 settings, LightGBM
+    parameters, feature groups or None for the default ones). A name is a setting of notebook 05 (draws, copies,
+    class_groups, ...), a LightGBM parameter (learning_rate, max_bin, ...), or `groups=+g` / `groups=-g` (the
+    default feature groups with candidate group g added / group g removed); anything else is refused."""
+    from utils.features import DEFAULT_GROUPS, REGISTRY
+    from utils.gbdt.lightgbm import PARAMS
+    from utils.steps.gbdt import PROFILES
+
+    settings, params, groups = {}, {}, None
+    for name, value in ({} if text == "default" else key_values(text.split(","))).items():
+        if name == "groups":
+            groups = list(DEFAULT_GROUPS)
+            for token in str(value).replace("-", " -").replace("+", " +").split():
+                if token[1:] not in REGISTRY or token[0] not in "+-":
+                    raise ValueError(f"variant {text!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
+                groups = groups + [token[1:]] if token[0] == "+" else [g for g in groups if g != token[1:]]
+        elif name in PROFILES["default"]:
+            settings[name] = value
+        elif name in PARAMS:
+            params[name] = value
+        else:
+            raise ValueError(f"variant {text!r}: {name!r} is neither a notebook-05 setting "
+                             f"({sorted(PROFILES['default'])}), a LightGBM parameter ({sorted(PARAMS)}) nor groups")
+    return settings, params, groups
+
+
+def variants(text: str) -> list[str]:
+    """';'-separated variants (an argparse type), each checked by `variant`."""
+    chosen = [item for item in text.split(";") if item]
+    for item in chosen:
+        variant(item)
+    return chosen
+
+
 # --- paired differences over seeds ----------------------------------------------------------------------------
 
 def paired(scores, baseline) -> tuple[float, float]:

@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 
-import common
 import pandas as pd
 import psutil
 from distributed import Client
@@ -30,6 +29,8 @@ from utils.data.load import Dataset, load_dataset
 from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, feature_table
 from utils.features.distributed import DaskExecutor, local_cluster
 from utils.features.table import extract_chunk
+
+import common
 
 PROJECTED_OBJECTS = 10_000_000
 SAMPLE_SECONDS = 0.25

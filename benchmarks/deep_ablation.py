@@ -22,7 +22,6 @@ import json
 import time
 from pathlib import Path
 
-import common
 import numpy as np
 import pandas as pd
 import torch
@@ -39,6 +38,8 @@ from utils.training import (
     deep_settings,
     make_deterministic,
 )
+
+import common
 
 BUNDLE_LAYOUTS = (("band", 64), ("band", 200), ("token", 128), ("token", 256))
 

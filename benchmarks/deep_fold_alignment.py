@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import common
 import numpy as np
 import pandas as pd
 
@@ -25,6 +24,8 @@ from utils.training import prepare_inputs
 from utils.training.calibration import align_fold_scores
 from utils.training.cv import checkpoint_path
 from utils.training.fit import DeepClassifier
+
+import common
 
 SEED = common.SEED  # the notebooks' default: their nested thresholds use splits 42..51
 

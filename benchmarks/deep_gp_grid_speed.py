@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 
-import common
 from threadpoolctl import threadpool_limits
 
 from utils.data.load import load_dataset
 from utils.features import gp
+
+import common
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 
-import common
 import numpy as np
 import torch
 
@@ -29,6 +28,8 @@ from utils.training import (
 )
 from utils.training.pretrain import light_curves_only, pretrain
 from utils.training.sequences import build_band_sequences, build_token_sequences
+
+import common
 
 PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
 

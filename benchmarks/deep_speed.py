@@ -17,9 +17,10 @@ import subprocess
 import sys
 import time
 
-import common
 from utils.models import MODEL_NAMES
 from utils.training.profiles import VARIANTS
+
+import common
 
 CASES = [(model, variant) for variant in VARIANTS for model in MODEL_NAMES]
 

@@ -18,13 +18,14 @@ import resource
 import tempfile
 import time
 
-import common
 import numpy as np
 from joblib.externals.loky import get_reusable_executor
 from threadpoolctl import threadpool_limits
 
 from utils.data.load import load_dataset
 from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table
+
+import common
 
 
 def peak_memory_mb() -> tuple[float, float]:

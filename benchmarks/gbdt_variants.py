@@ -18,66 +18,31 @@ difference from the first and its standard error (utils.evaluation.paired).
 
 from __future__ import annotations
 
-import argparse
-import ast
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from sklearn.metrics import average_precision_score
 
-import numpy as np  # noqa: E402
-from sklearn.metrics import average_precision_score  # noqa: E402
+from utils.data.load import DEFAULT_CACHE_DIR, load_dataset
+from utils.features import FEATURES_VERSION, group_versions
+from utils.gbdt import adversarial_weights, cross_validate_gbdt
+from utils.gbdt.lightgbm import PARAMS
+from utils.steps.gbdt import load_gbdt_features, notebook05_settings
 
-from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
-from utils.errors import DataError  # noqa: E402
-from utils.evaluation.metrics import honest_summary  # noqa: E402
-from utils.evaluation.paired import paired_gain  # noqa: E402
-from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, REGISTRY, group_versions  # noqa: E402
-from utils.gbdt import adversarial_weights, cross_validate_gbdt  # noqa: E402
-from utils.gbdt.lightgbm import PARAMS  # noqa: E402
-from utils.steps.gbdt import PROFILES, load_gbdt_features, notebook05_settings  # noqa: E402
+import common  # first: puts the project root on sys.path
 
-REDSHIFT_SEED = 42  # the draws notebook 05 makes at seed 42: 42, 43, 44
-THRESHOLD_SPLITS = 10
+REDSHIFT_SEED = common.SEED  # the draws notebook 05 makes at seed 42: 42, 43, 44
 DEFAULT_SCORES = DEFAULT_CACHE_DIR / "gbdt_variants_scores.json"
-
-
-def parse_variant(text: str) -> tuple[dict, dict, list[str] | None]:
-    """'default' or 'a=1,b=x' -> (notebook-05 settings, LightGBM parameters, feature groups or None); `groups=+g`
-    adds candidate group g to the default groups (`-g` removes one); unknown names are refused."""
-    settings, params, groups = {}, {}, None
-    if text == "default":
-        return settings, params, groups
-    for item in text.split(","):
-        name, _, raw = item.partition("=")
-        if name == "groups":
-            groups = list(DEFAULT_GROUPS)
-            for token in raw.replace("-", " -").replace("+", " +").split():
-                if token[1:] not in REGISTRY or token[0] not in "+-":
-                    raise ValueError(f"variant {text!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
-                groups = groups + [token[1:]] if token[0] == "+" else [g for g in groups if g != token[1:]]
-            continue
-        try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            value = raw
-        if name in PROFILES["default"]:
-            settings[name] = value
-        elif name in PARAMS:
-            params[name] = value
-        else:
-            raise ValueError(f"variant {text!r}: {name!r} is neither a notebook-05 setting ({sorted(PROFILES['default'])}) "
-                             f"nor a LightGBM parameter ({sorted(PARAMS)}) nor groups")
-    return settings, params, groups
+parse_variant = common.variant
 
 
 def score_key(dataset, variant: str, cv_seed: int) -> str:
     settings, params, groups = parse_variant(variant)
     spec = [dataset.fingerprint, FEATURES_VERSION, notebook05_settings("default", **settings), {**PARAMS, **params},
-            cv_seed, REDSHIFT_SEED, THRESHOLD_SPLITS]
+            cv_seed, REDSHIFT_SEED, common.THRESHOLD_SPLITS]
     if groups is not None:  # the default groups keep their keys
         spec += [sorted(groups), group_versions(groups)]
     return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -99,28 +64,21 @@ def run_variant(dataset, variant: str, cv_seed: int) -> dict:
                                  params={"n_estimators": cfg["n_estimators"], **params}, sample_weight=weights,
                                  copies=features.copies, n_jobs=cfg["gbdt_jobs"])
     y = log["target"].astype(int).to_numpy()
-    f1 = float(np.mean([honest_summary(y, result.oof_prob, seed=s, repeats=3)["f1"] for s in range(THRESHOLD_SPLITS)]))
+    f1 = common.mean_nested_f1(y, result.oof_prob)
     return {"variant": variant, "cv_seed": cv_seed, "f1": f1, "ap": float(average_precision_score(y, result.oof_prob)),
             "seconds": time.perf_counter() - started, "feature_seconds": feature_seconds,
             "gbdt_seconds": result.seconds}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--variants", default="default", help="';'-separated variants; the first is the baseline")
-    parser.add_argument("--cv-seeds", default="42,0,1,2,3")
+    parser = common.parser(__doc__)
+    parser.add_argument("--variants", type=common.variants, default="default",
+                        help="';'-separated variants; the first is the baseline")
+    parser.add_argument("--cv-seeds", type=common.int_list, default="42,0,1,2,3")
     parser.add_argument("--scores", type=Path, default=DEFAULT_SCORES)
     args = parser.parse_args(argv)
-    try:
-        variants = [v for v in args.variants.split(";") if v]
-        for variant in variants:
-            parse_variant(variant)
-        seeds = [int(s) for s in args.cv_seeds.split(",")]
-        dataset = load_dataset(args.data_dir)
-    except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    variants, seeds = args.variants, args.cv_seeds
+    dataset = load_dataset(args.data_dir)
     stored = json.loads(args.scores.read_text()) if args.scores.is_file() else {}
     for seed in seeds:
         for variant in variants:
@@ -134,18 +92,18 @@ def main(argv: list[str] | None = None) -> int:
                       f"{v['gbdt_seconds']:.0f} s)", flush=True)
     scores = {v: [stored[score_key(dataset, v, s)] for s in seeds] for v in variants}
     base = scores[variants[0]]
-    print(f"\n| variant | nested F1 at CV seeds {' / '.join(map(str, seeds))} | mean | ΔF1 ± SE | AP | ΔAP ± SE | GBDT s |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    common.print_header(["variant", f"nested F1 at CV seeds {' / '.join(map(str, seeds))}", "mean", "ΔF1 ± SE", "AP",
+                         "ΔAP ± SE", "GBDT s"])
     for variant in variants:
         cells = scores[variant]
         f1, ap = [c["f1"] for c in cells], [c["ap"] for c in cells]
-        delta = (("{:+.4f} ± {:.4f}".format(*paired_gain(f1, [c["f1"] for c in base])),
-                  "{:+.4f} ± {:.4f}".format(*paired_gain(ap, [c["ap"] for c in base])))
-                 if variant != variants[0] and len(seeds) > 1 else ("—", "—"))
-        print(f"| {variant} | {' / '.join(f'{v:.3f}' for v in f1)} | **{np.mean(f1):.4f}** | {delta[0]} | "
-              f"{np.mean(ap):.4f} | {delta[1]} | {np.median([c['gbdt_seconds'] for c in cells]):.0f} |")
+        delta = (("{:+.4f} ± {:.4f}".format(*common.paired(f1, [c["f1"] for c in base])),
+                  "{:+.4f} ± {:.4f}".format(*common.paired(ap, [c["ap"] for c in base])))
+                 if variant != variants[0] else ("—", "—"))
+        common.print_row([variant, " / ".join(f"{v:.3f}" for v in f1), f"**{np.mean(f1):.4f}**", delta[0],
+                          f"{np.mean(ap):.4f}", delta[1], f"{np.median([c['gbdt_seconds'] for c in cells]):.0f}"])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -14,61 +14,38 @@ paired differences from the first variant.
 
 from __future__ import annotations
 
-import argparse
-import ast
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from utils.data.load import DEFAULT_CACHE_DIR, load_dataset
+from utils.steps.gbdt import notebook05_settings
+from utils.steps.production import CUT_RULES, LOOKALIKES, compare, production_estimate
 
-from utils.data.load import DEFAULT_CACHE_DIR, load_dataset  # noqa: E402
-from utils.errors import DataError  # noqa: E402
-from utils.features import DEFAULT_GROUPS, REGISTRY  # noqa: E402
-from utils.steps.gbdt import PROFILES, notebook05_settings  # noqa: E402
-from utils.steps.production import CUT_RULES, LOOKALIKES, compare, production_estimate  # noqa: E402
+import common  # first: puts the project root on sys.path
 
 DEFAULT_STORE = DEFAULT_CACHE_DIR / "production_path"
 
 
 def variant_settings(text: str) -> tuple[dict, list[str] | None]:
-    """'default' or 'a=1,b=x' -> (notebook-05 settings over the default profile, feature groups or None); `groups`
-    takes '+g' (the default groups and g) or '-g'; unknown names are refused."""
-    overrides, groups = {}, None
-    for item in ([] if text == "default" else text.split(",")):
-        name, _, raw = item.partition("=")
-        if name == "groups":
-            groups = list(DEFAULT_GROUPS)
-            for token in raw.replace("-", " -").replace("+", " +").split():
-                if token[1:] not in REGISTRY or token[0] not in "+-":
-                    raise ValueError(f"variant {text!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
-                groups = groups + [token[1:]] if token[0] == "+" else [g for g in groups if g != token[1:]]
-            continue
-        if name not in PROFILES["default"]:
-            raise ValueError(f"variant {text!r}: {name!r} is not a notebook-05 setting ({sorted(PROFILES['default'])}) "
-                             "or groups")
-        try:
-            overrides[name] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            overrides[name] = raw
-    return notebook05_settings("default", **overrides), groups
+    """A variant (common.variant) as notebook-05 settings and feature groups; LightGBM parameters are refused here
+    (the production path trains notebook 05's GBDT as it is)."""
+    settings, params, groups = common.variant(text)
+    if params:
+        raise ValueError(f"variant {text!r}: the production path takes notebook-05 settings and groups, not {sorted(params)}")
+    return notebook05_settings("default", **settings), groups
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--variants", default="default", help="';'-separated variants; the first is the baseline")
-    parser.add_argument("--outer-seeds", default="0,1,2,3,4")
+    parser = common.parser(__doc__)
+    parser.add_argument("--variants", type=common.variants, default="default",
+                        help="';'-separated variants; the first is the baseline")
+    parser.add_argument("--outer-seeds", type=common.int_list, default="0,1,2,3,4")
     parser.add_argument("--folds", type=int, default=5, help="held-out parts per outer seed")
     parser.add_argument("--seed", type=int, default=42, help="the run seed notebook 05 would get")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
     args = parser.parse_args(argv)
-    try:
-        variants = {v: variant_settings(v) for v in args.variants.split(";") if v}
-        seeds = [int(s) for s in args.outer_seeds.split(",")]
-        dataset = load_dataset(args.data_dir)
-    except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    variants = {v: variant_settings(v) for v in args.variants}
+    seeds = args.outer_seeds
+    dataset = load_dataset(args.data_dir)
     estimates = {name: production_estimate(dataset, cfg, outer_seeds=seeds, n_folds=args.folds, seed=args.seed,
                                            store=args.store, groups=groups) for name, (cfg, groups) in variants.items()}
     for name, estimate in estimates.items():
@@ -95,4 +72,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

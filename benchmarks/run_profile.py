@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sys
 from pathlib import Path
+
+import common
 
 LINE = re.compile(r"^(\d\d:\d\d:\d\d) (.*?)(?:: ([\d,]+)/([\d,]+) (\w+))?$")
 
@@ -65,20 +66,19 @@ def profile(run: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    runs = [Path(p) for p in (sys.argv[1:] if argv is None else argv)]
+    parser = common.parser(__doc__, data_dir=False)
+    parser.add_argument("runs", nargs="+", type=Path, help="one or two finished run folders")
+    runs = parser.parse_args(argv).runs
     missing = [str(p) for p in runs if not (p / "config.json").is_file() or not (p / "progress.log").is_file()]
-    if not runs or missing:
-        print(f"error: give one or two finished run folders (with config.json and progress.log); not: {missing}",
-              file=sys.stderr)
-        return 2
+    if missing:
+        raise ValueError(f"not a finished run folder (config.json and progress.log): {missing}")
     profiles = [profile(run) for run in runs]
     keys = list(dict.fromkeys(key for p in profiles for key in p))
-    print("| | " + " | ".join(run.name for run in runs) + " |")
-    print("| --- |" + " --- |" * len(runs))
+    common.print_header(["", *(run.name for run in runs)])
     for key in keys:
-        print(f"| {key} | " + " | ".join(p.get(key, "") for p in profiles) + " |")
+        common.print_row([key, *(p.get(key, "") for p in profiles)])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)
