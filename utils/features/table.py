@@ -49,8 +49,9 @@ from .registry import (
 Rows = dict[str, dict[str, float]]
 DRAW_METHODS = ("transform", "extract")
 # How a redshift draw's training table is made: "transform" moves the table extracted once at the log's Z
-# (utils.features.draws); "extract" extracts every object again at the drawn Z.
-DRAWS = "extract"
+# (utils.features.draws); "extract" extracts every object again at the drawn Z. Transform is the default: notebook
+# 05's GBDT scored no worse (docs/results.md, "Speed") for a fraction of notebook 02's extraction.
+DRAWS = "transform"
 
 
 class Executor(Protocol):
