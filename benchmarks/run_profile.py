@@ -55,9 +55,12 @@ def profile(run: Path) -> dict[str, str]:
     config = json.loads((run / "config.json").read_text())
     rows = {f"notebook {name}": f"{value:.0f} s" for name, value in config.get("seconds", {}).items()}
     rows["whole run"] = f"{sum(config.get('seconds', {}).values()):.0f} s"
+    seen: dict[str, int] = {}
     for label, seconds, objects in phases(run):
+        seen[label] = seen.get(label, 0) + 1
+        name = label if seen[label] == 1 else f"{label} ({seen[label]})"
         per = f" ({1000 * seconds / objects:.1f} ms/object)" if objects else ""
-        rows[f"  {label}"] = f"{seconds:.0f} s{per}"
+        rows[f"  {name}"] = f"{seconds:.0f} s{per}"
     metrics = run / "metrics.json"
     if metrics.is_file():
         for step, value in json.loads(metrics.read_text()).get("seconds", {}).items():

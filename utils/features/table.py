@@ -174,18 +174,19 @@ def feature_table(dataset, kind: str, *, n_jobs: int = -1, executor: Executor | 
     if copies:
         dataset = degraded_copies(dataset, copies, COPY_SEED)
     if redshift_seed is not None and draws == "transform" and transformable(groups):
-        reference = _assembled_table(dataset, kind, groups, None, executor, cache_dir, progress)
+        reference = _assembled_table(dataset, kind, groups, None, executor, cache_dir, progress, copies)
         z_new = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed)
         return redraw(reference, groups, dataset.train_log["Z"], z_new)
-    return _assembled_table(dataset, kind, groups, redshift_seed, executor, cache_dir, progress)
+    return _assembled_table(dataset, kind, groups, redshift_seed, executor, cache_dir, progress, copies)
 
 
 def _assembled_table(dataset, kind: str, groups: list[str], redshift_seed: int | None, executor: Executor,
-                     cache_dir: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
+                     cache_dir: str | os.PathLike | None, progress: bool, copies: int = 0) -> pd.DataFrame:
     """The per-object groups' table (extracted or cached) joined with each batch group's own."""
     per_object = [g for g in groups if g not in BATCH_GROUPS]
     batch = [g for g in groups if g in BATCH_GROUPS]
-    parts = [_per_object_table(dataset, kind, per_object, redshift_seed, executor, cache_dir, progress)] if per_object else []
+    parts = ([_per_object_table(dataset, kind, per_object, redshift_seed, executor, cache_dir, progress, copies)]
+             if per_object else [])
     parts += [_batch_table(dataset, kind, group, cache_dir, progress) for group in batch]
     if not batch:
         return parts[0]
@@ -193,13 +194,14 @@ def _assembled_table(dataset, kind: str, groups: list[str], redshift_seed: int |
 
 
 def _per_object_table(dataset, kind: str, groups: list[str], redshift_seed: int | None, executor: Executor,
-                      cache_dir: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
+                      cache_dir: str | os.PathLike | None, progress: bool, copies: int = 0) -> pd.DataFrame:
     path = cache_path(dataset, kind, groups, redshift_seed, cache_dir)
     if path.is_file():
         return pd.read_parquet(path)
     log = dataset.log(kind)
     z = perturbed_redshift(dataset.train_log, dataset.test_log, redshift_seed) if redshift_seed is not None else None
-    label = f"features {kind}" + (f" (z draw {redshift_seed})" if redshift_seed is not None else "")
+    label = (f"features {kind}" + (f" ({copies} copies)" if copies else "")
+             + (f" (z draw {redshift_seed})" if redshift_seed is not None else ""))
     rows = executor.map(functools.partial(extract_chunk, groups=groups), list(objects(dataset, kind, z)),
                         label=label, progress=progress)
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(log.index).astype("float64")
