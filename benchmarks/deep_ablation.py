@@ -28,16 +28,8 @@ import torch
 
 from utils.classes import CLASS_GROUPS
 from utils.models import build_model, count_parameters
-from utils.training import (
-    CNN_PROFILES,
-    TRANSFORMER_PROFILES,
-    DeepInputs,
-    FeatureScaler,
-    LightCurveArrays,
-    cross_validate_network,
-    deep_settings,
-    make_deterministic,
-)
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepInputs, FeatureScaler, LightCurveArrays,
+                            cross_validate_network, deep_settings, make_deterministic)
 
 import common
 

@@ -17,15 +17,8 @@ import torch
 
 from utils.data.extinction import deextinct
 from utils.data.load import load_dataset
-from utils.training import (
-    CNN_PROFILES,
-    TRANSFORMER_PROFILES,
-    LightCurveArrays,
-    arrays_from_sequences,
-    deep_settings,
-    make_deterministic,
-    train_network,
-)
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, LightCurveArrays, arrays_from_sequences, deep_settings,
+                            make_deterministic, train_network)
 from utils.training.pretrain import light_curves_only, pretrain
 from utils.training.sequences import build_band_sequences, build_token_sequences
 

@@ -63,29 +63,11 @@ sys.path.insert(0, str(ROOT))
 from utils.config import save_config, seed_everything
 from utils.data import cache_root, load_dataset, load_sample_submission
 from utils.run.folder import resolve_out_dir
-from utils.steps.ensemble import (
-    blend_methods_table,
-    choose_blend,
-    ensemble_record,
-    load_members,
-    metrics_document,
-    plot_false_positives,
-    plot_importance,
-    plot_scores,
-    results_table,
-    save_model,
-    write_candidates,
-    write_submission_files,
-)
-from utils.steps.gbdt import (
-    load_gbdt_features,
-    measure_shift,
-    notebook05_settings,
-    sample_weights,
-    shift_summary,
-    shift_table,
-    train_gbdts,
-)
+from utils.steps.ensemble import (blend_methods_table, choose_blend, ensemble_record, load_members, metrics_document,
+                                  plot_false_positives, plot_importance, plot_scores, results_table, save_model,
+                                  write_candidates, write_submission_files)
+from utils.steps.gbdt import (load_gbdt_features, measure_shift, notebook05_settings, sample_weights, shift_summary,
+                              shift_table, train_gbdts)
 from utils.steps.production import production_estimate
 
 cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence,

@@ -9,14 +9,8 @@ from utils.classes import CLASS_GROUPS
 from utils.data.load import load_dataset
 from utils.errors import DataError
 from utils.evaluation.folds import stratified_folds
-from utils.training import (
-    CNN_PROFILES,
-    cross_validate_network,
-    deep_settings,
-    make_deterministic,
-    prepare_inputs,
-    train_network,
-)
+from utils.training import (CNN_PROFILES, cross_validate_network, deep_settings, make_deterministic, prepare_inputs,
+                            train_network)
 from utils.training import distill as distill_module
 from utils.training.cv import teacher_threads
 from utils.training.distill import TDE_GROUP, teacher_probabilities

@@ -12,14 +12,8 @@ from distributed import Client
 from utils.data.lightcurve import make_object
 from utils.data.load import load_dataset
 from utils.features import feature_table
-from utils.features.distributed import (
-    DaskExecutor,
-    cluster_client,
-    dask_executor,
-    local_cluster,
-    map_partitions,
-    partitions,
-)
+from utils.features.distributed import (DaskExecutor, cluster_client, dask_executor, local_cluster, map_partitions,
+                                        partitions)
 
 
 @pytest.fixture

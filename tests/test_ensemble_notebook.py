@@ -4,14 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils.steps.ensemble import (
-    Members,
-    choose_blend,
-    false_positive_table,
-    results_table,
-    write_oof,
-    write_probabilities,
-)
+from utils.steps.ensemble import (Members, choose_blend, false_positive_table, results_table, write_oof,
+                                  write_probabilities)
 from utils.steps.gbdt import notebook05_settings
 
 

@@ -7,18 +7,8 @@ import pytest
 from utils import BANDS
 from utils.data.lightcurve import make_object
 from utils.data.redshift import perturbed_redshift
-from utils.features import (
-    BATCH_GROUPS,
-    DEFAULT_GROUPS,
-    GROUP_NAMES,
-    REGISTRY,
-    extract_object,
-    gp,
-    meta,
-    powerlaw,
-    timescales,
-    variability,
-)
+from utils.features import (BATCH_GROUPS, DEFAULT_GROUPS, GROUP_NAMES, REGISTRY, extract_object, gp, meta, powerlaw,
+                            timescales, variability)
 
 from synthetic import gaussian_flux, tde_flux
 

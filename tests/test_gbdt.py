@@ -7,14 +7,8 @@ import pytest
 import utils.gbdt.adversarial as adversarial
 from utils.classes import class_group as spec_group
 from utils.errors import DataError
-from utils.gbdt import (
-    adversarial_auc,
-    adversarial_weights,
-    class_weights,
-    cross_validate_gbdt,
-    train_vs_test,
-    weight_summary,
-)
+from utils.gbdt import (adversarial_auc, adversarial_weights, class_weights, cross_validate_gbdt, train_vs_test,
+                        weight_summary)
 
 FAST = {"n_estimators": 30, "learning_rate": 0.1, "min_child_samples": 3}  # extra trees learn slowly at 0.03
 

@@ -16,15 +16,8 @@ import pytest
 from utils import PROJECT_ROOT
 from utils.data.load import COMPETITION
 from utils.errors import DataError
-from utils.kaggle_kernel import (
-    BUILD_INFO,
-    SIZE_LIMIT,
-    KaggleKernelError,
-    build,
-    ensure_packages,
-    find_kaggle_data,
-    main,
-)
+from utils.kaggle_kernel import (BUILD_INFO, SIZE_LIMIT, KaggleKernelError, build, ensure_packages, find_kaggle_data,
+                                 main)
 
 from synthetic import write_kaggle_dataset
 

@@ -4,13 +4,8 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from utils.evaluation.metrics import (
-    best_threshold,
-    f1_at,
-    f1_by_threshold,
-    honest_summary,
-    nested_threshold_predictions,
-)
+from utils.evaluation.metrics import (best_threshold, f1_at, f1_by_threshold, honest_summary,
+                                      nested_threshold_predictions)
 
 
 def scores(n=400, seed=0):

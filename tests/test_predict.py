@@ -22,14 +22,8 @@ from utils.run.folder import save_predictions
 from utils.run.model import MODEL_FORMAT, load_run_model, save_run_model
 from utils.run.pipeline import NOTEBOOK_DIR, execute
 from utils.serve.predict import main, predict_batch
-from utils.training import (
-    CNN_PROFILES,
-    TRANSFORMER_PROFILES,
-    cross_validate_network,
-    deep_settings,
-    make_deterministic,
-    prepare_inputs,
-)
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, cross_validate_network, deep_settings,
+                            make_deterministic, prepare_inputs)
 from utils.training.calibration import align_fold_scores, aligned_mean
 
 FAST = {"n_estimators": 20, "learning_rate": 0.1, "min_child_samples": 3}

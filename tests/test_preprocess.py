@@ -8,13 +8,8 @@ import pytest
 from utils.data.extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
 from utils.data.load import load_dataset
 from utils.errors import DataError
-from utils.training.sequences import (
-    Sequences,
-    build_band_sequences,
-    build_token_sequences,
-    cached_sequences,
-    prepare_sequences,
-)
+from utils.training.sequences import (Sequences, build_band_sequences, build_token_sequences, cached_sequences,
+                                      prepare_sequences)
 
 from races import race_two_processes
 

@@ -8,26 +8,12 @@ import pytest
 import torch
 
 from utils.data.load import load_dataset
-from utils.training import (
-    CNN_PROFILES,
-    TRANSFORMER_PROFILES,
-    DeepClassifier,
-    cross_validate_network,
-    deep_settings,
-    make_deterministic,
-    prepare_inputs,
-    train_network,
-)
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, cross_validate_network, deep_settings,
+                            make_deterministic, prepare_inputs, train_network)
 from utils.training import pretrain as pretraining
 from utils.training.fit import parameter_groups
-from utils.training.pretrain import (
-    PretrainedEncoder,
-    light_curves_only,
-    pretrain,
-    pretrained_encoder,
-    pretrained_path,
-    reconstruction_loss,
-)
+from utils.training.pretrain import (PretrainedEncoder, light_curves_only, pretrain, pretrained_encoder,
+                                     pretrained_path, reconstruction_loss)
 
 PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
 

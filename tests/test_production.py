@@ -13,14 +13,8 @@ from utils.data.redshift import NEIGHBOURS, perturbed_redshift_and_error
 from utils.evaluation.metrics import best_threshold
 from utils.steps import production
 from utils.steps.gbdt import GBDTFeatures, notebook05_settings
-from utils.steps.production import (
-    CUT_RULES,
-    HeldOutFold,
-    ProductionEstimate,
-    _weighted_best_threshold,
-    held_out_fold,
-    outer_strata,
-)
+from utils.steps.production import (CUT_RULES, HeldOutFold, ProductionEstimate, _weighted_best_threshold, held_out_fold,
+                                    outer_strata)
 
 MEMORISING = {"n_estimators": 60, "learning_rate": 0.3, "num_leaves": 15, "min_child_samples": 1,
               "colsample_bytree": 1.0, "subsample": 1.0, "extra_trees": False}

@@ -11,20 +11,9 @@ from sklearn.metrics import average_precision_score
 
 from utils.data.load import load_dataset
 from utils.evaluation.metrics import best_threshold, f1_at
-from utils.training import (
-    AUGMENTATIONS,
-    CNN_PROFILES,
-    TRANSFORMER_PROFILES,
-    DeepClassifier,
-    augment,
-    cross_validate_network,
-    deep_settings,
-    focal_loss,
-    make_deterministic,
-    pick_device,
-    prepare_inputs,
-    weighted_bce,
-)
+from utils.training import (AUGMENTATIONS, CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, augment,
+                            cross_validate_network, deep_settings, focal_loss, make_deterministic, pick_device,
+                            prepare_inputs, weighted_bce)
 from utils.training.calibration import align_fold_scores
 from utils.training.fit import epoch_rows
 

@@ -13,16 +13,8 @@ Modules: `load` (find, read, validate, cache), `validate` (the checks), `extinct
 from .copies import degraded_copies, source_of
 from .extinction import LSST_WAVELENGTHS, deextinct, extinction_per_ebv
 from .lightcurve import ObjectLightCurve, deextinguished_objects, iter_objects, make_object, objects
-from .load import (
-                   COMPETITION,
-                   Dataset,
-                   cache_root,
-                   check_sample_matches_test,
-                   find_data_dir,
-                   load_dataset,
-                   load_sample_submission,
-                   read_csv,
-)
+from .load import (COMPETITION, Dataset, cache_root, check_sample_matches_test, find_data_dir, load_dataset,
+                   load_sample_submission, read_csv)
 from .redshift import perturbed_redshift, perturbed_redshift_and_error
 
 __all__ = ["COMPETITION", "Dataset", "LSST_WAVELENGTHS", "ObjectLightCurve", "cache_root", "check_sample_matches_test",

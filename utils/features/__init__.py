@@ -9,16 +9,8 @@ the joblib executor), `distributed` (the Dask executor), and one module per grou
 every column is in docs/features.md.
 """
 
-from .registry import (
-                       BATCH_GROUPS,
-                       DEFAULT_GROUPS,
-                       FEATURES_VERSION,
-                       GROUP_NAMES,
-                       REGISTRY,
-                       extract_object,
-                       feature_group,
-                       group_versions,
-)
+from .registry import (BATCH_GROUPS, DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, extract_object,
+                       feature_group, group_versions)
 from .table import JoblibExecutor, TableRequest, cache_entries, feature_table
 
 __all__ = ["BATCH_GROUPS", "DEFAULT_GROUPS", "FEATURES_VERSION", "GROUP_NAMES", "JoblibExecutor", "REGISTRY",

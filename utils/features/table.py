@@ -36,15 +36,8 @@ from ..data.load import cache_root
 from ..data.redshift import perturbed_redshift
 from ..progress import progress_count
 from .draws import redraw, transformable
-from .registry import (
-    BATCH_GROUPS,
-    DEFAULT_GROUPS,
-    FEATURES_VERSION,
-    GROUP_NAMES,
-    REGISTRY,
-    extract_object,
-    group_versions,
-)
+from .registry import (BATCH_GROUPS, DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGISTRY, extract_object,
+                       group_versions)
 
 Rows = dict[str, dict[str, float]]
 DRAW_METHODS = ("transform", "extract")

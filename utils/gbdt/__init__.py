@@ -8,14 +8,8 @@ weights), `member` (what a run keeps and predict scores with; the registry of mo
 default kind).
 """
 
-from .adversarial import (
-           ADVERSARIAL_TREES,
-           WEIGHT_CLIP,
-           adversarial_auc,
-           adversarial_weights,
-           train_vs_test,
-           weight_summary,
-)
+from .adversarial import (ADVERSARIAL_TREES, WEIGHT_CLIP, adversarial_auc, adversarial_weights, train_vs_test,
+                          weight_summary)
 from .cv import class_weights, cross_validate_gbdt
 from .member import MODELS, TabularMember, shap_contributions
 
