@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/features_speed.py --data-dir ../shared/mallorn [--n-jobs 2] [--groups gp,variability]
     .venv/bin/python benchmarks/features_speed.py --data-dir ../shared/mallorn --groups fits --objects 500
 
-Extraction runs into a temporary cache, so every run measures a cold extraction, never a cache hit.
-Peak memory is the largest resident set of this process and of its joblib workers.
+Extraction runs into a temporary cache, so every run measures a cold extraction, never a cache hit: the part done
+once per object (every group's fits, at the log's redshift). Then one redshift draw of the training table, made as
+notebook 05's are (utils.features.table.DRAWS: a transform of the cached table), is timed apart: the part paid per
+draw. Peak memory is the largest resident set of this process and of its joblib workers.
 
 With --objects N: no joblib and no cache; each group's extract runs on N evenly spaced train objects and
 N evenly spaced test objects in this process on one core (one BLAS thread), and the wall and CPU
@@ -24,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from utils.data.load import load_dataset
 from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table
+from utils.features.table import DRAWS
 
 import common
 
@@ -76,8 +79,14 @@ def main(argv: list[str] | None = None) -> int:
             table = feature_table(dataset, kind, n_jobs=args.n_jobs, cache_dir=cache, groups=groups)
             seconds = time.perf_counter() - started
             total_objects += len(table)
-            print(f"{kind}: {len(table):,} objects x {table.shape[1]} features in {seconds:.1f} s "
+            print(f"{kind}, once per object: {len(table):,} objects x {table.shape[1]} features in {seconds:.1f} s "
                   f"({1000 * seconds / len(table):.1f} ms/object)", flush=True)
+        started = time.perf_counter()
+        drawn = feature_table(dataset, "train", n_jobs=args.n_jobs, cache_dir=cache, groups=groups,
+                              redshift_seed=common.SEED)
+        seconds = time.perf_counter() - started
+        print(f"train, one redshift draw ({DRAWS}): {len(drawn):,} objects in {seconds:.2f} s "
+              f"({1000 * seconds / len(drawn):.3f} ms/object)", flush=True)
     seconds = time.perf_counter() - started_all
     # joblib keeps its workers alive for reuse; shut them down so the OS reports their peak memory.
     get_reusable_executor().shutdown(wait=True)
