@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import pandas as pd
 
@@ -32,7 +33,6 @@ from utils.evaluation.folds import repeated_folds
 from utils.evaluation.metrics import honest_summary
 from utils.gbdt import class_weights
 
-import common
 
 SEED = common.SEED  # the notebooks' default: the redshift draws notebook 05 trains on are SEED, SEED + 1, SEED + 2
 N_SEEDS = common.THRESHOLD_SPLITS

@@ -23,6 +23,7 @@ import json
 import time
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import pandas as pd
 
@@ -32,7 +33,6 @@ from utils.run.folder import git_commit
 from utils.run.pipeline import NOTEBOOK_DIR, check_inputs, execute
 from utils.steps.gbdt import notebook05_settings
 
-import common
 
 
 def run_deep_notebooks(data_dir: str | None, seed: int, run: Path, deep_set: dict) -> None:

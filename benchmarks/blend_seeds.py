@@ -37,6 +37,7 @@ import sys
 import time
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import pandas as pd
 
@@ -45,7 +46,6 @@ from utils.run.folder import git_commit
 from utils.run.pipeline import NOTEBOOK_DIR, check_inputs, execute
 from utils.steps.gbdt import notebook05_settings
 
-import common
 
 MODELS = ("gbdt", "cnn", "transformer", "ensemble")
 OPTIONAL_MEMBERS = ("gbdt_binary", "cnn")  # what the default run could spare: its selection re-run without each

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 
+import common  # first: puts the project root on sys.path
 import pandas as pd
 import psutil
 from distributed import Client
@@ -30,7 +31,6 @@ from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, feature_table
 from utils.features.distributed import DaskExecutor, local_cluster
 from utils.features.table import extract_chunk
 
-import common
 
 PROJECTED_OBJECTS = 10_000_000
 SAMPLE_SECONDS = 0.25

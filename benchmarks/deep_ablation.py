@@ -22,6 +22,7 @@ import json
 import time
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import pandas as pd
 import torch
@@ -31,7 +32,6 @@ from utils.models import build_model, count_parameters
 from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepInputs, FeatureScaler, LightCurveArrays,
                             cross_validate_network, deep_settings, make_deterministic)
 
-import common
 
 BUNDLE_LAYOUTS = (("band", 64), ("band", 200), ("token", 128), ("token", 256))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import pandas as pd
 
@@ -25,7 +26,6 @@ from utils.training.calibration import align_fold_scores
 from utils.training.cv import checkpoint_path
 from utils.training.fit import DeepClassifier
 
-import common
 
 SEED = common.SEED  # the notebooks' default: their nested thresholds use splits 42..51
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 
+import common  # first: puts the project root on sys.path
 from threadpoolctl import threadpool_limits
 
 from utils.data.load import load_dataset
 from utils.features import gp
 
-import common
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import torch
 
@@ -22,7 +23,6 @@ from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, LightCurveArrays
 from utils.training.pretrain import light_curves_only, pretrain
 from utils.training.sequences import build_band_sequences, build_token_sequences
 
-import common
 
 PROFILES = {"cnn": CNN_PROFILES, "transformer": TRANSFORMER_PROFILES}
 

@@ -17,10 +17,10 @@ import subprocess
 import sys
 import time
 
+import common  # first: puts the project root on sys.path
 from utils.models import MODEL_NAMES
 from utils.training.profiles import VARIANTS
 
-import common
 
 CASES = [(model, variant) for variant in VARIANTS for model in MODEL_NAMES]
 

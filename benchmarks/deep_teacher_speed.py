@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 
 from utils.data.load import load_dataset
@@ -20,7 +21,6 @@ from utils.evaluation.folds import stratified_folds
 from utils.training import CNN_PROFILES, deep_settings, prepare_inputs
 from utils.training.distill import teacher_probabilities
 
-import common
 
 
 def main(argv: list[str] | None = None) -> int:

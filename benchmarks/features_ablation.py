@@ -33,6 +33,7 @@ import os
 import time
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
@@ -43,7 +44,6 @@ from utils.features import DEFAULT_GROUPS, FEATURES_VERSION, GROUP_NAMES, REGIST
 from utils.gbdt import ADVERSARIAL_TREES, WEIGHT_CLIP, adversarial_weights, weight_summary
 from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS
 
-import common
 
 REDSHIFT_SEED = common.SEED  # notebook 05's: training tables use redshift draws 42, 43, 44
 N_DRAWS = 3

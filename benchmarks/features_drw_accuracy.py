@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
@@ -20,7 +21,6 @@ from threadpoolctl import threadpool_limits
 from utils.data.load import load_dataset
 from utils.features import variability
 
-import common
 
 
 def fit_finite_differences(time_rest: np.ndarray, flux: np.ndarray, flux_err: np.ndarray) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 from scipy.optimize import least_squares
 from threadpoolctl import threadpool_limits
@@ -23,7 +24,6 @@ from threadpoolctl import threadpool_limits
 from utils.data.load import load_dataset
 from utils.features import fits
 
-import common
 
 TDE_STARTS = [np.array([t0, np.log(15.0), np.log(40.0), np.log10(2.5e4), 0.0]) for t0 in (-30, -10, 0, 10, 30)] + [
     np.array([0.0, np.log(5.0), np.log(150.0), np.log10(2e4), 0.0])]

@@ -20,6 +20,7 @@ import resource
 import tempfile
 import time
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 from joblib.externals.loky import get_reusable_executor
 from threadpoolctl import threadpool_limits
@@ -28,7 +29,6 @@ from utils.data.load import load_dataset
 from utils.features import BATCH_GROUPS, DEFAULT_GROUPS, REGISTRY, feature_table
 from utils.features.table import DRAWS
 
-import common
 
 
 def peak_memory_mb() -> tuple[float, float]:

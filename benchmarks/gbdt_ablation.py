@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
@@ -31,7 +32,6 @@ from utils.features.gp import SED_NAMES
 from utils.gbdt import adversarial_auc
 from utils.gbdt.lightgbm import PARAMS as LGBM_PARAMS
 
-import common
 
 REDSHIFT_SEED = common.SEED  # the notebooks' default seed: the same perturbed table notebook 05 trains on
 PREVIOUS_PARAMS = {"n_estimators": 800, "colsample_bytree": 0.3, "extra_trees": False}  # defaults before this table

@@ -23,6 +23,7 @@ import json
 import time
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
@@ -32,7 +33,6 @@ from utils.gbdt import adversarial_weights, cross_validate_gbdt
 from utils.gbdt.lightgbm import PARAMS
 from utils.steps.gbdt import load_gbdt_features, notebook05_settings
 
-import common  # first: puts the project root on sys.path
 
 REDSHIFT_SEED = common.SEED  # the draws notebook 05 makes at seed 42: 42, 43, 44
 DEFAULT_SCORES = DEFAULT_CACHE_DIR / "gbdt_variants_scores.json"

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import common  # first: puts the project root on sys.path
 from utils.data.load import DEFAULT_CACHE_DIR, load_dataset
 from utils.steps.gbdt import notebook05_settings
 from utils.steps.production import CUT_RULES, LOOKALIKES, compare, production_estimate
 
-import common  # first: puts the project root on sys.path
 
 DEFAULT_STORE = DEFAULT_CACHE_DIR / "production_path"
 
