@@ -29,9 +29,8 @@ from sklearn.metrics import average_precision_score
 
 from utils.data.load import DEFAULT_CACHE_DIR, load_dataset
 from utils.features import FEATURES_VERSION, group_versions
-from utils.gbdt import adversarial_weights, cross_validate_gbdt
 from utils.gbdt.lightgbm import PARAMS
-from utils.steps.gbdt import load_gbdt_features, notebook05_settings
+from utils.steps.gbdt import adversarial_sample_weights, fit_gbdt, load_gbdt_features, notebook05_settings
 
 
 REDSHIFT_SEED = common.SEED  # the draws notebook 05 makes at seed 42: 42, 43, 44
@@ -56,13 +55,8 @@ def run_variant(dataset, variant: str, cv_seed: int) -> dict:
     features = load_gbdt_features(dataset, cfg, REDSHIFT_SEED, groups)
     feature_seconds = time.perf_counter() - started
     log = dataset.train_log
-    weights = (adversarial_weights(features.draws, features.test, seed=cv_seed,
-                                   params={"n_estimators": cfg["adversarial_trees"]})
-               if cfg["adversarial_weighting"] else None)
-    result = cross_validate_gbdt(features.draws, log["target"].astype(int), spec_type=log["SpecType"],
-                                 mode="multiclass", n_splits=cfg["n_splits"], n_repeats=cfg["n_repeats"], seed=cv_seed,
-                                 params={"n_estimators": cfg["n_estimators"], **params}, sample_weight=weights,
-                                 copies=features.copies, n_jobs=cfg["gbdt_jobs"])
+    weights = adversarial_sample_weights(features, cfg, cv_seed)
+    result = fit_gbdt(features, log, cfg, cv_seed, "multiclass", weights, params=params)
     y = log["target"].astype(int).to_numpy()
     f1 = common.mean_nested_f1(y, result.oof_prob)
     return {"variant": variant, "cv_seed": cv_seed, "f1": f1, "ap": float(average_precision_score(y, result.oof_prob)),

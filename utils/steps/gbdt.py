@@ -185,8 +185,9 @@ def save_gbdt_member(out: Path, name: str, result: CVResult, seconds: float, *,
 
 
 def fit_gbdt(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, Any], seed: int, mode: str,
-             sample_weight: pd.Series | None) -> CVResult:
-    """One GBDT of notebook 05 under repeated CV on `features` (its test table scored by the refitted models)."""
+             sample_weight: pd.Series | None, params: dict | None = None) -> CVResult:
+    """One GBDT of notebook 05 under repeated CV on `features` (its test table scored by the refitted models);
+    `params`: LightGBM parameters over the kind's own and cfg['n_estimators'] (benchmarks measuring them)."""
     if cfg["lookalike_weight"] != 1.0:
         lookalike = train_log["SpecType"].isin(LOOKALIKE_TYPES).to_numpy()
         base = sample_weight if sample_weight is not None else pd.Series(1.0, index=train_log.index)
@@ -194,7 +195,8 @@ def fit_gbdt(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, Any
     return cross_validate_gbdt(features.draws, train_log["target"].astype(int), spec_type=train_log["SpecType"],
                                mode=mode, groups=GROUPINGS[cfg["class_groups"]],
                                test_features=features.test, n_splits=cfg["n_splits"],
-                               n_repeats=cfg["n_repeats"], seed=seed, params={"n_estimators": cfg["n_estimators"]},
+                               n_repeats=cfg["n_repeats"], seed=seed,
+                               params={"n_estimators": cfg["n_estimators"], **(params or {})},
                                pseudo_confidence=cfg["pseudo_confidence"], nested_repeats=cfg["nested_repeats"],
                                sample_weight=sample_weight, copies=features.copies, n_jobs=cfg["gbdt_jobs"])
 
