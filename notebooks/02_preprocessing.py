@@ -136,7 +136,10 @@ save_figure(fig, out, "02_model_input_example")
 # Every feature table the later notebooks read (`utils.steps.features`): the training objects with their
 # spectroscopic Z and under each redshift draw the models train on (Z perturbed like the test's photometric
 # Z), the degraded copies of the training objects that notebook 05's GBDT also trains on (under the same
-# draws), and the test objects. Cached under `cache/features/`; a table already there is only read.
+# draws), and the test objects. Only the tables at the log's own redshifts are extracted: a redshift draw changes
+# Z, not the light curve, so each draw's table is the extracted one with its rest-frame times, temperatures and
+# distances moved to the drawn Z (`utils.features.draws`; its rows in the summary below cost milliseconds).
+# Cached under `cache/features/`; a table already there is only read.
 
 # %%
 started = time.perf_counter()
