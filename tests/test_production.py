@@ -137,6 +137,41 @@ def test_metrics_pool_every_held_out_part_of_a_seed():
     assert estimate.flag_rates().loc["AGN", "share"] == 1.0 and estimate.flag_rates().loc["SN IIn", "share"] == 0.0
 
 
+def test_a_seed_with_some_parts_held_out_is_measured_on_those_objects_only():
+    ids = pd.Index(["a", "b", "c", "d"])
+    estimate = ProductionEstimate(pd.Series(["TDE", "AGN", "TDE", "SN IIn"], index=ids), pd.Series([1, 0, 1, 0], index=ids))
+    estimate.folds[0] = [HeldOutFold(np.array(["a", "b"]), np.array([0.9, 0.2]), 0.5, np.zeros(1), np.zeros(1), np.zeros(1))]
+    metrics = estimate.seed_metrics(0)  # c (a TDE) and d were not held out: neither a miss nor a true negative
+    assert (metrics["true_positives"], metrics["false_positives"], metrics["recall"]) == (1, 0, 1.0)
+    assert metrics["flagged_fraction"] == 0.5 and metrics["average_precision"] == 1.0
+    rates = estimate.flag_rates()
+    assert set(rates.index) == {"TDE", "AGN"} and rates.loc["TDE", "objects"] == 1
+
+
+def test_parts_are_stored_one_by_one_and_read_back(monkeypatch, tmp_path):
+    dataset, features = memorisable()
+    dataset.fingerprint = "synthetic"
+    calls = []
+
+    def fake_fold(ds, f, held, rest_ids, cfg, seed):
+        calls.append(len(held))
+        return HeldOutFold(held.index.to_numpy(), np.linspace(0, 1, len(held)), 0.5, np.zeros(1), np.zeros(1), np.zeros(1))
+
+    monkeypatch.setattr(production, "load_gbdt_features", lambda *a: features)
+    monkeypatch.setattr(production, "held_out_features", lambda ds, s, cfg, g: features.train)
+    monkeypatch.setattr(production, "held_out_fold", fake_fold)
+    cfg = quick_cfg()
+    one = production.production_estimate(dataset, cfg, outer_seeds=[0, 1], parts=1, store=tmp_path)
+    assert len(calls) == 2 and [len(one.folds[s]) for s in (0, 1)] == [1, 1]
+    assert sum(len(p.held_ids) for p in one.folds[0]) == pytest.approx(len(features.train) / 5, abs=2)
+    every = production.production_estimate(dataset, cfg, outer_seeds=[0, 1], store=tmp_path)
+    assert len(calls) == 2 + 8  # the stored first parts are read back, the other four of each seed computed
+    assert np.array_equal(every.folds[0][0].held_ids, one.folds[0][0].held_ids)
+    assert sorted(np.concatenate([p.held_ids for p in every.folds[1]])) == sorted(features.train.index)
+    with pytest.raises(ValueError, match="parts must be between 1 and n_folds"):
+        production.production_estimate(dataset, cfg, outer_seeds=[0], parts=6)
+
+
 def test_outer_strata_pool_the_rare_spectypes():
     spec = pd.Series(["TDE"] * 20 + ["AGN"] * 30 + ["SLSN-I"] * 3 + ["SN Ib"] * 2)
     strata = outer_strata(spec)

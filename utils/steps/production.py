@@ -69,17 +69,19 @@ class ProductionEstimate:
     folds: dict[int, list[HeldOutFold]] = field(default_factory=dict)  # outer seed -> its held-out parts
 
     def predictions(self, seed: int, rule: str = "oof_threshold") -> pd.DataFrame:
-        """object_id, prob, flagged (0/1 under the cut rule) for every labelled object at this outer seed."""
+        """object_id, prob, flagged (0/1 under the cut rule) for every object held out at this outer seed."""
         parts = []
         for part in self.folds[seed]:
             threshold = CUT_RULES[rule](part)
             parts.append(pd.DataFrame({"prob": part.held_prob, "flagged": (part.held_prob >= threshold).astype(int)},
                                       index=pd.Index(part.held_ids, name="object_id")))
-        return pd.concat(parts).reindex(self.target.index)
+        held = pd.concat(parts)
+        return held.reindex(self.target.index[self.target.index.isin(held.index)])
 
     def seed_metrics(self, seed: int, rule: str = "oof_threshold") -> dict[str, float]:
         predicted = self.predictions(seed, rule)
-        y, flagged = self.target.to_numpy().astype(bool), predicted["flagged"].to_numpy().astype(bool)
+        y = self.target.loc[predicted.index].to_numpy().astype(bool)
+        flagged = predicted["flagged"].to_numpy().astype(bool)
         tp, fp, fn = int((flagged & y).sum()), int((flagged & ~y).sum()), int((~flagged & y).sum())
         return {"f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0, "precision": tp / (tp + fp) if tp + fp else 0.0,
                 "recall": tp / (tp + fn) if tp + fn else 0.0,
@@ -93,22 +95,24 @@ class ProductionEstimate:
                              **{f"seed {seed}": table.loc[seed] for seed in table.index}})
 
     def flag_rates(self, rule: str = "oof_threshold") -> pd.DataFrame:
-        """Per SpecType: objects, mean number flagged per seed, share flagged (mean ± SE over the seeds)."""
-        shares = {}
+        """Per SpecType: objects held out and flagged (means per seed), share flagged (mean ± SE over the seeds)."""
+        held, flagged = {}, {}
         for seed in sorted(self.folds):
-            flagged = self.predictions(seed, rule)["flagged"]
-            shares[seed] = flagged.groupby(self.spec_type.reindex(flagged.index)).mean()
-        table = pd.DataFrame(shares)
-        counts = self.spec_type.value_counts()
-        out = pd.DataFrame({"objects": counts.reindex(table.index), "flagged": table.mean(axis=1) * counts.reindex(table.index),
-                            "share": table.mean(axis=1), "share_se": table.std(axis=1, ddof=1) / np.sqrt(table.shape[1])})
+            predicted = self.predictions(seed, rule)["flagged"]
+            by_type = predicted.groupby(self.spec_type.reindex(predicted.index))
+            held[seed], flagged[seed] = by_type.size(), by_type.sum()
+        held = pd.DataFrame(held).fillna(0)
+        flagged = pd.DataFrame(flagged).reindex(held.index).fillna(0)
+        shares = flagged / held.where(held > 0)
+        out = pd.DataFrame({"objects": held.mean(axis=1), "flagged": flagged.mean(axis=1),
+                            "share": shares.mean(axis=1), "share_se": shares.std(axis=1, ddof=1) / np.sqrt(shares.shape[1])})
         return out.sort_values("flagged", ascending=False)
 
     def record(self, rules=None) -> dict[str, Any]:
         """What metrics.json keeps: every rule's summary and the look-alikes' flag rates."""
         rules = rules or list(CUT_RULES)
         rates = self.flag_rates()
-        return {"outer_seeds": sorted(self.folds), "n_folds": len(next(iter(self.folds.values()))),
+        return {"outer_seeds": sorted(self.folds), "held_out_parts": len(next(iter(self.folds.values()))),
                 "rules": {rule: self.summary(rule)[["mean", "se"]].round(4).to_dict("index") for rule in rules},
                 "flag_share": {name: round(float(rates.loc[name, "share"]), 4) for name in ("TDE", *LOOKALIKES)
                                if name in rates.index}}
@@ -219,29 +223,39 @@ def estimate_key(dataset, cfg: dict[str, Any], outer_seed: int, n_folds: int, se
     return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def production_estimate(dataset, cfg: dict[str, Any], *, outer_seeds: list[int], n_folds: int = 5, seed: int = 42,
-                        store: Path | None = None, groups=None) -> ProductionEstimate:
-    """Held-out scores of notebook 05's path (settings `cfg`, run seed `seed`) for each outer seed; with `store`,
-    each finished outer seed is kept in that folder and read back instead of run again. `groups`: feature groups
-    other than the default ones (to measure a candidate group)."""
+def production_estimate(dataset, cfg: dict[str, Any], *, outer_seeds: list[int], n_folds: int = 5,
+                        parts: int | None = None, seed: int = 42, store: Path | None = None,
+                        groups=None) -> ProductionEstimate:
+    """Held-out scores of notebook 05's path (settings `cfg`, run seed `seed`) for each outer seed.
+
+    Each outer seed splits the labelled objects into `n_folds` stratified parts; `parts` of them (all by default)
+    are held out in turn: fewer parts estimate the same quantity from fewer held-out objects, at that fraction of
+    the cost. With `store`, each finished part is kept in that folder and read back instead of run again.
+    `groups`: feature groups other than the default ones (to measure a candidate group)."""
+    parts = n_folds if parts is None else parts
+    if not 1 <= parts <= n_folds:
+        raise ValueError(f"parts must be between 1 and n_folds ({n_folds}), not {parts}")
     log = dataset.train_log
     estimate = ProductionEstimate(log["SpecType"], log["target"].astype(int))
     features = load_gbdt_features(dataset, cfg, seed, groups)
     strata = outer_strata(log["SpecType"])
     for outer_seed in outer_seeds:
         key = estimate_key(dataset, cfg, outer_seed, n_folds, seed, groups)
-        path = None if store is None else Path(store) / f"{key}.npz"
-        if path is not None and path.is_file():
-            estimate.folds[outer_seed] = _load(path)
-            continue
-        held_all = held_out_features(dataset, outer_seed, cfg, groups)[features.train.columns]
-        parts = []
-        for k, (rest_rows, held_rows) in enumerate(stratified_folds(strata, n_folds, outer_seed)):
-            parts.append(held_out_fold(dataset, features, held_all.iloc[held_rows], log.index[rest_rows], cfg, seed))
-            progress_line(f"production path: outer seed {outer_seed}, part {k + 1}/{n_folds} done")
-        estimate.folds[outer_seed] = parts
-        if path is not None:
-            _save(path, parts)
+        held_all, done = None, []
+        splits = list(stratified_folds(strata, n_folds, outer_seed))[:parts]
+        for k, (rest_rows, held_rows) in enumerate(splits):
+            path = None if store is None else Path(store) / f"{key}-part{k}.npz"
+            if path is not None and path.is_file():
+                done.extend(_load(path))
+                continue
+            if held_all is None:
+                held_all = held_out_features(dataset, outer_seed, cfg, groups)[features.train.columns]
+            part = held_out_fold(dataset, features, held_all.iloc[held_rows], log.index[rest_rows], cfg, seed)
+            if path is not None:
+                _save(path, [part])
+            done.append(part)
+            progress_line(f"production path: outer seed {outer_seed}, part {k + 1}/{parts} done")
+        estimate.folds[outer_seed] = done
     return estimate
 
 
