@@ -117,7 +117,8 @@ def test_example_ids_are_named(kaggle_dir):
     (lambda t: t.__setitem__("EBV", t["EBV"].where(t.index != 2)), "column 'EBV' is missing"),
     (lambda t: t.__setitem__("EBV", t["EBV"].astype(object).where(t.index != 2, "dusty")), "'EBV' has non-numeric values 'dusty'"),
     (lambda t: t.drop(columns="target"), "missing column 'target'"),
-    (lambda t: t.__setitem__("target", t["target"].where(t.index != 2, 3)), "'target' must be 0 or 1"),
+    (lambda t: t.__setitem__("target", t["target"].where(t.index != 2, 3)),
+     "'target' must be 0 or 1; got 3 for object_id 'tr_0002'"),  # 3, as the file has it, not np.float64(3.0)
 ])
 def test_bad_train_log_is_named_in_the_error(kaggle_dir, change, message):
     edit_csv(kaggle_dir / "train_log.csv", change)
