@@ -222,6 +222,8 @@ def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFra
         notes.append(f"{log_path.name}: {len(without)} test object(s) have no usable observation (no light-curve "
                      f"rows, or every flux NaN); kept with empty light curves and NaN features, they still get a "
                      f"prediction: {examples(without)}")
+    # Logs by object_id and light curves in CANONICAL_ORDER: the files' row order never reaches a fold,
+    # a redshift draw, a degraded copy or a feature.
     lightcurves = canonical_lightcurves(lightcurves)
     log = canonical_log(log)
     report = {"objects": len(log), "rows": len(lightcurves),
@@ -236,6 +238,8 @@ def load_dataset(data_dir: str | os.PathLike | None = None, *, cache_dir: str | 
 
     `dataset.report["notes"]` says, one sentence each, what the load did beyond reading: objects
     dropped from training or kept in the test set without observations.
+    Logs come sorted by object_id and light curves in CANONICAL_ORDER (utils.data.validate), whatever the
+    files' row order.
     """
     data_dir = find_data_dir(data_dir)
     files = source_files(data_dir)

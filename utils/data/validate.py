@@ -1,4 +1,9 @@
-"""Checks on raw MALLORN tables. Each raises `DataError` naming the file, the column and example ids."""
+"""Checks on raw MALLORN tables. Each raises `DataError` naming the file, the column and example ids.
+
+Validated light curves come in one canonical row order, CANONICAL_ORDER: by object, time, band, flux and
+flux error, so observations that share a time (LSST takes several bands in one visit) never keep the order of
+the file they came from, and a shuffled export gives the same tables, features and scores.
+"""
 
 from __future__ import annotations
 
@@ -92,7 +97,7 @@ def validate_log(df: pd.DataFrame, where: str, *, train: bool) -> pd.DataFrame:
 
 
 def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, int]:
-    """Check one light-curve file; return (tidy frame, number of NaN-flux rows dropped)."""
+    """Check one light-curve file; return (tidy frame in CANONICAL_ORDER, number of NaN-flux rows dropped)."""
     require_columns(df, LIGHTCURVE_COLUMNS, where)
     if df["object_id"].isna().any():
         raise DataError(f"{where}: {int(df['object_id'].isna().sum())} rows have an empty object_id")
@@ -124,7 +129,7 @@ def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, in
         "flux_err": flux_err[keep],
         "band": pd.Categorical(band.to_numpy()[keep], categories=list(BANDS)),
     })
-    return tidy, int((~keep).sum())
+    return canonical_lightcurves(tidy), int((~keep).sum())
 
 
 def check_ids_match(log: pd.DataFrame, lightcurves: pd.DataFrame, where: str) -> pd.Index:
