@@ -427,6 +427,35 @@ def test_the_order_of_rows_and_files_changes_nothing(kaggle_dir, tmp_path):
         pd.testing.assert_frame_equal(*tables, check_exact=True)
 
 
+@pytest.mark.parametrize("log, change, message", [
+    ("train_log.csv", lambda t: t.__setitem__("Z", t["Z"].where(t.index != 2, -0.3)),
+     "train_log.csv: column 'Z' must be >= 0 .*object_id 'tr_0002' \\(values -0.3\\)"),
+    ("test_log.csv", lambda t: t.__setitem__("Z", t["Z"].where(t.index != 4, -0.3)),
+     "test_log.csv: column 'Z' must be >= 0 \\(a photometric Z may be below 0 by at most its Z_err\\)"),
+    ("test_log.csv", lambda t: t.__setitem__("Z_err", t["Z_err"].where(t.index != 4, -0.01)),
+     "test_log.csv: column 'Z_err' must be >= 0 where given"),
+    ("test_log.csv", lambda t: t.__setitem__("EBV", t["EBV"].where(t.index != 4, -0.01)),
+     "test_log.csv: column 'EBV' must be >= 0"),
+    ("train_log.csv", lambda t: t.assign(target=0, SpecType=t["SpecType"].replace("TDE", "AGN")),
+     "train_log.csv: column 'target' has no TDE \\(target 1\\) among the 40 training objects"),
+    ("train_log.csv", lambda t: t.assign(SpecType=t["SpecType"].where(t["SpecType"] != "TDE", "")),
+     "train_log.csv: column 'SpecType' names no 'TDE' although 12 object\\(s\\) have target 1"),
+    ("test_log.csv", lambda t: t.assign(Z_err=np.nan),
+     "test_log.csv: column 'Z_err' is empty for all 20 objects"),
+])
+def test_physically_invalid_or_untrainable_logs_are_refused(kaggle_dir, log, change, message):
+    edit_csv(kaggle_dir / log, change)
+    with pytest.raises(DataError, match=message):
+        load_dataset(kaggle_dir)
+
+
+def test_a_photometric_redshift_may_dip_below_zero_within_its_error(kaggle_dir):
+    """MALLORN's own test log holds Z = -0.0175 +- 0.0202; only a Z further below 0 than its error is refused."""
+    edit_csv(kaggle_dir / "test_log.csv", lambda t: t.assign(Z=t["Z"].where(t.index != 4, -0.0175),
+                                                             Z_err=t["Z_err"].where(t.index != 4, 0.0202)))
+    assert load_dataset(kaggle_dir).test_log.loc["te_0004", "Z"] == -0.0175
+
+
 def test_objects_come_out_in_one_order_whatever_the_rows_order(kaggle_dir):
     """iter_objects orders each object's rows itself (time, band, flux, flux_err): a frame built by hand or
     shuffled (a Dask partition, a predict chunk) gives the same arrays as the validated table."""

@@ -130,6 +130,16 @@ def earlier_run(tmp_path):
     return runs, earlier
 
 
+def edit_log(path, **columns):
+    """Set columns of a CSV: a value, or a function of the table."""
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    for name, value in columns.items():
+        table[name] = value(table) if callable(value) else value
+    table.to_csv(path, index=False)
+
+
 def assert_untouched(runs, earlier):
     assert (runs / "latest").resolve() == earlier.resolve()
     assert sorted(p.name for p in runs.iterdir()) == ["earlier", "latest"]
@@ -186,6 +196,12 @@ def test_an_unwritable_output_folder_is_a_sentence(kaggle_dir, earlier_run, caps
      "sample_submission.csv: column 'object_id' lacks 19 object_id of test_log.csv: 'te_0000'"),
     (lambda d: (d / "train_log.csv").write_text((d / "train_log.csv").read_text().replace(",TDE,", ",AGN,", 1)),
      "train_log.csv: columns 'target' and 'SpecType' contradict each other: target 1 with SpecType other than"),
+    # found by notebook 05 / 02 minutes in, once: now before the run folder
+    (lambda d: edit_log(d / "train_log.csv", target=0, SpecType=lambda t: t["SpecType"].replace("TDE", "AGN")),
+     "train_log.csv: column 'target' has no TDE \\(target 1\\)"),
+    (lambda d: edit_log(d / "test_log.csv", Z_err=float("nan")), "test_log.csv: column 'Z_err' is empty for all 20"),
+    (lambda d: edit_log(d / "train_log.csv", Z=lambda t: t["Z"].where(t.index != 3, -0.3)),
+     "train_log.csv: column 'Z' must be >= 0 .*'tr_0003'"),
 ])
 def test_bad_data_stops_the_run_before_a_run_folder_exists(kaggle_dir, earlier_run, capsys, damage, message):
     import re

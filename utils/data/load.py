@@ -24,8 +24,8 @@ import pandas as pd
 
 from .. import PROJECT_ROOT
 from ..errors import DataError, examples
-from .validate import (canonical_lightcurves, canonical_log, check_ids_match, require_columns, validate_lightcurves,
-                       validate_log)
+from .validate import (canonical_lightcurves, canonical_log, check_ids_match, check_photometric_errors,
+                       check_training_classes, require_columns, validate_lightcurves, validate_log)
 
 COMPETITION = "mallorn-astronomical-classification-challenge"
 KAGGLE_MOUNTS = (Path("/kaggle/input") / COMPETITION, Path("/kaggle/input/competitions") / COMPETITION)
@@ -222,6 +222,10 @@ def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFra
         notes.append(f"{log_path.name}: {len(without)} test object(s) have no usable observation (no light-curve "
                      f"rows, or every flux NaN); kept with empty light curves and NaN features, they still get a "
                      f"prediction: {examples(without)}")
+    if kind == "train":
+        check_training_classes(log, log_path.name)
+    else:
+        check_photometric_errors(log, log_path.name)
     # Logs by object_id and light curves in CANONICAL_ORDER: the files' row order never reaches a fold,
     # a redshift draw, a degraded copy or a feature.
     lightcurves = canonical_lightcurves(lightcurves)
