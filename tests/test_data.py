@@ -427,6 +427,23 @@ def test_the_order_of_rows_and_files_changes_nothing(kaggle_dir, tmp_path):
         pd.testing.assert_frame_equal(*tables, check_exact=True)
 
 
+def test_exact_duplicate_rows_are_dropped_with_a_note_and_clashes_refused(kaggle_dir):
+    table = pd.read_csv(kaggle_dir / LC)
+    victim = table.loc[7, "object_id"]
+    pd.concat([table, table.iloc[[7, 7, 9]]]).to_csv(kaggle_dir / LC, index=False)
+    ds = load_dataset(kaggle_dir)
+    assert ds.report["train"]["duplicate_rows_dropped"] == 3 and ds.report["train"]["duplicates_by_file"] == {LC: 3}
+    assert not ds.train_lc.duplicated(["object_id", "time", "band"]).any()
+    assert any(note.startswith(f"{LC}: dropped 3 exact duplicate observation row(s)") and victim in note
+               for note in ds.report["notes"])
+    # the same object, band and time with another flux is two measurements of one thing: refused, named
+    clash = table.iloc[[7]].assign(Flux=table.loc[7, "Flux"] + 1.0)
+    pd.concat([table, clash]).to_csv(kaggle_dir / LC, index=False)
+    with pytest.raises(DataError, match=f"{LC}: 2 rows give different 'Flux'/'Flux_err' for the same object_id, "
+                                        f"'Time \\(MJD\\)' and 'Filter' .*object_id '{victim}'"):
+        load_dataset(kaggle_dir)
+
+
 @pytest.mark.parametrize("log, change, message", [
     ("train_log.csv", lambda t: t.__setitem__("Z", t["Z"].where(t.index != 2, -0.3)),
      "train_log.csv: column 'Z' must be >= 0 .*object_id 'tr_0002' \\(values -0.3\\)"),

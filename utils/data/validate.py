@@ -8,6 +8,7 @@ the file they came from, and a shuffled export gives the same tables, features a
 from __future__ import annotations
 
 import difflib
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -108,8 +109,35 @@ def check_physical_ranges(log: pd.DataFrame, where: str) -> None:
                             f"object_id {examples(log.index[bad])} (values {examples(values)})")
 
 
-def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, int]:
-    """Check one light-curve file; return (tidy frame in CANONICAL_ORDER, number of NaN-flux rows dropped)."""
+class CheckedLightcurves(NamedTuple):
+    """A validated light-curve file: the tidy rows in CANONICAL_ORDER and what was dropped from it."""
+
+    table: pd.DataFrame
+    nan_flux_rows: int  # rows with an empty (NaN) Flux, dropped
+    duplicate_rows: int  # exact repeats of another row (object, time, band, flux, flux error), dropped
+    duplicate_ids: list  # the objects that had such repeats
+
+
+def drop_duplicate_observations(lightcurves: pd.DataFrame, where: str) -> tuple[pd.DataFrame, int, list]:
+    """Drop exact repeats of a row (same object, time, band, flux and flux error), which odd exports write and
+    which would stop the per-band fits (their times must increase); refuse two different measurements of one
+    object in one band at one time. Returns (rows in CANONICAL_ORDER, rows dropped, their object ids)."""
+    tidy = canonical_lightcurves(lightcurves)
+    repeated = tidy.duplicated(CANONICAL_ORDER).to_numpy()
+    dropped_ids = list(dict.fromkeys(tidy["object_id"].to_numpy()[repeated]))
+    if repeated.any():
+        tidy = tidy[~repeated].reset_index(drop=True)
+    clash = tidy.duplicated(["object_id", "time", "band"], keep=False).to_numpy()
+    if clash.any():
+        rows = tidy[clash]
+        raise DataError(f"{where}: {len(rows)} rows give different 'Flux'/'Flux_err' for the same object_id, "
+                        f"'Time (MJD)' and 'Filter' (e.g. time {examples(rows['time'], limit=2)}), object_id "
+                        f"{examples(rows['object_id'])}; keep one measurement per object, band and time")
+    return tidy, int(repeated.sum()), dropped_ids
+
+
+def validate_lightcurves(df: pd.DataFrame, where: str) -> CheckedLightcurves:
+    """Check one light-curve file; its tidy rows in CANONICAL_ORDER, without NaN-flux rows and exact repeats."""
     require_columns(df, LIGHTCURVE_COLUMNS, where)
     if df["object_id"].isna().any():
         raise DataError(f"{where}: {int(df['object_id'].isna().sum())} rows have an empty object_id")
@@ -141,7 +169,8 @@ def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, in
         "flux_err": flux_err[keep],
         "band": pd.Categorical(band.to_numpy()[keep], categories=list(BANDS)),
     })
-    return canonical_lightcurves(tidy), int((~keep).sum())
+    tidy, duplicates, duplicate_ids = drop_duplicate_observations(tidy, where)
+    return CheckedLightcurves(tidy, int((~keep).sum()), duplicates, duplicate_ids)
 
 
 def check_ids_match(log: pd.DataFrame, lightcurves: pd.DataFrame, where: str) -> pd.Index:

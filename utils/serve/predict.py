@@ -96,7 +96,7 @@ def check_batch(log: pd.DataFrame, files: BatchFiles) -> dict[Path, pd.Index]:
     seen: dict[str, Path] = {}
     for path in files.lightcurves:
         where = _where(path, root)
-        tidy, _ = validate_lightcurves(read_csv(path, where), where)
+        tidy = validate_lightcurves(read_csv(path, where), where).table
         ids = pd.Index(tidy["object_id"].unique()).sort_values()
         repeated = [i for i in ids if i in seen]
         if repeated:
@@ -188,7 +188,7 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
     # nor the rows' moves a score.
     for path, ids in ids_by_file.items():
         where = _where(path, files.log.parent)
-        lightcurves, _ = validate_lightcurves(read_csv(path, where), where)
+        lightcurves = validate_lightcurves(read_csv(path, where), where).table
         for start in range(0, len(ids), chunk_size):
             chunk_log = log.loc[ids[start:start + chunk_size]]
             chunk_lc = lightcurves[lightcurves["object_id"].isin(chunk_log.index)].reset_index(drop=True)
