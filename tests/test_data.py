@@ -7,11 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from utils.data import degraded_copies, iter_objects, make_object
 from utils.data import load as data_module
 from utils.data.load import find_data_dir, load_dataset, load_sample_submission
 from utils.errors import DataError
+from utils.features import feature_table
 
 from races import race_two_processes
+from synthetic import share_visit_times, shuffled_copy
 
 LC = "split_01/train_full_lightcurves.csv"
 
@@ -403,11 +406,6 @@ def test_a_finished_entry_of_another_process_is_kept(kaggle_dir, cache_dir):
 def test_the_order_of_rows_and_files_changes_nothing(kaggle_dir, tmp_path):
     """LSST takes several bands in one visit, so observations share times; shuffling every file's rows, the logs
     and which split folder holds which objects must give the same tables, features and degraded copies, bit for bit."""
-    from synthetic import share_visit_times, shuffled_copy
-
-    from utils.data import degraded_copies
-    from utils.features import feature_table
-
     share_visit_times(kaggle_dir)
     shuffled = shuffled_copy(kaggle_dir, tmp_path / "shuffled")
     first, second = load_dataset(kaggle_dir), load_dataset(shuffled)
@@ -476,10 +474,6 @@ def test_a_photometric_redshift_may_dip_below_zero_within_its_error(kaggle_dir):
 def test_objects_come_out_in_one_order_whatever_the_rows_order(kaggle_dir):
     """iter_objects orders each object's rows itself (time, band, flux, flux_err): a frame built by hand or
     shuffled (a Dask partition, a predict chunk) gives the same arrays as the validated table."""
-    from synthetic import share_visit_times
-
-    from utils.data import iter_objects, make_object
-
     share_visit_times(kaggle_dir)
     ds = load_dataset(kaggle_dir)
     shuffled = ds.train_lc.sample(frac=1, random_state=0)
