@@ -63,7 +63,8 @@ dataset = load_dataset(data_dir)
 print(f"data: {dataset.data_dir}  ({time.perf_counter() - started:.1f} s, fingerprint {dataset.fingerprint})")
 for kind in ("train", "test"):
     r = dataset.report[kind]
-    print(f"{kind}: {r['objects']:,} objects, {r['rows']:,} observations, {r['nan_flux_rows_dropped']:,} NaN-flux rows dropped")
+    print(f"{kind}: {r['objects']:,} objects, {r['rows']:,} observations, {r['nan_flux_rows_dropped']:,} NaN-flux rows "
+          f"and {r['duplicate_rows_dropped']:,} exact duplicate rows dropped")
 
 # %% [markdown]
 # ## Extinction per band

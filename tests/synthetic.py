@@ -90,3 +90,39 @@ def write_kaggle_dataset(root: Path, n_train: int = 40, n_test: int = 20, n_spli
         if kind == "test":
             pd.DataFrame({"object_id": log["object_id"], "prediction": 0}).to_csv(root / "sample_submission.csv", index=False)
     return root
+
+
+def share_visit_times(root: Path, bands: str = "gr") -> Path:
+    """Give every object's `bands` the same observation times (the first band's), as LSST takes several bands in
+    one visit: rows then tie on (object_id, time), so any order that ties keep shows up in the features."""
+    for path in sorted(Path(root).glob("split_*/*_full_lightcurves.csv")):
+        table = pd.read_csv(path, dtype={"object_id": str})
+        for _, rows in table.groupby("object_id"):
+            first = rows[rows["Filter"] == bands[0]]["Time (MJD)"].to_numpy()
+            for band in bands[1:]:
+                index = rows.index[rows["Filter"] == band]
+                table.loc[index, "Time (MJD)"] = first[:len(index)]
+        table.to_csv(path, index=False)
+    return root
+
+
+def shuffled_copy(root: Path, target: Path, seed: int = 1) -> Path:
+    """The same data set in another order: every file's rows shuffled, and the split folders swapped (split_01's
+    objects in split_02 and back, the logs' split column to match). Nothing but the order changes."""
+    rng = np.random.default_rng(seed)
+    root, target = Path(root), Path(target)
+    splits = sorted(p.name for p in root.glob("split_*"))
+    renamed = dict(zip(splits, splits[::-1]))
+    target.mkdir(parents=True)
+    for name in ("train_log.csv", "test_log.csv"):
+        log = pd.read_csv(root / name, dtype={"object_id": str}, keep_default_na=False)
+        log["split"] = log["split"].map(renamed)
+        log.sample(frac=1, random_state=rng.integers(1 << 31)).to_csv(target / name, index=False)
+    (target / "sample_submission.csv").write_bytes((root / "sample_submission.csv").read_bytes())
+    for split in splits:
+        (target / renamed[split]).mkdir()
+        for path in (root / split).glob("*.csv"):
+            table = pd.read_csv(path, dtype={"object_id": str}, keep_default_na=False)
+            table.sample(frac=1, random_state=rng.integers(1 << 31)).to_csv(target / renamed[split] / path.name,
+                                                                            index=False)
+    return target

@@ -7,11 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from utils.data import degraded_copies, iter_objects, make_object
 from utils.data import load as data_module
 from utils.data.load import find_data_dir, load_dataset, load_sample_submission
 from utils.errors import DataError
+from utils.features import feature_table
 
 from races import race_two_processes
+from synthetic import share_visit_times, shuffled_copy
 
 LC = "split_01/train_full_lightcurves.csv"
 
@@ -117,7 +120,8 @@ def test_example_ids_are_named(kaggle_dir):
     (lambda t: t.__setitem__("EBV", t["EBV"].where(t.index != 2)), "column 'EBV' is missing"),
     (lambda t: t.__setitem__("EBV", t["EBV"].astype(object).where(t.index != 2, "dusty")), "'EBV' has non-numeric values 'dusty'"),
     (lambda t: t.drop(columns="target"), "missing column 'target'"),
-    (lambda t: t.__setitem__("target", t["target"].where(t.index != 2, 3)), "'target' must be 0 or 1"),
+    (lambda t: t.__setitem__("target", t["target"].where(t.index != 2, 3)),
+     "'target' must be 0 or 1; got 3 for object_id 'tr_0002'"),  # 3, as the file has it, not np.float64(3.0)
 ])
 def test_bad_train_log_is_named_in_the_error(kaggle_dir, change, message):
     edit_csv(kaggle_dir / "train_log.csv", change)
@@ -397,3 +401,84 @@ def test_a_finished_entry_of_another_process_is_kept(kaggle_dir, cache_dir):
     data_module._write_cache(entry, tables, first.report)  # the slower of two runs arrives
     assert {p.name: p.stat().st_mtime_ns for p in entry.iterdir()} == before
     assert [p.name for p in cache_dir.iterdir()] == [first.fingerprint]
+
+
+def test_the_order_of_rows_and_files_changes_nothing(kaggle_dir, tmp_path):
+    """LSST takes several bands in one visit, so observations share times; shuffling every file's rows, the logs
+    and which split folder holds which objects must give the same tables, features and degraded copies, bit for bit."""
+    share_visit_times(kaggle_dir)
+    shuffled = shuffled_copy(kaggle_dir, tmp_path / "shuffled")
+    first, second = load_dataset(kaggle_dir), load_dataset(shuffled)
+    assert first.fingerprint != second.fingerprint  # other files, read afresh
+    for name in ("train_log", "test_log"):
+        pd.testing.assert_frame_equal(getattr(first, name).drop(columns="split"),
+                                      getattr(second, name).drop(columns="split"), check_exact=True)
+    assert first.train_log.index.is_monotonic_increasing
+    for name in ("train_lc", "test_lc"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name), check_exact=True)
+    assert first.train_lc.duplicated(["object_id", "time"]).sum() > 100  # the ties the test is about
+    pd.testing.assert_frame_equal(degraded_copies(first, 1).train_lc, degraded_copies(second, 1).train_lc,
+                                  check_exact=True)
+    for kind, copies in (("train", 0), ("test", 0), ("train", 1)):
+        tables = [feature_table(ds, kind, n_jobs=1, progress=False, groups=["variability", "photometry"], copies=copies)
+                  for ds in (first, second)]
+        pd.testing.assert_frame_equal(*tables, check_exact=True)
+
+
+def test_exact_duplicate_rows_are_dropped_with_a_note_and_clashes_refused(kaggle_dir):
+    table = pd.read_csv(kaggle_dir / LC)
+    victim = table.loc[7, "object_id"]
+    pd.concat([table, table.iloc[[7, 7, 9]]]).to_csv(kaggle_dir / LC, index=False)
+    ds = load_dataset(kaggle_dir)
+    assert ds.report["train"]["duplicate_rows_dropped"] == 3 and ds.report["train"]["duplicates_by_file"] == {LC: 3}
+    assert not ds.train_lc.duplicated(["object_id", "time", "band"]).any()
+    assert any(note.startswith(f"{LC}: dropped 3 exact duplicate observation row(s)") and victim in note
+               for note in ds.report["notes"])
+    # the same object, band and time with another flux is two measurements of one thing: refused, named
+    clash = table.iloc[[7]].assign(Flux=table.loc[7, "Flux"] + 1.0)
+    pd.concat([table, clash]).to_csv(kaggle_dir / LC, index=False)
+    with pytest.raises(DataError, match=f"{LC}: 2 rows give different 'Flux'/'Flux_err' for the same object_id, "
+                                        f"'Time \\(MJD\\)' and 'Filter' .*object_id '{victim}'"):
+        load_dataset(kaggle_dir)
+
+
+@pytest.mark.parametrize("log, change, message", [
+    ("train_log.csv", lambda t: t.__setitem__("Z", t["Z"].where(t.index != 2, -0.3)),
+     "train_log.csv: column 'Z' must be >= 0 .*object_id 'tr_0002' \\(values -0.3\\)"),
+    ("test_log.csv", lambda t: t.__setitem__("Z", t["Z"].where(t.index != 4, -0.3)),
+     "test_log.csv: column 'Z' must be >= 0 \\(a photometric Z may be below 0 by at most its Z_err\\)"),
+    ("test_log.csv", lambda t: t.__setitem__("Z_err", t["Z_err"].where(t.index != 4, -0.01)),
+     "test_log.csv: column 'Z_err' must be >= 0 where given"),
+    ("test_log.csv", lambda t: t.__setitem__("EBV", t["EBV"].where(t.index != 4, -0.01)),
+     "test_log.csv: column 'EBV' must be >= 0"),
+    ("train_log.csv", lambda t: t.assign(target=0, SpecType=t["SpecType"].replace("TDE", "AGN")),
+     "train_log.csv: column 'target' has no TDE \\(target 1\\) among the 40 training objects"),
+    ("train_log.csv", lambda t: t.assign(SpecType=t["SpecType"].where(t["SpecType"] != "TDE", "")),
+     "train_log.csv: column 'SpecType' names no 'TDE' although 12 object\\(s\\) have target 1"),
+    ("test_log.csv", lambda t: t.assign(Z_err=np.nan),
+     "test_log.csv: column 'Z_err' is empty for all 20 objects"),
+])
+def test_physically_invalid_or_untrainable_logs_are_refused(kaggle_dir, log, change, message):
+    edit_csv(kaggle_dir / log, change)
+    with pytest.raises(DataError, match=message):
+        load_dataset(kaggle_dir)
+
+
+def test_a_photometric_redshift_may_dip_below_zero_within_its_error(kaggle_dir):
+    """MALLORN's own test log holds Z = -0.0175 +- 0.0202; only a Z further below 0 than its error is refused."""
+    edit_csv(kaggle_dir / "test_log.csv", lambda t: t.assign(Z=t["Z"].where(t.index != 4, -0.0175),
+                                                             Z_err=t["Z_err"].where(t.index != 4, 0.0202)))
+    assert load_dataset(kaggle_dir).test_log.loc["te_0004", "Z"] == -0.0175
+
+
+def test_objects_come_out_in_one_order_whatever_the_rows_order(kaggle_dir):
+    """iter_objects orders each object's rows itself (time, band, flux, flux_err): a frame built by hand or
+    shuffled (a Dask partition, a predict chunk) gives the same arrays as the validated table."""
+    share_visit_times(kaggle_dir)
+    ds = load_dataset(kaggle_dir)
+    shuffled = ds.train_lc.sample(frac=1, random_state=0)
+    for one, other in zip(iter_objects(ds.train_lc, ds.train_log), iter_objects(shuffled, ds.train_log)):
+        for name in ("time", "flux", "flux_err", "band"):
+            assert np.array_equal(getattr(one, name), getattr(other, name)), (one.object_id, name)
+        rebuilt = make_object(one.time[::-1], one.flux[::-1], one.flux_err[::-1], one.band[::-1])
+        assert np.array_equal(rebuilt.flux, one.flux) and np.array_equal(rebuilt.band, one.band)

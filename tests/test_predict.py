@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthetic import share_visit_times, shuffled_copy
+
 from utils import PROJECT_ROOT
 from utils.config import save_config
 from utils.data.load import load_dataset
@@ -60,6 +62,7 @@ def train_deep_member(dataset, profiles, run_dir: Path, **overrides) -> str:
 
 def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_dir, tmp_path):
     run_dir = tmp_path / "run"
+    share_visit_times(kaggle_dir)  # g and r observed in the same visits, as in LSST: rows tie on time
     dataset = load_dataset(kaggle_dir)
     deep = [train_deep_member(dataset, CNN_PROFILES, run_dir, use_features=True),
             train_deep_member(dataset, TRANSFORMER_PROFILES, run_dir)]
@@ -111,6 +114,19 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
     pd.testing.assert_frame_equal(pd.read_csv(on_dask / "predictions.csv"), predicted, check_exact=False, rtol=0,
                                   atol=2e-5)
     assert (pd.read_csv(on_dask / "predictions.csv")["prediction"] == predicted["prediction"]).all()
+
+    # The same batch in another order: every file's rows and the log shuffled, the two files' objects swapped.
+    # Each file's objects are scored in object_id order and their rows in one canonical order, so every score is
+    # the same to the last bit, the networks' too (the same objects share a chunk), in the log's new order.
+    shuffled = copy_test_side_as_batch(shuffled_copy(kaggle_dir, tmp_path / "shuffled"), tmp_path / "shuffled-batch")
+    done = predict_in_fresh_process(["--run", str(run_dir), "--data-dir", str(tmp_path / "shuffled-batch"), "--out",
+                                     str(tmp_path / "scored-shuffled"), "--chunk-size", "6", "--report", "0", "--quiet",
+                                     "--device", "cpu"], tmp_path / "fresh-cache-2")
+    assert done.returncode == 0, done.stderr
+    again = pd.read_csv(tmp_path / "scored-shuffled" / "predictions.csv")
+    assert again["object_id"].tolist() == shuffled["object_id"].tolist() != predicted["object_id"].tolist()
+    pd.testing.assert_frame_equal(again.set_index("object_id").loc[predicted["object_id"]].reset_index(), predicted,
+                                  check_exact=True)
 
 
 def test_aligned_mean_repeats_the_alignment_of_the_test_set():

@@ -5,9 +5,20 @@ class DataError(ValueError):
     """Input data is missing or malformed; the message names the file, column and example ids."""
 
 
+def plain(value):
+    """A value as a user would write it: numpy scalars as Python ones, whole floats as integers (2, not
+    np.float64(2.0))."""
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        value = item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def examples(values, limit: int = 5) -> str:
     """Render up to `limit` example values for an error message, e.g. "'a', 'b' (+3 more)"."""
-    values = list(dict.fromkeys(values))
+    values = list(dict.fromkeys(plain(v) for v in values))
     shown = ", ".join(repr(v) for v in values[:limit])
     extra = len(values) - limit
     return f"{shown} (+{extra} more)" if extra > 0 else shown

@@ -33,7 +33,7 @@ class BandCurve:
 
 @dataclass(frozen=True)
 class ObjectLightCurve:
-    """Time-sorted observations of one object; `band` holds indices into BANDS ('ugrizy')."""
+    """Time-sorted observations of one object (ties by band, flux, flux_err); `band` holds indices into BANDS."""
 
     object_id: str
     time: np.ndarray
@@ -76,14 +76,16 @@ class ObjectLightCurve:
 
 def make_object(time, flux, flux_err, band, *, z: float = 0.0, ebv: float = 0.0, z_err: float = np.nan,
                 object_id: str = "object") -> ObjectLightCurve:
-    """Build an object from arrays; `band` may be letters ('g') or indices; rows are sorted by time."""
+    """Build an object from arrays; `band` may be letters ('g') or indices; rows are sorted by time, then band,
+    flux and flux_err (so ties never keep the arrays' order)."""
     band = np.asarray(band)
     if band.dtype.kind in "USO":
         band = np.array([BANDS.index(str(b)) for b in band], dtype=np.int64)
+    band = band.astype(np.int64)
     time = np.asarray(time, dtype=np.float64)
-    order = np.argsort(time, kind="stable")
-    return ObjectLightCurve(object_id, time[order], np.asarray(flux, dtype=np.float64)[order],
-                            np.asarray(flux_err, dtype=np.float64)[order], band.astype(np.int64)[order],
+    flux, flux_err = np.asarray(flux, dtype=np.float64), np.asarray(flux_err, dtype=np.float64)
+    order = np.lexsort((flux_err, flux, band, time))
+    return ObjectLightCurve(object_id, time[order], flux[order], flux_err[order], band[order],
                             float(z), float(ebv), float(z_err))
 
 
@@ -98,10 +100,13 @@ def iter_objects(lightcurves: pd.DataFrame, log: pd.DataFrame, z: pd.Series | No
     codes = pd.Categorical(lightcurves["object_id"], categories=log.index).codes
     if (codes < 0).any():
         raise KeyError("light curves hold object ids that the log lacks")
-    order = np.lexsort((lightcurves["time"].to_numpy(), codes))
-    codes = codes[order]
-    columns = {name: lightcurves[name].to_numpy(dtype=np.float64)[order] for name in ("time", "flux", "flux_err")}
-    band = pd.Categorical(lightcurves["band"], categories=list(BANDS)).codes.astype(np.int64)[order]
+    columns = {name: lightcurves[name].to_numpy(dtype=np.float64) for name in ("time", "flux", "flux_err")}
+    band = pd.Categorical(lightcurves["band"], categories=list(BANDS)).codes.astype(np.int64)
+    # Each object's rows by time, then band, flux and flux_err (utils.data.validate.CANONICAL_ORDER): observations
+    # that share a time come out in one order whatever order the rows came in.
+    order = np.lexsort((columns["flux_err"], columns["flux"], band, columns["time"], codes))
+    codes, band = codes[order], band[order]
+    columns = {name: values[order] for name, values in columns.items()}
     bounds = np.searchsorted(codes, np.arange(len(log) + 1))
     for i, object_id in enumerate(log.index):
         rows = slice(bounds[i], bounds[i + 1])

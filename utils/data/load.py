@@ -24,13 +24,13 @@ import pandas as pd
 
 from .. import PROJECT_ROOT
 from ..errors import DataError, examples
-from .validate import (canonical_lightcurves, canonical_log, check_ids_match, require_columns, validate_lightcurves,
-                       validate_log)
+from .validate import (canonical_log, check_ids_match, check_photometric_errors, check_training_classes,
+                       drop_duplicate_observations, require_columns, validate_lightcurves, validate_log)
 
 COMPETITION = "mallorn-astronomical-classification-challenge"
 KAGGLE_MOUNTS = (Path("/kaggle/input") / COMPETITION, Path("/kaggle/input/competitions") / COMPETITION)
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "cache"
-CACHE_VERSION = "data-v3"  # bump when the cached schema or the validation rules change (v3: canonical row order)
+CACHE_VERSION = "data-v4"  # bump when the cached schema or the validation rules change (v4: duplicate rows)
 HOW_TO_GET_DATA = (
     "Get the data in one of these ways:\n"
     f"  * point DATA_DIR (make run DATA_DIR=...) or --data-dir at a folder holding train_log.csv;\n"
@@ -199,17 +199,24 @@ def fingerprint(files: list[Path]) -> str:
 def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     log_path, *lc_paths = files
     log = validate_log(read_csv(log_path, log_path.name), log_path.name, train=kind == "train")
-    parts, nan_dropped = [], {}
+    parts, nan_dropped, duplicates, notes = [], {}, {}, []
     for path in lc_paths:
         where = f"{path.parent.name}/{path.name}"
-        tidy, dropped = validate_lightcurves(read_csv(path, where), where)
-        parts.append(tidy)
-        if dropped:
-            nan_dropped[where] = dropped
+        checked = validate_lightcurves(read_csv(path, where), where)
+        parts.append(checked.table)
+        if checked.nan_flux_rows:
+            nan_dropped[where] = checked.nan_flux_rows
+        if checked.duplicate_rows:
+            duplicates[where] = checked.duplicate_rows
+            notes.append(duplicate_note(where, checked.duplicate_rows, checked.duplicate_ids))
     lightcurves = pd.concat(parts, ignore_index=True)
     lightcurves["band"] = pd.Categorical(lightcurves["band"], categories=parts[0]["band"].cat.categories)
+    where = f"{kind}_full_lightcurves.csv (all splits)"
+    lightcurves, across, across_ids = drop_duplicate_observations(lightcurves, where)  # also sorts them
+    if across:
+        duplicates[where] = across
+        notes.append(duplicate_note(where, across, across_ids))
     without = check_ids_match(log, lightcurves, f"{kind} ({log_path.name} vs {kind}_full_lightcurves.csv)")
-    notes = []
     if len(without) and kind == "train":
         if len(without) == len(log):
             raise DataError(f"{log_path.name}: no training object has a usable (non-NaN flux) observation")
@@ -222,20 +229,34 @@ def _load_kind(data_dir: Path, files: list[Path], kind: str) -> tuple[pd.DataFra
         notes.append(f"{log_path.name}: {len(without)} test object(s) have no usable observation (no light-curve "
                      f"rows, or every flux NaN); kept with empty light curves and NaN features, they still get a "
                      f"prediction: {examples(without)}")
-    lightcurves = canonical_lightcurves(lightcurves)
+    if kind == "train":
+        check_training_classes(log, log_path.name)
+    else:
+        check_photometric_errors(log, log_path.name)
+    # Logs by object_id and light curves in CANONICAL_ORDER (drop_duplicate_observations sorts them): the files'
+    # row order never reaches a fold, a redshift draw, a degraded copy or a feature.
     log = canonical_log(log)
     report = {"objects": len(log), "rows": len(lightcurves),
               "nan_flux_rows_dropped": int(sum(nan_dropped.values())), "nan_flux_by_file": nan_dropped,
+              "duplicate_rows_dropped": int(sum(duplicates.values())), "duplicates_by_file": duplicates,
               "without_observations": [str(i) for i in without], "notes": notes}
     return log, lightcurves, report
+
+
+def duplicate_note(where: str, rows: int, object_ids) -> str:
+    """The report's sentence for exact repeats of observation rows that were dropped."""
+    return (f"{where}: dropped {rows} exact duplicate observation row(s) (same object_id, time, band, flux and "
+            f"flux_err as another row): object_id {examples(object_ids)}")
 
 
 def load_dataset(data_dir: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None,
                  use_cache: bool = True) -> Dataset:
     """Load and validate logs and light curves for train and test, through the parquet cache.
 
-    `dataset.report["notes"]` says, one sentence each, what the load did beyond reading: objects
-    dropped from training or kept in the test set without observations.
+    `dataset.report["notes"]` says, one sentence each, what the load did beyond reading: exact duplicate
+    observation rows dropped, objects dropped from training or kept in the test set without observations.
+    Logs come sorted by object_id and light curves in CANONICAL_ORDER (utils.data.validate), whatever the
+    files' row order.
     """
     data_dir = find_data_dir(data_dir)
     files = source_files(data_dir)

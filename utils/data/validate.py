@@ -1,8 +1,14 @@
-"""Checks on raw MALLORN tables. Each raises `DataError` naming the file, the column and example ids."""
+"""Checks on raw MALLORN tables. Each raises `DataError` naming the file, the column and example ids.
+
+Validated light curves come in one canonical row order, CANONICAL_ORDER: by object, time, band, flux and
+flux error, so observations that share a time (LSST takes several bands in one visit) never keep the order of
+the file they came from, and a shuffled export gives the same tables, features and scores.
+"""
 
 from __future__ import annotations
 
 import difflib
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -72,12 +78,7 @@ def validate_log(df: pd.DataFrame, where: str, *, train: bool) -> pd.DataFrame:
     out["Z"] = numeric_column(df, "Z", where)
     out["Z_err"] = numeric_column(df, "Z_err", where, allow_nan=True)
     out["EBV"] = numeric_column(df, "EBV", where)
-    # Photometric redshifts can be slightly negative; only 1 + Z <= 0 breaks the rest frame.
-    for column, low, rule in (("Z", -1.0, "> -1"), ("EBV", 0.0, ">= 0")):
-        bad = ~(out[column].to_numpy() > low) if column == "Z" else out[column].to_numpy() < low
-        if bad.any():
-            raise DataError(f"{where}: column '{column}' must be {rule}; it is not for object_id "
-                            f"{examples(out.index[bad])}")
+    check_physical_ranges(out, where)
     out["SpecType"] = pd.Series(df["SpecType"].to_numpy(), index=out.index, dtype="str")
     out["split"] = pd.Series(df["split"].to_numpy(), index=out.index, dtype="str")
     if train:
@@ -91,8 +92,52 @@ def validate_log(df: pd.DataFrame, where: str, *, train: bool) -> pd.DataFrame:
     return out
 
 
-def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, int]:
-    """Check one light-curve file; return (tidy frame, number of NaN-flux rows dropped)."""
+def check_physical_ranges(log: pd.DataFrame, where: str) -> None:
+    """Z >= 0 and EBV >= 0 (both finite: numeric_column refuses infinities), Z_err >= 0 where given.
+
+    A photometric redshift (one with a Z_err) may dip below 0 by at most its Z_err: an estimator's values near
+    0 scatter both ways (MALLORN's test log holds Z = -0.0175 +- 0.0202), while Z = -0.3 is no redshift at all.
+    """
+    z, z_err, ebv = (log[c].to_numpy(dtype="float64") for c in ("Z", "Z_err", "EBV"))
+    allowed = -np.where(np.isnan(z_err), 0.0, np.maximum(z_err, 0.0))
+    rules = (("Z", z < allowed, ">= 0 (a photometric Z may be below 0 by at most its Z_err)"),
+             ("Z_err", z_err < 0, ">= 0 where given"), ("EBV", ebv < 0, ">= 0"))
+    for column, bad, rule in rules:
+        if bad.any():
+            values = log[column].to_numpy()[bad]
+            raise DataError(f"{where}: column '{column}' must be {rule}; {int(bad.sum())} object(s) are not, "
+                            f"object_id {examples(log.index[bad])} (values {examples(values)})")
+
+
+class CheckedLightcurves(NamedTuple):
+    """A validated light-curve file: the tidy rows in CANONICAL_ORDER and what was dropped from it."""
+
+    table: pd.DataFrame
+    nan_flux_rows: int  # rows with an empty (NaN) Flux, dropped
+    duplicate_rows: int  # exact repeats of another row (object, time, band, flux, flux error), dropped
+    duplicate_ids: list  # the objects that had such repeats
+
+
+def drop_duplicate_observations(lightcurves: pd.DataFrame, where: str) -> tuple[pd.DataFrame, int, list]:
+    """Drop exact repeats of a row (same object, time, band, flux and flux error), which odd exports write and
+    which would stop the per-band fits (their times must increase); refuse two different measurements of one
+    object in one band at one time. Returns (rows in CANONICAL_ORDER, rows dropped, their object ids)."""
+    tidy = canonical_lightcurves(lightcurves)
+    repeated = tidy.duplicated(CANONICAL_ORDER).to_numpy()
+    dropped_ids = list(dict.fromkeys(tidy["object_id"].to_numpy()[repeated]))
+    if repeated.any():
+        tidy = tidy[~repeated].reset_index(drop=True)
+    clash = tidy.duplicated(["object_id", "time", "band"], keep=False).to_numpy()
+    if clash.any():
+        rows = tidy[clash]
+        raise DataError(f"{where}: {len(rows)} rows give different 'Flux'/'Flux_err' for the same object_id, "
+                        f"'Time (MJD)' and 'Filter' (e.g. time {examples(rows['time'], limit=2)}), object_id "
+                        f"{examples(rows['object_id'])}; keep one measurement per object, band and time")
+    return tidy, int(repeated.sum()), dropped_ids
+
+
+def validate_lightcurves(df: pd.DataFrame, where: str) -> CheckedLightcurves:
+    """Check one light-curve file; its tidy rows in CANONICAL_ORDER, without NaN-flux rows and exact repeats."""
     require_columns(df, LIGHTCURVE_COLUMNS, where)
     if df["object_id"].isna().any():
         raise DataError(f"{where}: {int(df['object_id'].isna().sum())} rows have an empty object_id")
@@ -124,7 +169,8 @@ def validate_lightcurves(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, in
         "flux_err": flux_err[keep],
         "band": pd.Categorical(band.to_numpy()[keep], categories=list(BANDS)),
     })
-    return tidy, int((~keep).sum())
+    tidy, duplicates, duplicate_ids = drop_duplicate_observations(tidy, where)
+    return CheckedLightcurves(tidy, int((~keep).sum()), duplicates, duplicate_ids)
 
 
 def check_ids_match(log: pd.DataFrame, lightcurves: pd.DataFrame, where: str) -> pd.Index:
@@ -168,3 +214,26 @@ def canonical_lightcurves(lightcurves: pd.DataFrame) -> pd.DataFrame:
 def canonical_log(log: pd.DataFrame) -> pd.DataFrame:
     """A validated log sorted by object_id (folds, tables and copies then follow the ids, not the file)."""
     return log.sort_index(kind="stable")
+
+
+def check_training_classes(log: pd.DataFrame, where: str) -> None:
+    """A run learns TDE against the rest, and its multiclass GBDT learns the SpecType groups: the training objects
+    (those with observations) must hold TDEs (target 1, SpecType 'TDE') and non-TDEs."""
+    target = log["target"].to_numpy()
+    n_tde, n_other = int((target == 1).sum()), int((target == 0).sum())
+    if not n_tde or not n_other:
+        missing = "no TDE (target 1)" if not n_tde else "no non-TDE (target 0)"
+        raise DataError(f"{where}: column 'target' has {missing} among the {len(log)} training objects with "
+                        "observations; training needs both TDEs and non-TDEs")
+    if not (log["SpecType"].astype(str).str.strip() == "TDE").any():
+        raise DataError(f"{where}: column 'SpecType' names no 'TDE' although {n_tde} object(s) have target 1, "
+                        f"e.g. object_id {examples(log.index[target == 1])}; the multiclass GBDT learns the "
+                        "SpecType groups, so give the TDEs SpecType 'TDE'")
+
+
+def check_photometric_errors(log: pd.DataFrame, where: str) -> None:
+    """The training redshifts are perturbed like the test's photometric ones (utils.data.redshift), which
+    needs at least one test Z_err."""
+    if log["Z_err"].isna().all():
+        raise DataError(f"{where}: column 'Z_err' is empty for all {len(log)} objects; the training redshifts "
+                        "are perturbed by the test's photometric errors, so at least one Z_err is needed")

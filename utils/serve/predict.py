@@ -11,6 +11,9 @@ Input layout under --data-dir:
   Filter), e.g. `lightcurves.csv` or `split_01/lightcurves.csv, split_02/...`; each object's rows in one file;
 * `--kind NAME`: `NAME_log.csv` and `**/NAME_*lightcurves.csv`, so `--kind test` reads the Kaggle test side.
 
+Scores never depend on the order of the rows, the log or the files: each file's objects are scored in object_id
+order, their observations in utils.data.validate.CANONICAL_ORDER.
+
 Output: a NEW folder (default `<run>/scored/<UTC time>`) with `predictions.csv` (object_id, probability,
 one column per member, prediction 0/1 at the run's threshold), `config.json` and, unless `--report 0`, the
 candidate report (`candidates.html` and `candidates/`: the top N objects, utils.serve.candidates); it is written into
@@ -39,7 +42,7 @@ from tqdm.auto import tqdm
 
 from ..config import save_config
 from ..data.load import Dataset, fingerprint, read_csv
-from ..data.validate import canonical_lightcurves, check_ids_match, validate_lightcurves, validate_log
+from ..data.validate import check_ids_match, validate_lightcurves, validate_log
 from ..errors import DataError, examples
 from ..features import JoblibExecutor, feature_table
 from ..features.distributed import DaskExecutor, cluster_client
@@ -86,15 +89,15 @@ def _where(path: Path, root: Path) -> str:
 
 
 def check_batch(log: pd.DataFrame, files: BatchFiles) -> dict[Path, pd.Index]:
-    """Validate every light-curve file; return each file's object ids. Every logged object must have
+    """Validate every light-curve file; return each file's object ids, sorted. Every logged object must have
     observations in exactly one file, and every observed object must be in the log."""
     root = files.log.parent
     ids_by_file: dict[Path, pd.Index] = {}
     seen: dict[str, Path] = {}
     for path in files.lightcurves:
         where = _where(path, root)
-        tidy, _ = validate_lightcurves(read_csv(path, where), where)
-        ids = pd.Index(tidy["object_id"].unique())
+        tidy = validate_lightcurves(read_csv(path, where), where).table
+        ids = pd.Index(tidy["object_id"].unique()).sort_values()
         repeated = [i for i in ids if i in seen]
         if repeated:
             raise DataError(f"{where}: object_id {examples(repeated)} also has light curves in "
@@ -181,14 +184,14 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
     executor = JoblibExecutor(n_jobs) if client is None else DaskExecutor(client)
     parts, kept = [], _Candidates([], [], [])
     bar = tqdm(total=len(log), desc="scoring", unit="obj", disable=not progress)
+    # Chunks of each file's objects in object_id order (their rows in CANONICAL_ORDER): neither the log's order
+    # nor the rows' moves a score.
     for path, ids in ids_by_file.items():
         where = _where(path, files.log.parent)
-        lightcurves, _ = validate_lightcurves(read_csv(path, where), where)
-        file_log = log[log.index.isin(ids)]
-        for start in range(0, len(file_log), chunk_size):
-            chunk_log = file_log.iloc[start:start + chunk_size]
-            chunk_lc = lightcurves[lightcurves["object_id"].isin(chunk_log.index)]
-            chunk_lc = canonical_lightcurves(chunk_lc)
+        lightcurves = validate_lightcurves(read_csv(path, where), where).table
+        for start in range(0, len(ids), chunk_size):
+            chunk_log = log.loc[ids[start:start + chunk_size]]
+            chunk_lc = lightcurves[lightcurves["object_id"].isin(chunk_log.index)].reset_index(drop=True)
             check_ids_match(chunk_log, chunk_lc, where)
             key = hashlib.sha1((fingerprint([files.log, path]) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
             dataset = batch_dataset(chunk_log, chunk_lc, files.log.parent, key)

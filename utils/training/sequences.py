@@ -114,7 +114,7 @@ def build_band_sequences(lightcurves: pd.DataFrame, log: pd.DataFrame, length: i
     """Per-band padded sequences: values (N, 6, length, 3) of (flux, flux_err, time), mask (N, 6, length)."""
     obj, band, time, flux, flux_err, scale = _columns(lightcurves, log, rest_frame)
 
-    order = np.lexsort((time, band, obj))
+    order = np.lexsort((flux_err, flux, time, band, obj))  # ties never keep the input's row order
     group = obj[order] * len(BANDS) + band[order]
     slot, keep = _window_positions(group, flux[order], length)
     rows = order[keep]
@@ -132,7 +132,7 @@ def build_token_sequences(lightcurves: pd.DataFrame, log: pd.DataFrame, length: 
     """One multi-band sequence per object: values (N, length, 4) of (time, band, flux, flux_err)."""
     obj, band, time, flux, flux_err, scale = _columns(lightcurves, log, rest_frame)
 
-    order = np.lexsort((band, time, obj))
+    order = np.lexsort((flux_err, flux, band, time, obj))  # ties never keep the input's row order
     slot, keep = _window_positions(obj[order], flux[order] / scale[obj[order]], length)
     rows = order[keep]
     values = np.zeros((len(log), length, 4), dtype=np.float32)
