@@ -20,7 +20,7 @@ from pathlib import Path
 import common  # first: puts the project root on sys.path
 from utils.data.load import DEFAULT_CACHE_DIR, load_dataset
 from utils.steps.gbdt import notebook05_settings
-from utils.steps.production import CUT_RULES, LOOKALIKES, compare, production_estimate
+from utils.steps.production import CUT_RULES, LOOKALIKES, compare, compare_rules, production_estimate
 
 
 DEFAULT_STORE = DEFAULT_CACHE_DIR / "production_path"
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         print("- false positives by SpecType (mean per seed): "
               + ", ".join(f"{t} {rates.loc[t, 'flagged']:.1f}" for t in rates.index if t != "TDE"
                           and rates.loc[t, "flagged"] >= 0.5))
+        if len(seeds) > 1:
+            print("- cut rules paired against oof_threshold:\n" + compare_rules(estimate).round(4).to_string())
     if len(estimates) > 1:
         for rule in CUT_RULES:
             print(f"\n### paired against {next(iter(estimates))} ({rule})\n")

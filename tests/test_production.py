@@ -13,8 +13,8 @@ from utils.data.redshift import NEIGHBOURS, perturbed_redshift_and_error
 from utils.evaluation.metrics import best_threshold
 from utils.steps import production
 from utils.steps.gbdt import GBDTFeatures, notebook05_settings
-from utils.steps.production import (CUT_RULES, HeldOutFold, ProductionEstimate, _weighted_best_threshold, held_out_fold,
-                                    outer_strata)
+from utils.steps.production import (CUT_RULES, HeldOutFold, ProductionEstimate, _weighted_best_threshold, compare_rules,
+                                    held_out_fold, outer_strata)
 
 MEMORISING = {"n_estimators": 60, "learning_rate": 0.3, "num_leaves": 15, "min_child_samples": 1,
               "colsample_bytree": 1.0, "subsample": 1.0, "extra_trees": False}
@@ -170,6 +170,21 @@ def test_parts_are_stored_one_by_one_and_read_back(monkeypatch, tmp_path):
     assert sorted(np.concatenate([p.held_ids for p in every.folds[1]])) == sorted(features.train.index)
     with pytest.raises(ValueError, match="parts must be between 1 and n_folds"):
         production.production_estimate(dataset, cfg, outer_seeds=[0], parts=6)
+
+
+def test_cut_rules_are_compared_paired_by_seed():
+    ids = pd.Index(list("abcd"))
+    estimate = ProductionEstimate(pd.Series(["TDE", "AGN", "TDE", "SN Ia"], index=ids), pd.Series([1, 0, 1, 0], index=ids))
+    for seed, b_prob in ((0, 0.55), (1, 0.65)):
+        # the OOF threshold 0.5 flags the AGN b at both seeds; the rate rule flags half of the 8 unlabelled scores
+        # (as half of the OOF rows pass 0.5): its cut is 0.8, which keeps a and c only
+        estimate.folds[seed] = [HeldOutFold(ids.to_numpy(), np.array([0.9, b_prob, 0.8, 0.1]), 0.5,
+                                            np.array([0.9, 0.6, 0.2, 0.1]), np.array([1, 1, 0, 0]),
+                                            np.array([0.95, 0.85, 0.3, 0.2]))]
+    table = compare_rules(estimate)
+    assert table.loc["oof_threshold", "f1"] == pytest.approx(0.8)
+    assert table.loc["oof_rate", "f1"] == 1.0 and table.loc["oof_rate", "Δf1"] == pytest.approx(0.2)
+    assert table.loc["oof_rate", "Δf1 se"] == pytest.approx(0.0)
 
 
 def test_outer_strata_pool_the_rare_spectypes():

@@ -278,6 +278,23 @@ def compare(estimates: dict[str, ProductionEstimate], rule: str = "oof_threshold
     return pd.DataFrame(rows).T
 
 
+def compare_rules(estimate: ProductionEstimate, baseline: str = "oof_threshold",
+                  metrics=("f1", "precision", "recall", "flagged_fraction")) -> pd.DataFrame:
+    """Each cut rule against `baseline` on the same held-out scores, paired by outer seed: mean and SE of the
+    differences per metric (a rule is worth keeping only where its F1 gain beats one SE)."""
+    seeds = sorted(estimate.folds)
+    base = {m: [estimate.seed_metrics(s, baseline)[m] for s in seeds] for m in metrics}
+    rows = {}
+    for rule in CUT_RULES:
+        values = {m: [estimate.seed_metrics(s, rule)[m] for s in seeds] for m in metrics}
+        row = {m: float(np.mean(values[m])) for m in metrics}
+        if rule != baseline and len(seeds) > 1:
+            for m in metrics:
+                row[f"Δ{m}"], row[f"Δ{m} se"] = paired_gain(values[m], base[m])
+        rows[rule] = row
+    return pd.DataFrame(rows).T
+
+
 def _save(path: Path, parts: list[HeldOutFold]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
