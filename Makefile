@@ -1,5 +1,7 @@
 # Two commands a newcomer needs: `make test` and `make run`. Both create .venv on first use.
 # `make lab` opens the notebooks in JupyterLab (installs requirements-lab.txt on first use).
+# A notebook's own settings: make run PARAMS='copies=0 n_repeats=2' (each NAME=VALUE goes to every selected
+# notebook whose parameters cell has NAME, typed like its default; quote a value with spaces: PARAMS="a='x y'").
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,10 +13,11 @@ PROFILE ?= default
 NOTEBOOKS ?=
 SEED ?= 42
 DEVICE ?= auto
+PARAMS ?=
 
-# Paths travel as environment variables, not words on the command line, so a DATA_DIR or OUT_DIR
-# with spaces arrives whole (the runner reads $DATA_DIR and $OUT_DIR itself).
-export DATA_DIR OUT_DIR
+# Paths and PARAMS travel as environment variables, not words on the command line, so a DATA_DIR or OUT_DIR
+# with spaces arrives whole (the runner reads $DATA_DIR, $OUT_DIR and $PARAMS itself).
+export DATA_DIR OUT_DIR PARAMS
 # No NOTEBOOKS: all but the profile's PROFILE_LEAVES_OUT (utils/config.py); NOTEBOOKS=all runs every notebook.
 RUN_ARGS := --profile '$(PROFILE)' $(if $(NOTEBOOKS),--notebooks '$(NOTEBOOKS)') --seed '$(SEED)' --device '$(DEVICE)'
 

@@ -1,12 +1,10 @@
 """feature_table on a small Kaggle-layout data set: shape, order, caching, argument checks."""
 
-import time
-
 import numpy as np
 import pytest
 
 from utils.data.load import load_dataset
-from utils.features import DEFAULT_GROUPS, GROUP_NAMES, feature_table
+from utils.features import DEFAULT_GROUPS, GROUP_NAMES, JoblibExecutor, feature_table
 
 
 @pytest.fixture
@@ -23,12 +21,26 @@ def test_one_row_per_object_in_log_order_with_every_feature(dataset, cache_dir):
     assert list((cache_dir / "features").glob("train-*.parquet"))
 
 
-def test_a_cache_hit_returns_the_same_table_cheaply(dataset):
-    first = feature_table(dataset, "test", n_jobs=1, progress=False, groups=["meta", "photometry"])
-    started = time.perf_counter()
-    again = feature_table(dataset, "test", n_jobs=1, progress=False, groups=["meta", "photometry"])
-    assert time.perf_counter() - started < 0.5
+class CountingExecutor:
+    """Extracts in this process, as JoblibExecutor(1) does, and counts the objects it was given."""
+
+    def __init__(self):
+        self.extracted = 0
+
+    def map(self, function, objects, *, label, progress):
+        self.extracted += len(objects)
+        return JoblibExecutor(1).map(function, objects, label=label, progress=progress)
+
+
+def test_a_cache_hit_returns_the_same_table_without_extracting_again(dataset):
+    counting = CountingExecutor()
+    first = feature_table(dataset, "test", executor=counting, progress=False, groups=["meta", "photometry"])
+    assert counting.extracted == len(dataset.test_log)
+    again = feature_table(dataset, "test", executor=counting, progress=False, groups=["meta", "photometry"])
+    assert counting.extracted == len(dataset.test_log)  # read from the cache: no object extracted again
     assert again.equals(first)
+    feature_table(dataset, "test", executor=counting, progress=False, groups=["meta"])  # another entry: extracted
+    assert counting.extracted == 2 * len(dataset.test_log)
 
 
 def test_parallel_and_serial_extraction_agree(dataset):

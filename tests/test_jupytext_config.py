@@ -6,6 +6,7 @@ import jupytext
 import nbformat
 import pytest
 from jupytext.config import load_jupytext_config
+from jupytext.sync_contentsmanager import TextFileContentsManager  # needs jupyter_server (requirements.txt)
 
 from utils.run.pipeline import NOTEBOOK_DIR, discover_notebooks
 
@@ -30,10 +31,8 @@ def test_reading_and_writing_back_with_the_project_config_changes_nothing(source
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_jupyter_contents_manager_opens_the_py_as_a_notebook_and_saves_it_unchanged(source, tmp_path):
-    """What `make lab` does when a notebook is opened and saved (needs jupyter_server: requirements-lab.txt)."""
-    pytest.importorskip("jupyter_server")
-    from jupytext.sync_contentsmanager import TextFileContentsManager
-
+    """What `make lab` does when a notebook is opened and saved: the Jupyter server's contents manager as jupytext
+    builds it."""
     root = tmp_path / "project"
     shutil.copytree(NOTEBOOK_DIR.parent / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("*.ipynb"))
     shutil.copy(NOTEBOOK_DIR.parent / "jupytext.toml", root / "jupytext.toml")

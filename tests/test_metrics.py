@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from utils.evaluation.metrics import (best_threshold, f1_at, f1_by_threshold, honest_summary,
@@ -36,10 +37,17 @@ def test_best_threshold_separates_separable_scores():
     assert f1_at(y, prob, threshold) == 1.0
 
 
-def test_f1_by_threshold_matches_f1_at():
+def test_f1_by_threshold_matches_sklearn_and_hand_counts():
     y, prob = scores()
-    grid = np.linspace(0.05, 0.95, 10)
-    assert f1_by_threshold(y, prob, grid) == pytest.approx([f1_at(y, prob, t) for t in grid])
+    grid = np.r_[np.linspace(0.0, 1.0, 21), prob[:5]]  # and cuts exactly at scores: prob >= cut predicts 1
+    expected = [f1_score(y, (prob >= t).astype(int), zero_division=0.0) for t in grid]
+    assert f1_by_threshold(y, prob, grid) == pytest.approx(expected, abs=1e-12)
+    # By hand: 3 positives; at 0.5, 2 of them and no negative (2·2/(2·2+0+1)); at 0.3, 3 and a negative (6/7);
+    # at 0.05 all five (6/8); at 0.35 the positive scored 0.35 counts; above every score, nothing (0).
+    y = np.array([0, 0, 1, 1, 1])
+    prob = np.array([0.1, 0.4, 0.35, 0.8, 0.9])
+    assert f1_by_threshold(y, prob, [0.5, 0.3, 0.05, 0.35, 0.95]) == pytest.approx([0.8, 6 / 7, 0.75, 6 / 7, 0.0])
+    assert f1_at(y, prob, 0.5) == pytest.approx(0.8)
 
 
 def test_honest_summary_is_not_above_the_oof_optimised_f1_on_average():

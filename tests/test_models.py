@@ -60,9 +60,16 @@ def test_the_variant_is_named_apart_from_the_random_seed():
         settings_for("cnn", "seed")
 
 
-@pytest.mark.parametrize("model,expected", [("cnn", 93_510), ("cnn_attn", 87_564), ("transformer", 21_095)])
-def test_tuned_designs_are_small(model, expected):
-    assert count_parameters(build_model(settings_for(model, "tuned"))) == expected
+# Small: under 100K parameters, and under a fifth of the starter design it replaced (~545K CNN, ~175K
+# Transformer), for about 2,400 training light curves (93.5K, 87.6K and 21.1K when written).
+SMALL = 100_000
+
+
+@pytest.mark.parametrize("model", ["cnn", "cnn_attn", "transformer"])
+def test_tuned_designs_are_small(model):
+    tuned = count_parameters(build_model(settings_for(model, "tuned")))
+    starter = count_parameters(build_model(settings_for(model, "starter")))
+    assert tuned < SMALL and tuned < starter / 5, (tuned, starter)
 
 
 @pytest.mark.parametrize("model,variant", VARIANTS)

@@ -1,6 +1,9 @@
 """The papermill runner: notebook selection, run folders, and an end-to-end run on a tiny data set."""
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -8,6 +11,7 @@ import pytest
 
 from utils.config import resolve, save_config
 from utils.run import folder, pipeline
+from utils.run.params import UNTYPED, cell_defaults, notebook_params, parse_assignments, split_params, typed_like
 
 
 def test_select_notebooks_by_number_range_and_list():
@@ -320,3 +324,125 @@ def test_make_run_passes_paths_with_spaces(tmp_path):
     assert result.returncode != 0
     assert f"error: data directory {absent} does not exist" in result.stderr
     assert not out.exists()
+
+
+# --- notebook settings from the command line: --param NAME=VALUE, make run PARAMS='...' ---
+
+CELL = '''data_dir = None  # where the data are
+seed = 42
+copies = None  # None: the profile's
+n_repeats: int = 3
+rate = 0.5
+select = True
+variant = "tuned"
+example_classes = ["TDE", "AGN"]
+start = Path("x")
+'''
+
+
+def test_a_parameters_cell_gives_each_name_its_default():
+    assert cell_defaults(CELL) == {"data_dir": None, "seed": 42, "copies": None, "n_repeats": 3, "rate": 0.5,
+                                   "select": True, "variant": "tuned", "example_classes": ["TDE", "AGN"],
+                                   "start": UNTYPED}
+
+
+@pytest.mark.parametrize("default, text, value", [
+    (None, "0", 0), (None, "0.97", 0.97), (None, "bce", "bce"), (None, "None", None), (None, "null", None),
+    (None, "true", True), (None, '["a", "b"]', ["a", "b"]), (UNTYPED, "x", "x"),
+    (3, "2", 2), (3, "-1", -1), (0.5, "1", 1.0), (0.5, "1e-3", 0.001),
+    (True, "false", False), (True, "False", False), (False, "1", True), (False, "yes", True),
+    ("tuned", "starter", "starter"), ("tuned", '"SN Ia"', "SN Ia"), ("tuned", "3", "3"),
+    (["TDE"], '["TDE", "SN Ia"]', ["TDE", "SN Ia"]), (["TDE"], "['AGN']", ["AGN"]), (["TDE"], "[]", []),
+    ((1, 2), "[3]", (3,)),
+])
+def test_a_value_is_typed_like_the_notebooks_default(default, text, value):
+    typed = typed_like("name", text, default, "01_eda")
+    assert typed == value and type(typed) is type(value)
+
+
+@pytest.mark.parametrize("default, text, message", [
+    (3, "2.5", "takes an integer (its default is 3)"), (3, "two", "takes an integer"), (3, "True", "an integer"),
+    (3, "None", "an integer"), (0.5, "half", "takes a number"), (True, "maybe", "takes true or false"),
+    (["TDE"], "TDE", "takes a list (its default is ['TDE'])"), (["TDE"], "{'a': 1}", "takes a list"),
+])
+def test_a_value_unlike_the_default_is_refused_naming_the_notebook(default, text, message):
+    with pytest.raises(ValueError) as refused:
+        typed_like("name", text, default, "05_ensemble_and_submit")
+    assert str(refused.value).startswith(f"--param name={text}: 05_ensemble_and_submit ")
+    assert message in str(refused.value)
+
+
+def test_assignments_are_name_equals_value():
+    assert parse_assignments(["copies=0", "blend_method=f1", "a==b", "empty="]) == {
+        "copies": "0", "blend_method": "f1", "a": "=b", "empty": ""}
+    assert split_params("copies=0  example_classes='[\"TDE\", \"SN Ia\"]'") == [
+        "copies=0", 'example_classes=["TDE", "SN Ia"]']
+    for items, message in ((["copies"], "use NAME=VALUE"), (["2x=1"], "use NAME=VALUE"),
+                           (["copies=0", "copies=1"], "given twice"), (["seed=1"], "set it with --seed")):
+        with pytest.raises(ValueError, match=message):
+            parse_assignments(items)
+    with pytest.raises(ValueError, match="No closing quotation"):
+        split_params("a='x")
+
+
+def test_each_name_goes_to_every_notebook_that_takes_it():
+    defaults = {"03_cnn": {"epochs": None, "lr": None}, "04_transformer": {"epochs": None, "lr": 0.1},
+                "05_ensemble_and_submit": {"copies": None}}
+    assert notebook_params({"epochs": "2", "lr": "1"}, defaults) == {
+        "03_cnn": {"epochs": 2, "lr": 1}, "04_transformer": {"epochs": 2, "lr": 1.0}, "05_ensemble_and_submit": {}}
+    with pytest.raises(ValueError, match="--param epoch: no selected notebook \\(03_cnn, 04_transformer, "
+                                         "05_ensemble_and_submit\\) has it .* they take copies, epochs, lr$"):
+        notebook_params({"epoch": "2"}, defaults)
+
+
+def test_every_setting_of_the_real_notebooks_can_be_read():
+    for source in pipeline.discover_notebooks():
+        defaults = pipeline.parameter_defaults(source)
+        assert set(defaults) >= {"data_dir", "out_dir", "profile", "seed", "device"}, source.name
+        assert UNTYPED not in defaults.values(), source.name
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--param", "copies=0"], "--param copies: no selected notebook (01_eda) has it in its parameters cell; they "
+                              "take example_classes\n"),
+    (["--param", "example_classes=TDE"], "--param example_classes=TDE: 01_eda takes a list (its default is ['TDE', 'AGN'"),
+    (["--param", "seed=1"], "--param seed: set it with --seed"),
+])
+def test_a_param_no_notebook_takes_stops_the_run_before_a_run_folder_exists(kaggle_dir, earlier_run, capsys, args,
+                                                                           message):
+    runs, earlier = earlier_run
+    code = pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs), "--notebooks", "01", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: " + message.split("\n")[0]) and err.count("\n") == 1, err
+    assert_untouched(runs, earlier)
+
+
+def test_make_run_passes_params_to_the_runner(tmp_path):
+    """PARAMS reaches the runner whole (a quoted value with a space too); a name no notebook takes is refused."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    result = subprocess.run(["make", "--no-print-directory", "run", f"PY={sys.executable}", f"STAMP={stamp}",
+                             f"DATA_DIR={tmp_path / 'absent'}", f"OUT_DIR={tmp_path / 'runs'}", "NOTEBOOKS=01",
+                             "PARAMS=example_classes='[\"SN Ia\"]' colour=red"],
+                            cwd=pipeline.PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "error: --param colour: no selected notebook (01_eda) has it" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_end_to_end_a_param_reaches_the_notebook_and_config_json(kaggle_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARAMS", "example_classes='[\"TDE\", \"SN Ia\"]'")
+    code = pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(tmp_path / "runs"), "--profile", "quick",
+                          "--notebooks", "01", "--run-id", "params", "--no-progress"])
+    assert code == 0
+    run_dir = tmp_path / "runs" / "params"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["params"] == {"example_classes": ["TDE", "SN Ia"]}
+    assert config["params_notebooks"] == {"example_classes": ["01_eda"]}
+    # what the notebook itself saw: papermill's injected cell, and the settings the notebook saved
+    executed = nbformat.read(run_dir / "01_eda.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert cell_defaults(injected[0].source)["example_classes"] == ["TDE", "SN Ia"]
+    assert json.loads((run_dir / "config_01_eda.json").read_text())["example_classes"] == ["TDE", "SN Ia"]

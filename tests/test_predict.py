@@ -144,31 +144,66 @@ def test_aligned_mean_repeats_the_alignment_of_the_test_set():
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    """A run folder with a tiny GBDT model (enough for every check that fires before scoring)."""
-    run_dir = tmp_path_factory.mktemp("small-run")
+def small_cv():
+    """A tiny GBDT CV (with its models refitted on all objects) and the features it learnt from."""
     rng = np.random.default_rng(0)
     ids = [f"o{i}" for i in range(60)]
-    features = pd.DataFrame(rng.normal(size=(60, 3)), index=ids, columns=["a", "b", "c"])
+    # columns the feature table has (utils.features.meta), so a batch can be scored to the end
+    features = pd.DataFrame(rng.normal(size=(60, 3)), index=ids, columns=["z", "ebv", "distance_modulus"])
     target = pd.Series((np.arange(60) % 3 == 0).astype(int), index=ids)
     result = cross_validate_gbdt(features, target, test_features=features.iloc[:5], n_splits=3, n_repeats=2, params=FAST)
-    oof = pd.DataFrame({"gbdt_binary": result.oof_prob}, index=ids)
+    return features, target, result
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, small_cv):
+    """A run folder with a tiny GBDT model on three of the real feature columns."""
+    run_dir = tmp_path_factory.mktemp("small-run")
+    features, target, result = small_cv
+    oof = pd.DataFrame({"gbdt_binary": result.oof_prob}, index=features.index)
     save_run_model(run_dir, gbdt_results={"gbdt_binary": result}, blender=fit_blender(oof, target, "mean"),
                    threshold=0.5, threshold_method="test", feature_columns=features.columns, settings={})
     return run_dir
 
 
-def test_saved_boosters_reproduce_the_refitted_models(small_run):
+def test_saved_boosters_reproduce_the_refitted_models(small_run, small_cv):
+    features, _, result = small_cv
     model = load_run_model(small_run)
     assert model.manifest["format"] == MODEL_FORMAT and len(model.members["gbdt_binary"].models) == 2
     assert model.threshold == 0.5 and model.blender.members == ("gbdt_binary",)
+    # Bit for bit: each booster read back scores as the one refitted in memory, on the training rows and on new
+    # ones, and the member's score is the CV's own test probability.
+    fresh = pd.DataFrame(np.random.default_rng(1).normal(size=(40, 3)) * 2, columns=features.columns)
+    for saved, refitted in zip(model.members["gbdt_binary"].models, result.models, strict=True):
+        for rows in (features, fresh):
+            assert (saved.predict_proba(rows) == refitted.predict_proba(rows)).all()
+    assert (model.members["gbdt_binary"].predict(features.iloc[:5]) == result.test.prob.to_numpy()).all()
 
 
 def refuse(capsys, args: list[str], message: str, out: Path) -> None:
     assert main([*args, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
-    assert not out.exists() and not list(out.parent.glob(f".{out.name}-*"))
+    assert not out.exists()
+
+
+def test_a_failure_after_writing_began_leaves_no_output_and_no_staging_folder(kaggle_dir, tmp_path, small_run,
+                                                                               monkeypatch):
+    """The output is written into a temporary sibling and renamed; a write that fails (a full disk) removes it."""
+    copy_test_side_as_batch(kaggle_dir, tmp_path / "batch")
+    written = predict_batch(small_run, tmp_path / "batch", out=tmp_path / "scored", n_jobs=1, device="cpu",
+                            progress=False, report_top_n=0)
+    assert sorted(p.name for p in written.iterdir()) == ["config.json", "predictions.csv"]
+
+    def full_disk(self, path, *args, **kwargs):
+        assert Path(path).parent.name.startswith(".out-")  # the staging folder exists: the failure comes after it
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        predict_batch(small_run, tmp_path / "batch", out=tmp_path / "out", n_jobs=1, device="cpu", progress=False,
+                      report_top_n=0)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out-*"))
 
 
 def test_bad_batches_are_refused_with_one_line(kaggle_dir, tmp_path, small_run, capsys):

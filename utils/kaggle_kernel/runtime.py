@@ -21,7 +21,8 @@ from .build import BUILD_INFO, KaggleKernelError
 
 RESULT_FILES = ("submission.csv", "metrics.json", "oof.csv", "probabilities.csv")
 SUBMISSION_STAGE = "05_"  # the stage that writes submission.csv
-RUNTIME_SKIP = {"pytest", "kaggle"}  # the test runner and the laptop-side client: the stages need neither
+# The test runner and what only the tests use (jupyter_server), and the laptop-side client: no stage needs them.
+RUNTIME_SKIP = {"pytest", "jupyter_server", "kaggle"}
 
 
 def read_requirements(path: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
     python -m utils.run                       # the default profile's notebooks, data found automatically
     python -m utils.run --profile quick --notebooks 01-02 --data-dir ../shared/mallorn
+    python -m utils.run --param copies=0 --param n_repeats=2   # a notebook's own settings (utils.run.params)
 
 Without --notebooks a run executes every notebook but its profile's PROFILE_LEAVES_OUT (utils.config): the
 default profile leaves out the deep models (03, 04) on a measurement; `--notebooks all` runs them all.
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterable
 
 from tqdm import tqdm
 
@@ -34,6 +36,7 @@ from ..data.load import Dataset, check_sample_matches_test, find_data_dir, load_
 from ..errors import DataError
 from ..progress import PROGRESS_ENV
 from .folder import SUBMISSIONS_DIR, git_commit, new_run_dir, point_latest
+from .params import cell_defaults, notebook_params, parse_assignments, split_params
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 KERNEL_NAME = "python3"
@@ -139,6 +142,12 @@ def notebook_node(source: Path):
     return notebook
 
 
+def parameter_defaults(source: Path) -> dict:
+    """The names and default values of a notebook's papermill `parameters` cell ({} when it has none)."""
+    cells = [c for c in notebook_node(source).cells if "parameters" in c.metadata.get("tags", [])]
+    return cell_defaults(cells[0].source) if cells else {}
+
+
 def execute(source: Path, output: Path, parameters: dict, *, progress: bool = True, log_output: bool = False) -> None:
     """Execute one notebook with papermill, from the project root so `import utils` works."""
     import nbformat
@@ -210,10 +219,12 @@ def _terminate_as_interrupt(signum, frame) -> None:
 def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None, profile: str = "default",
         notebooks: str | None = None, seed: int = 42, device: str = "auto", run_id: str | None = None,
         progress: bool = True, log_output: bool = False, link_latest: bool = True,
-        notebook_dir: Path | None = None) -> Path:
+        notebook_dir: Path | None = None, params: Iterable[str] = ()) -> Path:
     """Check everything that can be checked up front, then run the selected notebooks into a new run folder.
 
     `notebooks`: a selection like '03', '01-03', '02,05' or 'all'; None: all but PROFILE_LEAVES_OUT[profile].
+    `params`: 'NAME=VALUE' settings, each for every chosen notebook whose parameters cell has NAME, typed like
+    that notebook's default (utils.run.params); config.json records them.
 
     Options, device, output folder and data (the same cached, validated load the notebooks use, plus the
     sample submission) are checked before any folder is created; a problem raises ValueError/DataError.
@@ -231,6 +242,8 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
         left_out = ", ".join(p.stem for p in available if p not in chosen)
         print(f"profile {profile} leaves out {left_out} (docs/results.md says why); --notebooks all runs them",
               flush=True)
+    assignments = parse_assignments(params)
+    by_notebook = notebook_params(assignments, {p.stem: parameter_defaults(p) for p in chosen}) if assignments else {}
     check_device(device)
     root = Path(out_dir or os.environ.get("OUT_DIR") or SUBMISSIONS_DIR).expanduser().resolve()
     check_writable(root)
@@ -244,6 +257,10 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
     config = {**parameters, "notebooks": [p.name for p in chosen], "commit": git_commit(),
               "python": platform.python_version(), "started": dt.datetime.now().isoformat(timespec="seconds"),
               "data_fingerprint": dataset.fingerprint}
+    if assignments:
+        # as typed for the first notebook that takes each; every notebook's own values are in its executed copy
+        config["params"] = {name: next(v[name] for v in by_notebook.values() if name in v) for name in assignments}
+        config["params_notebooks"] = {name: [n for n, v in by_notebook.items() if name in v] for name in assignments}
     save_config(config, run_dir / "config.json")
     progress_file = run_dir / "progress.log"
     # The papermill kernel is started with this process's environment, so the notebooks see the file.
@@ -257,7 +274,8 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
             executed = run_dir / f"{source.stem}.ipynb"
             try:
                 with ProgressTail(progress_file, source.stem):
-                    execute(source, executed, parameters, progress=progress, log_output=log_output)
+                    execute(source, executed, {**parameters, **by_notebook.get(source.stem, {})}, progress=progress,
+                            log_output=log_output)
             except Exception as error:
                 if type(error).__name__ not in NOTEBOOK_ERRORS:
                     raise
@@ -289,15 +307,20 @@ def main(argv: list[str] | None = None) -> int:
                         "profile's: all but 03 and 04 in the default profile)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of every selected notebook whose parameters cell has NAME, typed like its "
+                        "default (repeatable; default: $PARAMS, NAME=VALUE words split like a shell line)")
     parser.add_argument("--run-id", default=None, help="run folder name (default: the current time)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bars")
     parser.add_argument("--log-output", action="store_true", help="stream every cell's output to the terminal")
     args = parser.parse_args(argv)
     previous_handler = signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `kill` stops like Ctrl-C
     try:
+        # `make run PARAMS=...` passes them in the environment, like DATA_DIR, so quotes and spaces arrive whole.
+        params = args.param or split_params(os.environ.get("PARAMS") or "")
         run(data_dir=args.data_dir, out_dir=args.out_dir, profile=args.profile, notebooks=args.notebooks,
             seed=args.seed, device=args.device, run_id=args.run_id, progress=not args.no_progress,
-            log_output=args.log_output)
+            log_output=args.log_output, params=params)
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
