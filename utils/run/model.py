@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import save_config
-from ..errors import DataError
+from ..errors import DataError, examples
 from ..evaluation.blend import Blender
 from ..evaluation.cv_result import CVResult, FoldAlignment
 from ..features.registry import FEATURES_VERSION
@@ -45,6 +45,7 @@ from .folder import git_commit
 
 MODEL_FORMAT = "run-model-v1"  # bump when the layout or the manifest's meaning changes
 MODEL_DIR = "model"
+SCORED = "scored"  # the status of an object that every member of the blend scored
 PACKAGES = ("numpy", "pandas", "scipy", "lightgbm", "torch", "scikit-learn", "light-curve", "extinction", "pyarrow")
 
 
@@ -163,7 +164,12 @@ class RunModel:
         return list(self.manifest["feature_columns"])
 
     def score(self, dataset, features: pd.DataFrame) -> pd.DataFrame:
-        """object_id, probability, one column per member, prediction (0/1 at the run's threshold)."""
+        """object_id, probability, one column per member, prediction (0/1 at the run's threshold), status.
+
+        status is SCORED, or names the members left out of that object's blend: a member without a finite
+        probability for it (none is expected to: the GBDTs take NaN features, the networks empty light curves) is
+        left empty, and the others blend with their weights scaled to the same total; an object that no weighted
+        member scored is a DataError."""
         log = dataset.test_log
         missing = [c for c in self.feature_columns if c not in features.columns]
         if missing:
@@ -173,12 +179,35 @@ class RunModel:
         for name, member in self.members.items():
             probabilities[name] = (member.predict(table) if isinstance(member, TabularMember)
                                    else member.predict(dataset, features.reindex(log.index)))
-        blended = self.blender.predict(probabilities)
-        out = pd.DataFrame({"object_id": log.index, "probability": blended.to_numpy()})
+        blended, status = blend_members(self.blender, probabilities)
+        out = pd.DataFrame({"object_id": log.index, "probability": blended})
         for name in self.members:
             out[name] = probabilities[name].to_numpy()
         out["prediction"] = (out["probability"] >= self.threshold).astype(int)
+        out["status"] = status
         return out
+
+
+def blend_members(blender: Blender, probabilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The blended probability and status of each row; rows where members have no finite probability are blended
+    from the others (their weights scaled to the blend's total, so a mean stays a mean)."""
+    blended = np.array(blender.predict(probabilities), dtype=float)  # a copy: rows below may be replaced
+    status = np.full(len(probabilities), SCORED, dtype=object)
+    finite = np.isfinite(probabilities[list(blender.members)].to_numpy())
+    patterns = {tuple(row) for row in finite[~finite.all(axis=1)]}
+    for pattern in patterns:
+        rows = (finite == pattern).all(axis=1)
+        kept = [k for k, ok in enumerate(pattern) if ok]
+        left_out = [blender.members[k] for k, ok in enumerate(pattern) if not ok]
+        total, kept_total = blender.weights.sum(), blender.weights[kept].sum()
+        if not kept or abs(kept_total) < 1e-12:
+            raise DataError(f"no member with weight in the blend scored object_id "
+                            f"{examples(probabilities.index[rows])} ({', '.join(left_out)} gave no finite probability)")
+        partial = Blender(blender.method, tuple(blender.members[k] for k in kept),
+                          blender.weights[kept] * (total / kept_total), blender.intercept)
+        blended[rows] = partial.predict(probabilities[rows]).to_numpy()
+        status[rows] = f"blended without {', '.join(left_out)} (no finite probability)"
+    return blended, status
 
 
 def load_run_model(run_dir: str | os.PathLike, *, device: str | None = "cpu") -> RunModel:
