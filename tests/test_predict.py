@@ -3,6 +3,7 @@ in a fresh process, and get the probabilities it wrote; bad input gets one `erro
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from utils.data.load import load_dataset
 from utils.errors import DataError
 from utils.evaluation.blend import Blender, fit_blender
 from utils.evaluation.cv_result import FoldAlignment
-from utils.features import feature_table
+from utils.features import FEATURES_VERSION, feature_table
 from utils.gbdt import cross_validate_gbdt
 from utils.models import build_model
 from utils.run.folder import save_predictions
@@ -322,3 +323,61 @@ def test_a_member_without_a_finite_probability_is_left_out_of_that_objects_blend
     assert blended[3] == pytest.approx(0.4, rel=1e-12) and np.isfinite(blended).all()
     with pytest.raises(DataError, match="no member with weight in the blend scored object_id 'd'"):
         blend_members(Blender("weights", blender.members, np.array([0.0, 0.5, 0.5])), probabilities)
+
+
+MODEL_FILES = ["model/manifest.json", "model/gbdt/gbdt_binary/repeat0.txt", "models/cnn/fold0/best_model.pt",
+               "models/cnn/alignment.npz"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "truncated, no checksums", "deleted"])
+@pytest.mark.parametrize("relative", MODEL_FILES)
+def test_every_file_of_the_model_is_checked_at_load(feature_run, tmp_path, capsys, relative, damage):
+    """A run folder copied in part or cut short: each file the model reads, truncated to half its bytes or deleted,
+    is one DataError naming it, so predict prints one `error:` line, exits 2 and writes nothing. Without the sizes
+    and checksums the manifest keeps (a run saved before it kept them), reading each file finds the damage."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(feature_run[0], run_dir)
+    manifest_path = run_dir / "model" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert set(manifest["files"]) == set(MODEL_FILES[1:]) | {"model/gbdt/gbdt_binary/repeat0.txt",
+                                                             "models/cnn/fold1/best_model.pt"}
+    if damage == "truncated, no checksums":
+        manifest_path.write_text(json.dumps({key: value for key, value in manifest.items() if key != "files"}))
+    load_run_model(run_dir)  # the undamaged copy loads
+    path = run_dir / relative
+    if damage.startswith("truncated"):
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    else:
+        path.unlink()
+    with pytest.raises(DataError, match=re.escape(relative)):
+        load_run_model(run_dir)
+    refuse(capsys, ["--run", str(run_dir), "--data-dir", str(tmp_path)], relative, tmp_path / "out")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[]", "it holds a JSON list, not an object"),
+    (json.dumps({"format": MODEL_FORMAT, "features_version": FEATURES_VERSION}), "no 'feature_columns'; no 'members'"),
+    (json.dumps({"format": MODEL_FORMAT}), "no 'features_version'; no 'feature_columns'; no 'members'"),
+    ("drop:members.gbdt_binary.boosters", "member 'gbdt_binary' has no 'boosters'"),
+    ("drop:blender.weights", "the blender has no 'weights'"),
+    ("\udcff", "is not valid JSON"),
+])
+def test_a_manifest_that_is_not_a_run_models_is_refused_by_name(small_run, tmp_path, content, message):
+    shutil.copytree(small_run, tmp_path / "run")
+    path = tmp_path / "run" / "model" / "manifest.json"
+    if content.startswith("drop:"):
+        manifest = json.loads(path.read_text())
+        *parents, key = content.removeprefix("drop:").split(".")
+        entry = manifest
+        for parent in parents:
+            entry = entry[parent]
+        del entry[key]
+        path.write_text(json.dumps(manifest))
+    elif content == "\udcff":
+        path.write_bytes(b"\xff\xfe not text")
+    else:
+        path.write_text(content)
+    with pytest.raises(DataError, match=re.escape(message)) as refused:
+        load_run_model(tmp_path / "run")
+    assert str(path) in str(refused.value)
