@@ -381,3 +381,30 @@ def test_a_manifest_that_is_not_a_run_models_is_refused_by_name(small_run, tmp_p
     with pytest.raises(DataError, match=re.escape(message)) as refused:
         load_run_model(tmp_path / "run")
     assert str(path) in str(refused.value)
+
+
+@pytest.mark.parametrize("variables, message", [
+    ([], "error: make predict needs RUN=<run folder> DATA_DIR=<folder>"),
+    (["CHUNK_SIZE=abc"], "error: argument --chunk-size: invalid int value: 'abc'"),
+    (["DEVICE=gpu"], "error: device 'gpu': use auto, cpu, cuda (or cuda:N) or mps"),
+    (["PREDICT_OUT={file}/scored"], "is a file, not a folder; choose another --out (PREDICT_OUT)"),
+    (["KIND=night"], "has no night_log.csv"),
+], ids=["no RUN", "CHUNK_SIZE", "DEVICE", "PREDICT_OUT", "KIND"])
+def test_make_predict_answers_bad_input_with_one_error_line(small_run, tmp_path, variables, message):
+    """Each bad make variable is one `error:` line (make adds its own `make: ***` line) and exit status 2, no usage
+    text and no traceback."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    (tmp_path / "a-file").write_text("")
+    given = [v.format(file=tmp_path / "a-file") for v in variables]
+    if variables:  # the no-RUN case names neither
+        given += [f"RUN={small_run}", f"DATA_DIR={tmp_path}"]
+    env = {k: v for k, v in os.environ.items() if k not in ("RUN", "DATA_DIR", "PREDICT_OUT", "KIND", "DEVICE")}
+    done = subprocess.run(["make", "--no-print-directory", "predict", f"PY={sys.executable}", f"STAMP={stamp}", *given],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(ours) == 1 and ours[0].startswith("error: ") and message in ours[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and not (tmp_path / "a-file" / "scored").exists()

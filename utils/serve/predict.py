@@ -33,7 +33,6 @@ exit status 2.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import hashlib
@@ -50,11 +49,12 @@ from tqdm.auto import tqdm
 from ..config import save_config
 from ..data.load import Dataset, fingerprint, read_csv
 from ..data.validate import LIGHTCURVE_COLUMNS, check_ids_match, validate_lightcurves, validate_log
-from ..errors import DataError, examples
+from ..errors import ArgumentParser, DataError, error_line, examples
 from ..features import JoblibExecutor, feature_table
 from ..features.distributed import DaskExecutor, cluster_client
 from ..gbdt.member import TabularMember
 from ..run.model import SCORED, load_run_model
+from ..run.pipeline import check_device
 from .candidates import write_candidate_report
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -66,6 +66,23 @@ NO_OBSERVATIONS = "no observations"  # the status of an object scored from empty
 class BatchFiles:
     log: Path
     lightcurves: list[Path]
+
+
+def check_writable(out: Path) -> None:
+    """Prove, before any scoring, that `out` can be created: a file is made and removed in the nearest existing
+    folder above it, and nothing stays."""
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DataError(f"output folder {out}: {existing} is a file, not a folder; choose another --out (PREDICT_OUT)")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise DataError(f"output folder {out}: cannot write in {existing} ({error.strerror or error}); choose another "
+                        "--out (PREDICT_OUT) or fix its permissions") from None
 
 
 def find_batch_files(data_dir: str | os.PathLike, kind: str | None = None) -> BatchFiles:
@@ -186,6 +203,13 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
         raise DataError(f"--report must be 0 (no report) or more, not {report_top_n}")
     if workers is not None and workers < 1:
         raise DataError(f"--workers must be at least 1, not {workers}")
+    if n_jobs == 0:
+        raise DataError("--jobs must be -1 (every core), another negative number (all but that many - 1) or at "
+                        "least 1, not 0")
+    try:  # now, not after the features are extracted: a device name torch does not know, or CUDA asked for and absent
+        check_device(device)
+    except ValueError as error:
+        raise DataError(str(error)) from None
     with contextlib.ExitStack() as stack:
         client = None
         if workers is not None or scheduler is not None:
@@ -201,6 +225,7 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
     out = Path(out).expanduser().resolve() if out else model.run_dir / "scored" / stamp
     if out.exists():
         raise DataError(f"output folder {out} already exists; predict never overwrites, choose another --out")
+    check_writable(out)
     files = find_batch_files(data_dir, kind)
     log = read_batch_log(files.log)
     ids_by_file, without = check_batch(log, files)
@@ -263,7 +288,8 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Score new light curves with a finished run folder.")
+    parser = ArgumentParser(prog="python -m utils.serve",
+                            description="Score new light curves with a finished run folder.")
     parser.add_argument("--run", required=True, help="run folder holding model/ (e.g. submissions/<id>)")
     parser.add_argument("--data-dir", required=True, help="folder with log.csv and *lightcurves.csv (or see --kind)")
     parser.add_argument("--kind", default=None, help="read NAME_log.csv and NAME_*lightcurves.csv (test: Kaggle test side)")
@@ -282,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                             n_jobs=args.jobs, device=args.device, progress=not args.quiet, report_top_n=args.report,
                             workers=args.workers, scheduler=args.scheduler)
     except DataError as error:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     print(f"predictions: {out / 'predictions.csv'}")
     return 0
