@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from utils.errors import DataError  # noqa: E402  (no third-party import behind it)
+from utils.errors import ArgumentParser, DataError, error_line  # noqa: E402  (no third-party import behind it)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,8 +45,8 @@ THRESHOLD_SPLITS = 10  # seeds of the threshold splits a benchmark's nested F1 i
 
 def parser(doc: str | None, *, data_dir: bool = True) -> argparse.ArgumentParser:
     """An argument parser whose --help prints the script's docstring as written, with --data-dir unless the
-    script reads no data."""
-    made = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    script reads no data; a command line it refuses is one `error: ...` line and exit status 2."""
+    made = ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     if data_dir:
         made.add_argument("--data-dir", default=None,
                           help="folder holding train_log.csv (default: $DATA_DIR, then data/, then the Kaggle mount)")
@@ -67,7 +67,7 @@ def run(main: Callable[[], int | None]) -> NoReturn:
     try:
         status = main()
     except (DataError, ValueError) as error:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         sys.exit(2)
     sys.exit(status or 0)
 

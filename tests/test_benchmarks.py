@@ -3,6 +3,7 @@
 import argparse
 import ast
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
-from utils.data.load import load_dataset
+from utils.data.load import KAGGLE_MOUNTS, load_dataset
 from utils.training import CNN_PROFILES, cross_validate_network, deep_settings, make_deterministic, prepare_inputs
 
 BENCHMARKS = Path(common.__file__).resolve().parent
@@ -45,6 +46,41 @@ def test_a_missing_data_folder_is_one_error_line_and_status_2(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: data directory ") and len(done.stderr.splitlines()) == 1
+
+
+def make_bench(tmp_path, *variables) -> subprocess.CompletedProcess:
+    """`make bench` with no Kaggle credentials (nothing is downloaded) and no DATA_DIR but the one given."""
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATA_DIR", "KAGGLE_USERNAME", "KAGGLE_KEY",
+                                                           "KAGGLE_API_TOKEN")}
+    env["KAGGLE_CONFIG_DIR"] = str(tmp_path / "no-kaggle")
+    return subprocess.run(["make", "--no-print-directory", "bench", f"PY={sys.executable}", f"STAMP={stamp}",
+                           *variables], cwd=BENCHMARKS.parent, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_make_bench_without_usable_data_is_one_error_line(tmp_path):
+    """Without DATA_DIR, and with a DATA_DIR whose log the benchmark's phase process refuses: one `error:` line
+    (besides make's own `make: ***` line) and exit status 2, never a traceback from either process."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    if any((folder / "train_log.csv").exists() for folder in (BENCHMARKS.parent / "data", *KAGGLE_MOUNTS)):
+        pytest.skip("data is found without DATA_DIR here: make bench would run the benchmark")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "train_log.csv").write_text("object_id,Z,EBV,SpecType,target,split\n")
+    for variables, message in (((), "error: no MALLORN data found"),
+                               ((f"DATA_DIR={tmp_path / 'bad'}",), "train_log.csv has a header but no rows")):
+        done = make_bench(tmp_path, *variables)
+        ours = [line for line in done.stderr.splitlines() if not line.startswith("make: ***")]
+        assert done.returncode == 2 and len(ours) == 1 and ours[0].startswith("error: "), done.stderr
+        assert message in ours[0] and "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_bad_command_line_is_one_error_line():
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "data_speed.py"), "--data-dirr", "x"], capture_output=True,
+                          text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == ["error: unrecognized arguments: --data-dirr x (--help lists the options)"]
 
 
 def test_comma_lists_and_key_values():

@@ -4,10 +4,14 @@ The pretrained model ships inside the astro-parsnip wheel and the bandpasses ins
 this runs offline; loading the model takes a few seconds (once per module).
 """
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
-from utils import BANDS
+from utils import BANDS, PROJECT_ROOT
 from utils.data.extinction import extinction_per_ebv
 from utils.data.lightcurve import make_object
 from utils.features import GROUP_NAMES, parsnip
@@ -159,3 +163,22 @@ def test_chunks_in_worker_processes_give_the_same_features(run, monkeypatch):
     in_process = run(objects)  # one chunk: this process
     monkeypatch.setattr(parsnip, "CHUNK", 2)  # two chunks: worker processes
     assert np.array_equal(run(objects), in_process, equal_nan=True)
+
+
+def test_extraction_passes_no_library_warning_to_the_terminal():
+    """torch warns once per process while parsnip.load_model builds its band weights; nobody can act on it, so it is
+    hidden. A fresh process, where that once has not happened yet, turns every warning into an error."""
+    code = textwrap.dedent("""
+        import sys, warnings
+        import numpy as np
+        sys.path[:0] = ["tests", "."]
+        from test_features_parsnip import supernova_like
+        from utils.features import parsnip
+        warnings.simplefilter("error")  # after the imports: what extraction itself raises, parsnip's import included
+        rows = parsnip.extract_batch([supernova_like(), supernova_like(object_id="b", seed=1)], n_jobs=1)
+        assert all(np.isfinite(row["parsnip_s1"]) for row in rows)
+        print("extracted", len(rows))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "extracted 2" and "Warning" not in done.stderr, done.stderr[-3000:]

@@ -3,6 +3,7 @@ in a fresh process, and get the probabilities it wrote; bad input gets one `erro
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,21 +13,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import share_visit_times, shuffled_copy
+import torch
+from synthetic import share_visit_times, shuffled_copy, write_kaggle_dataset
 
 from utils import PROJECT_ROOT
 from utils.config import save_config
 from utils.data.load import load_dataset
 from utils.errors import DataError
-from utils.evaluation.blend import fit_blender
+from utils.evaluation.blend import Blender, fit_blender
+from utils.evaluation.cv_result import FoldAlignment
+from utils.features import FEATURES_VERSION, feature_table
 from utils.gbdt import cross_validate_gbdt
+from utils.models import build_model
 from utils.run.folder import save_predictions
-from utils.run.model import MODEL_FORMAT, load_run_model, save_run_model
+from utils.run.model import MODEL_FORMAT, SCORED, blend_members, load_run_model, save_run_model
 from utils.run.pipeline import NOTEBOOK_DIR, execute
 from utils.serve.predict import main, predict_batch
-from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, cross_validate_network, deep_settings,
-                            make_deterministic, prepare_inputs)
-from utils.training.calibration import align_fold_scores, aligned_mean
+from utils.training import (CNN_PROFILES, TRANSFORMER_PROFILES, DeepClassifier, FeatureScaler, checkpoint_path,
+                            cross_validate_network, deep_settings, make_deterministic, prepare_inputs)
+from utils.training.calibration import align_fold_scores, aligned_mean, save_fold_alignment
 
 FAST = {"n_estimators": 20, "learning_rate": 0.1, "min_child_samples": 3}
 
@@ -84,7 +89,8 @@ def test_a_run_scores_its_test_objects_again_from_the_run_folder_alone(kaggle_di
     assert done.returncode == 0, done.stderr
     predicted = pd.read_csv(out / "predictions.csv")
     assert predicted["object_id"].tolist() == log["object_id"].tolist()
-    assert list(predicted.columns) == ["object_id", "probability", *members, "prediction"]
+    assert list(predicted.columns) == ["object_id", "probability", *members, "prediction", "status"]
+    assert (predicted["status"] == "scored").all()
     written = pd.read_csv(run_dir / "probabilities.csv").set_index("object_id").loc[predicted["object_id"]]
     for member in members:
         if member.startswith("gbdt"):  # the same trees on the same features: the same numbers
@@ -217,6 +223,11 @@ def test_bad_batches_are_refused_with_one_line(kaggle_dir, tmp_path, small_run, 
     log.iloc[:0].to_csv(tmp_path / "batch" / "log.csv", index=False)
     refuse(capsys, run_args, "has a header but no rows", out)
 
+    # a logged object without light curves is scored (test_logged_objects_without_observations_...); light curves
+    # of an object the log lacks are refused
+    log.iloc[1:][["object_id", "Z", "Z_err", "EBV"]].to_csv(tmp_path / "batch" / "log.csv", index=False)
+    refuse(capsys, run_args, f"light curves for 1 object_id absent from the log: '{log['object_id'].iloc[0]}'", out)
+
     log[["object_id", "Z", "Z_err", "EBV"]].to_csv(tmp_path / "batch" / "log.csv", index=False)
     curves = pd.read_csv(tmp_path / "batch" / "night0" / "lightcurves.csv")
     curves.assign(Filter=curves["Filter"].replace("u", "w")).to_csv(tmp_path / "batch" / "night0" / "lightcurves.csv",
@@ -263,3 +274,172 @@ def test_the_command_line_fails_without_a_traceback(tmp_path):
     done = predict_in_fresh_process(["--run", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path)], tmp_path / "c")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: run folder {tmp_path / 'nowhere'} does not exist"]
+
+
+@pytest.fixture(scope="module")
+def feature_run(tmp_path_factory):
+    """(run folder, its Kaggle-layout data): a binary GBDT on the default feature groups and a CNN over two folds
+    that reads them too, blended by their mean. The CNN keeps its initial weights (scoring only needs them to load
+    and run), with a fold alignment as notebooks 03/04 store it."""
+    root = tmp_path_factory.mktemp("feature-run")
+    kaggle = write_kaggle_dataset(root / "mallorn")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MALLORN_CACHE_DIR", str(root / "cache"))
+        dataset = load_dataset(kaggle)
+        features = feature_table(dataset, "train", progress=False)
+        test_features = feature_table(dataset, "test", progress=False)
+    target = dataset.train_log["target"].astype(int)
+    result = cross_validate_gbdt(features, target, test_features=test_features, n_splits=3, n_repeats=1, params=FAST)
+    run_dir = root / "run"
+    settings = deep_settings(CNN_PROFILES, "quick", device="cpu", n_folds=2, align_folds=True, use_features=True)
+    scaler = FeatureScaler.fit(features)
+    for fold in range(2):
+        torch.manual_seed(fold)
+        classifier = DeepClassifier(settings, scaler)
+        classifier.networks = [build_model(settings, n_extra=len(scaler.names)).eval()]
+        classifier.save(checkpoint_path(run_dir, "cnn", fold), fold=fold)
+    rng = np.random.default_rng(0)
+    save_fold_alignment(run_dir, "cnn", FoldAlignment.from_test_probabilities(rng.uniform(0.05, 0.95, (2, 20))))
+    oof = pd.DataFrame({"gbdt_binary": result.oof_prob, "cnn": rng.uniform(0.05, 0.95, len(target))},
+                       index=result.object_ids)
+    save_run_model(run_dir, gbdt_results={"gbdt_binary": result}, blender=fit_blender(oof, target, "mean"),
+                   threshold=float(np.median(result.oof_prob)), threshold_method="test",
+                   feature_columns=features.columns, settings={})
+    return run_dir, kaggle
+
+
+def test_logged_objects_without_observations_are_scored_and_marked(feature_run, tmp_path, capsys):
+    """As `make run` keeps a test object without a usable observation (NaN features, empty light curves) and still
+    predicts it, predict scores one with no light-curve rows and one whose every flux is NaN; the others' scores do
+    not move by a bit, since those two are scored in a chunk of their own."""
+    run_dir, kaggle = feature_run
+    log = copy_test_side_as_batch(kaggle, tmp_path / "batch")
+    args = ["--run", str(run_dir), "--chunk-size", "4", "--report", "30", "--quiet", "--device", "cpu"]
+    assert main([*args, "--data-dir", str(tmp_path / "batch"), "--out", str(tmp_path / "before")]) == 0
+    before = pd.read_csv(tmp_path / "before" / "predictions.csv", dtype={"object_id": str})
+    assert "no usable observation" not in capsys.readouterr().out
+
+    night0 = tmp_path / "batch" / "night0" / "lightcurves.csv"
+    curves = pd.read_csv(night0)
+    blank = curves[curves["object_id"] == curves["object_id"].iloc[0]].assign(object_id="all_nan", Flux=np.nan)
+    pd.concat([curves, blank]).to_csv(night0, index=False)
+    extra = log.iloc[:2].assign(object_id=["no_rows", "all_nan"])
+    pd.concat([log, extra])[["object_id", "Z", "Z_err", "EBV"]].to_csv(tmp_path / "batch" / "log.csv", index=False)
+    assert main([*args, "--data-dir", str(tmp_path / "batch"), "--out", str(tmp_path / "after")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("no usable observation") == 1 and "2 object(s)" in out and "'all_nan', 'no_rows'" in out, out
+
+    after = pd.read_csv(tmp_path / "after" / "predictions.csv", dtype={"object_id": str})
+    assert after["object_id"].tolist() == [*log["object_id"], "no_rows", "all_nan"]
+    assert after["prediction"].dtype == np.int64 and set(after["prediction"]) <= {0, 1}
+    assert np.isfinite(after[["probability", "gbdt_binary", "cnn"]].to_numpy()).all()
+    empty = after.set_index("object_id").loc[["no_rows", "all_nan"]]
+    assert (empty["status"] == "no observations").all()
+    # the other objects: the same numbers to the last bit, and the same columns
+    pd.testing.assert_frame_equal(after.iloc[:len(log)], before, check_exact=True)
+    assert json.loads((tmp_path / "after" / "config.json").read_text())["without_observations"] == 2
+    assert json.loads((tmp_path / "before" / "config.json").read_text())["without_observations"] == 0
+    assert "no_rows" in (tmp_path / "after" / "candidates.html").read_text()  # the report takes them as they are
+
+
+def test_a_member_without_a_finite_probability_is_left_out_of_that_objects_blend_and_named():
+    """No member is expected to fail (the GBDTs take NaN features, the networks empty light curves); if one does,
+    the object still gets a probability, from the others, and its status says which member was left out."""
+    probabilities = pd.DataFrame({"gbdt": [0.2, 0.7, 0.9, 0.4], "cnn": [0.6, np.nan, 0.1, np.nan],
+                                  "transformer": [0.3, 0.5, np.nan, np.nan]}, index=["a", "b", "c", "d"])
+    blender = Blender("weights", ("gbdt", "cnn", "transformer"), np.array([0.5, 0.25, 0.25]))
+    blended, status = blend_members(blender, probabilities)
+    assert blended[0] == blender.predict(probabilities.iloc[:1]).iloc[0] and status[0] == SCORED
+    alone = Blender("weights", ("gbdt", "transformer"), np.array([2 / 3, 1 / 3]))  # the same total weight, 1
+    assert blended[1] == pytest.approx(alone.predict(probabilities.iloc[[1]]).iloc[0], rel=1e-15)
+    assert list(status[1:]) == ["blended without cnn (no finite probability)",
+                                "blended without transformer (no finite probability)",
+                                "blended without cnn, transformer (no finite probability)"]
+    assert blended[3] == pytest.approx(0.4, rel=1e-12) and np.isfinite(blended).all()
+    with pytest.raises(DataError, match="no member with weight in the blend scored object_id 'd'"):
+        blend_members(Blender("weights", blender.members, np.array([0.0, 0.5, 0.5])), probabilities)
+
+
+MODEL_FILES = ["model/manifest.json", "model/gbdt/gbdt_binary/repeat0.txt", "models/cnn/fold0/best_model.pt",
+               "models/cnn/alignment.npz"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "truncated, no checksums", "deleted"])
+@pytest.mark.parametrize("relative", MODEL_FILES)
+def test_every_file_of_the_model_is_checked_at_load(feature_run, tmp_path, capsys, relative, damage):
+    """A run folder copied in part or cut short: each file the model reads, truncated to half its bytes or deleted,
+    is one DataError naming it, so predict prints one `error:` line, exits 2 and writes nothing. Without the sizes
+    and checksums the manifest keeps (a run saved before it kept them), reading each file finds the damage."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(feature_run[0], run_dir)
+    manifest_path = run_dir / "model" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert set(manifest["files"]) == set(MODEL_FILES[1:]) | {"model/gbdt/gbdt_binary/repeat0.txt",
+                                                             "models/cnn/fold1/best_model.pt"}
+    if damage == "truncated, no checksums":
+        manifest_path.write_text(json.dumps({key: value for key, value in manifest.items() if key != "files"}))
+    load_run_model(run_dir)  # the undamaged copy loads
+    path = run_dir / relative
+    if damage.startswith("truncated"):
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    else:
+        path.unlink()
+    with pytest.raises(DataError, match=re.escape(relative)):
+        load_run_model(run_dir)
+    refuse(capsys, ["--run", str(run_dir), "--data-dir", str(tmp_path)], relative, tmp_path / "out")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[]", "it holds a JSON list, not an object"),
+    (json.dumps({"format": MODEL_FORMAT, "features_version": FEATURES_VERSION}), "no 'feature_columns'; no 'members'"),
+    (json.dumps({"format": MODEL_FORMAT}), "no 'features_version'; no 'feature_columns'; no 'members'"),
+    ("drop:members.gbdt_binary.boosters", "member 'gbdt_binary' has no 'boosters'"),
+    ("drop:blender.weights", "the blender has no 'weights'"),
+    ("\udcff", "is not valid JSON"),
+])
+def test_a_manifest_that_is_not_a_run_models_is_refused_by_name(small_run, tmp_path, content, message):
+    shutil.copytree(small_run, tmp_path / "run")
+    path = tmp_path / "run" / "model" / "manifest.json"
+    if content.startswith("drop:"):
+        manifest = json.loads(path.read_text())
+        *parents, key = content.removeprefix("drop:").split(".")
+        entry = manifest
+        for parent in parents:
+            entry = entry[parent]
+        del entry[key]
+        path.write_text(json.dumps(manifest))
+    elif content == "\udcff":
+        path.write_bytes(b"\xff\xfe not text")
+    else:
+        path.write_text(content)
+    with pytest.raises(DataError, match=re.escape(message)) as refused:
+        load_run_model(tmp_path / "run")
+    assert str(path) in str(refused.value)
+
+
+@pytest.mark.parametrize("variables, message", [
+    ([], "error: make predict needs RUN=<run folder> DATA_DIR=<folder>"),
+    (["CHUNK_SIZE=abc"], "error: argument --chunk-size: invalid int value: 'abc'"),
+    (["DEVICE=gpu"], "error: device 'gpu': use auto, cpu, cuda (or cuda:N) or mps"),
+    (["PREDICT_OUT={file}/scored"], "is a file, not a folder; choose another --out (PREDICT_OUT)"),
+    (["KIND=night"], "has no night_log.csv"),
+], ids=["no RUN", "CHUNK_SIZE", "DEVICE", "PREDICT_OUT", "KIND"])
+def test_make_predict_answers_bad_input_with_one_error_line(small_run, tmp_path, variables, message):
+    """Each bad make variable is one `error:` line (make adds its own `make: ***` line) and exit status 2, no usage
+    text and no traceback."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    (tmp_path / "a-file").write_text("")
+    given = [v.format(file=tmp_path / "a-file") for v in variables]
+    if variables:  # the no-RUN case names neither
+        given += [f"RUN={small_run}", f"DATA_DIR={tmp_path}"]
+    env = {k: v for k, v in os.environ.items() if k not in ("RUN", "DATA_DIR", "PREDICT_OUT", "KIND", "DEVICE")}
+    done = subprocess.run(["make", "--no-print-directory", "predict", f"PY={sys.executable}", f"STAMP={stamp}", *given],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(ours) == 1 and ours[0].startswith("error: ") and message in ours[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and not (tmp_path / "a-file" / "scored").exists()

@@ -1,6 +1,7 @@
 """SHAP contributions checked against LightGBM's raw scores; the candidate report on tiny synthetic objects."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -136,9 +137,20 @@ def test_bad_input_is_refused_before_anything_is_overwritten(scored, tmp_path):
     best = probabilities.idxmax()
     with pytest.raises(DataError, match=f"features: no row for object_id '{best}'"):
         write(scored, tmp_path, features=features.drop(index=best))
-    with pytest.raises(DataError, match="lightcurves: no row for object_id"):
-        write(scored, tmp_path, lightcurves=dataset.test_lc[dataset.test_lc["object_id"] != best])
     assert page.read_text() == before and len(list((tmp_path / "candidates").iterdir())) == 1
+
+
+def test_a_top_object_without_observations_is_reported_with_none(scored, tmp_path):
+    """A logged object without light-curve rows (kept as `make run` and predict keep one) may rank high on its
+    redshift alone: its section says it has no observation, instead of the report failing."""
+    dataset, _, probabilities, _ = scored
+    best = probabilities.idxmax()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no matplotlib complaint about an empty plot either
+        page = write(scored, tmp_path, lightcurves=dataset.test_lc[dataset.test_lc["object_id"] != best])
+    text = page.read_text()
+    assert f"<code>{best}</code>" in text and "<th>observations</th><td>0 (u 0, g 0, r 0, i 0, z 0, y 0)</td>" in text
+    assert len(list((tmp_path / "candidates").iterdir())) == 3
 
 
 def test_gp_curves_follow_a_hot_blue_transient_and_give_up_on_too_few_points():

@@ -26,7 +26,11 @@ encoder's convolutions (this fast path against parsnip's own: docs/results.md, "
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +49,9 @@ UJY_TO_PLASTICC = 10 ** (0.4 * (27.5 - 23.9))
 TRAIN_REDSHIFT_SEED = 2024  # the one perturbation draw that training objects show the model
 BANDPASS_DIR = Path(__file__).resolve().parent / "bandpasses"
 CHUNK = 256  # objects per call: enough chunks to keep both workers busy to the end; the progress bar moves per chunk
+# torch's UserWarning (once per process) when parsnip.load_model builds its band weights from a list of arrays:
+# parsnip's own code, run once at load, nothing a user can act on; it printed during every run and predict.
+SLOW_TENSOR_WARNING = "Creating a tensor from a list of numpy.ndarrays is extremely slow"
 
 NAMES = ("parsnip_s1", "parsnip_s2", "parsnip_s3", "parsnip_s1_err", "parsnip_s2_err", "parsnip_s3_err",
          "parsnip_color", "parsnip_color_err", "parsnip_amplitude", "parsnip_amplitude_rel_err",
@@ -73,9 +80,18 @@ def load_model():
     import parsnip
 
     threads = torch.get_num_threads()
-    model = parsnip.load_model(MODEL, device="cuda" if torch.cuda.is_available() else "cpu", threads=1)
+    with _quiet_slow_tensor_warning():
+        model = parsnip.load_model(MODEL, device="cuda" if torch.cuda.is_available() else "cpu", threads=1)
     torch.set_num_threads(threads)  # ParSNIP sets the process-wide thread count; give it back
     return model
+
+
+@contextlib.contextmanager
+def _quiet_slow_tensor_warning() -> Iterator[None]:
+    """Hide SLOW_TENSOR_WARNING only, and only around parsnip's own calls: every other warning still shows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(SLOW_TENSOR_WARNING), category=UserWarning)
+        yield
 
 
 def redshifts(dataset, kind: str) -> tuple[pd.Series, pd.Series]:

@@ -69,4 +69,9 @@ class LightGBMModel:
 
     @classmethod
     def load(cls, path: Path, classes: list | None = None) -> "LightGBMModel":
-        return cls(lgb.Booster(model_file=str(path)), classes)
+        text = Path(path).read_text()
+        # LightGBM loads whatever trees a file cut short still holds and says nothing: a booster without its
+        # closing line has lost trees (or more), and would score with the rest.
+        if "\nend of trees\n" not in text:
+            raise ValueError("the model text has no 'end of trees' line: it is cut short")
+        return cls(lgb.Booster(model_str=text), classes)

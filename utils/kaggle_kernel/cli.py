@@ -7,14 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import ArgumentParser, DataError, error_line
 from .build import BUILD_DIR, KaggleKernelError, build
 from .client import download_output, push, status, submit
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.kaggle_kernel", description=sys.modules[__package__].__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m utils.kaggle_kernel", description=sys.modules[__package__].__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="build build/kaggle/ (metadata + notebook)")
     build_parser.add_argument("--out", type=Path, default=BUILD_DIR)
@@ -39,6 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             submit(args.file, args.message)
     except (KaggleKernelError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     return 0

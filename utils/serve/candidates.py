@@ -99,7 +99,9 @@ def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributi
             ax_lc.fill_between(curves.days, curves.mean[:, b] - curves.std[:, b], curves.mean[:, b] + curves.std[:, b],
                                color=BAND_COLOURS[band], alpha=0.15, lw=0)
     ax_lc.axhline(0, color="0.6", lw=0.6)
-    left, right = max(gp.WINDOW_DAYS[0], days.min() - 10), min(gp.WINDOW_DAYS[1], days.max() + 10)
+    observed = len(days) > 0  # an object without a usable observation is reported too: scored from Z and EBV alone
+    left, right = ((max(gp.WINDOW_DAYS[0], days.min() - 10), min(gp.WINDOW_DAYS[1], days.max() + 10)) if observed
+                   else gp.WINDOW_DAYS)
     # The y range follows what is in view: points outside the window and huge error bars would squash it.
     visible = [obj.flux[(days >= left) & (days <= right)], [0.0]]
     if curves is not None:
@@ -110,8 +112,10 @@ def _candidate_figure(obj: ObjectLightCurve, curves: GPCurves | None, contributi
     ax_lc.set(xlim=(left, right), ylim=(low - 0.08 * span, high + 0.15 * span))
     ax_lc.set(xlabel="rest-frame days from the brightest detection", ylabel="de-extinguished flux (µJy)",
               title="light curve and 2-D GP (mean ± 1σ)" if curves is not None
-              else "light curve (too few points in the window for the GP)")
-    ax_lc.legend(ncol=6, fontsize=8, loc="upper right")
+              else "light curve (too few points in the window for the GP)" if observed
+              else "no usable observation (no light-curve rows, or every flux NaN)")
+    if observed:  # a legend of nothing is a matplotlib warning
+        ax_lc.legend(ncol=6, fontsize=8, loc="upper right")
 
     ax_colour, ax_temp = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
     if curves is not None:
@@ -208,8 +212,8 @@ def write_candidate_report(out_dir: str | os.PathLike, log: pd.DataFrame, lightc
         _require_ids(contributions, ids, "contributions")
     if members is not None:
         _require_ids(members, ids, "members")
+    # A logged object without light-curve rows (no usable observation, kept as `make run` keeps it) is shown with none.
     curves = lightcurves[lightcurves["object_id"].astype(str).isin(ids)]
-    _require_ids(curves.set_index("object_id"), ids, "lightcurves")
     top_log = log.loc[ids]
     objects = {obj.object_id: obj for obj in deextinguished_objects(curves, top_log)}
 

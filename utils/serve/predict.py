@@ -14,8 +14,15 @@ Input layout under --data-dir:
 Scores never depend on the order of the rows, the log or the files: each file's objects are scored in object_id
 order, their observations in utils.data.validate.CANONICAL_ORDER.
 
+Every logged object is scored, as `make run` scores the test set (utils.data.load): one without a usable
+observation (no light-curve rows, or every flux NaN) gets empty light curves and NaN features, which every member
+takes, is counted in one printed line and in config.json, and is marked `no observations` in predictions.csv;
+such objects are scored in chunks of their own, so they move no other object's score. Light curves of an object
+the log lacks are refused.
+
 Output: a NEW folder (default `<run>/scored/<UTC time>`) with `predictions.csv` (object_id, probability,
-one column per member, prediction 0/1 at the run's threshold), `config.json` and, unless `--report 0`, the
+one column per member, prediction 0/1 at the run's threshold, status: `scored`, `no observations`, or which
+members were left out of the blend and why; utils.run.model.RunModel.score), `config.json` and, unless `--report 0`, the
 candidate report (`candidates.html` and `candidates/`: the top N objects, utils.serve.candidates); it is written into
 a temporary sibling and renamed, so a failure leaves nothing. `--workers N` or `--scheduler ADDRESS`
 extract the features on Dask (utils.features.distributed: a local cluster of N processes, or a running cluster)
@@ -26,7 +33,6 @@ exit status 2.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import hashlib
@@ -42,22 +48,41 @@ from tqdm.auto import tqdm
 
 from ..config import save_config
 from ..data.load import Dataset, fingerprint, read_csv
-from ..data.validate import check_ids_match, validate_lightcurves, validate_log
-from ..errors import DataError, examples
+from ..data.validate import LIGHTCURVE_COLUMNS, check_ids_match, validate_lightcurves, validate_log
+from ..errors import ArgumentParser, DataError, error_line, examples
 from ..features import JoblibExecutor, feature_table
 from ..features.distributed import DaskExecutor, cluster_client
 from ..gbdt.member import TabularMember
-from ..run.model import load_run_model
+from ..run.model import SCORED, load_run_model
+from ..run.pipeline import check_device
 from .candidates import write_candidate_report
 
 DEFAULT_CHUNK_SIZE = 2000
 DEFAULT_REPORT_TOP_N = 20
+NO_OBSERVATIONS = "no observations"  # the status of an object scored from empty light curves
 
 
 @dataclass(frozen=True)
 class BatchFiles:
     log: Path
     lightcurves: list[Path]
+
+
+def check_writable(out: Path) -> None:
+    """Prove, before any scoring, that `out` can be created: a file is made and removed in the nearest existing
+    folder above it, and nothing stays."""
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DataError(f"output folder {out}: {existing} is a file, not a folder; choose another --out (PREDICT_OUT)")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise DataError(f"output folder {out}: cannot write in {existing} ({error.strerror or error}); choose another "
+                        "--out (PREDICT_OUT) or fix its permissions") from None
 
 
 def find_batch_files(data_dir: str | os.PathLike, kind: str | None = None) -> BatchFiles:
@@ -88,9 +113,10 @@ def _where(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
 
 
-def check_batch(log: pd.DataFrame, files: BatchFiles) -> dict[Path, pd.Index]:
-    """Validate every light-curve file; return each file's object ids, sorted. Every logged object must have
-    observations in exactly one file, and every observed object must be in the log."""
+def check_batch(log: pd.DataFrame, files: BatchFiles) -> tuple[dict[Path, pd.Index], pd.Index]:
+    """Validate every light-curve file; return each file's object ids and the logged objects without a usable
+    observation in any file (as `make run` keeps them: scored from NaN features), both sorted. Each object's rows
+    must be in one file, and every observed object must be in the log."""
     root = files.log.parent
     ids_by_file: dict[Path, pd.Index] = {}
     seen: dict[str, Path] = {}
@@ -104,8 +130,23 @@ def check_batch(log: pd.DataFrame, files: BatchFiles) -> dict[Path, pd.Index]:
                             f"{_where(seen[repeated[0]], root)}; keep each object's rows in one file")
         seen.update(dict.fromkeys(ids, path))
         ids_by_file[path] = ids
-    check_ids_match(log, pd.DataFrame({"object_id": list(seen)}), f"{files.log.name} vs the light-curve files")
-    return ids_by_file
+    without = check_ids_match(log, pd.DataFrame({"object_id": list(seen)}),
+                              f"{files.log.name} vs the light-curve files")
+    return ids_by_file, pd.Index(without).sort_values()
+
+
+def without_observations_note(log_name: str, without: pd.Index) -> str:
+    """The one line predict prints about objects without a usable observation (the words of `make run`'s note)."""
+    return (f"data: {log_name}: {len(without)} object(s) have no usable observation (no light-curve rows, or every "
+            f"flux NaN); kept with empty light curves and NaN features, they still get a prediction, status "
+            f"'{NO_OBSERVATIONS}' in predictions.csv: {examples(without)}")
+
+
+def empty_lightcurves() -> pd.DataFrame:
+    """Validated light-curve columns without a row: what objects without observations are scored from."""
+    raw = pd.DataFrame({column: pd.Series(dtype=str if column in ("object_id", "Filter") else float)
+                        for column in LIGHTCURVE_COLUMNS})
+    return validate_lightcurves(raw, "no observations").table
 
 
 def batch_dataset(log: pd.DataFrame, lightcurves: pd.DataFrame, data_dir: Path, key: str) -> Dataset:
@@ -162,6 +203,13 @@ def predict_batch(run_dir: str | os.PathLike, data_dir: str | os.PathLike, *, ki
         raise DataError(f"--report must be 0 (no report) or more, not {report_top_n}")
     if workers is not None and workers < 1:
         raise DataError(f"--workers must be at least 1, not {workers}")
+    if n_jobs == 0:
+        raise DataError("--jobs must be -1 (every core), another negative number (all but that many - 1) or at "
+                        "least 1, not 0")
+    try:  # now, not after the features are extracted: a device name torch does not know, or CUDA asked for and absent
+        check_device(device)
+    except ValueError as error:
+        raise DataError(str(error)) from None
     with contextlib.ExitStack() as stack:
         client = None
         if workers is not None or scheduler is not None:
@@ -177,32 +225,44 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
     out = Path(out).expanduser().resolve() if out else model.run_dir / "scored" / stamp
     if out.exists():
         raise DataError(f"output folder {out} already exists; predict never overwrites, choose another --out")
+    check_writable(out)
     files = find_batch_files(data_dir, kind)
     log = read_batch_log(files.log)
-    ids_by_file = check_batch(log, files)
+    ids_by_file, without = check_batch(log, files)
+    if len(without):
+        print(without_observations_note(files.log.name, without), flush=True)
 
     executor = JoblibExecutor(n_jobs) if client is None else DaskExecutor(client)
     parts, kept = [], _Candidates([], [], [])
     bar = tqdm(total=len(log), desc="scoring", unit="obj", disable=not progress)
-    # Chunks of each file's objects in object_id order (their rows in CANONICAL_ORDER): neither the log's order
-    # nor the rows' moves a score.
-    for path, ids in ids_by_file.items():
-        where = _where(path, files.log.parent)
-        lightcurves = validate_lightcurves(read_csv(path, where), where).table
+    # Chunks of each file's objects in object_id order (their rows in CANONICAL_ORDER), then those without
+    # observations: neither the log's order nor the rows' moves a score, and an object without observations shares
+    # no chunk (no network batch) with an observed one.
+    sources: list[tuple[Path | None, pd.Index]] = [*ids_by_file.items(), *([(None, without)] if len(without) else [])]
+    for path, ids in sources:
+        if path is None:
+            where, lightcurves, source = NO_OBSERVATIONS, empty_lightcurves(), [files.log]
+        else:
+            where = _where(path, files.log.parent)
+            lightcurves, source = validate_lightcurves(read_csv(path, where), where).table, [files.log, path]
         for start in range(0, len(ids), chunk_size):
             chunk_log = log.loc[ids[start:start + chunk_size]]
             chunk_lc = lightcurves[lightcurves["object_id"].isin(chunk_log.index)].reset_index(drop=True)
             check_ids_match(chunk_log, chunk_lc, where)
-            key = hashlib.sha1((fingerprint([files.log, path]) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
+            key = hashlib.sha1((fingerprint(source) + "\n".join(chunk_log.index)).encode()).hexdigest()[:16]
             dataset = batch_dataset(chunk_log, chunk_lc, files.log.parent, key)
             features = feature_table(dataset, "test", executor=executor, progress=False)
             scored = model.score(dataset, features)
+            if path is None:  # what the members said beyond scoring (a member left out) stays after it
+                scored["status"] = scored["status"].map(
+                    lambda status: NO_OBSERVATIONS if status == SCORED else f"{NO_OBSERVATIONS}; {status}")
             parts.append(scored)
             if report_top_n:
                 kept.keep(scored, chunk_log, chunk_lc, features, report_top_n)
             bar.update(len(chunk_log))
     bar.close()
-    predictions = pd.concat(parts, ignore_index=True).set_index("object_id").reindex(log.index).reset_index()
+    # .loc, not reindex: every logged object was scored, and a row missing here would be a bug, not a NaN
+    predictions = pd.concat(parts, ignore_index=True).set_index("object_id").loc[log.index].reset_index()
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -213,6 +273,8 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
         save_config({"run": str(model.run_dir), "data_dir": str(files.log.parent), "kind": kind,
                      "log": files.log.name, "lightcurve_files": [_where(p, files.log.parent) for p in files.lightcurves],
                      "objects": len(predictions), "flagged": int(predictions["prediction"].sum()),
+                     "without_observations": len(without),
+                     "statuses": {str(k): int(v) for k, v in predictions["status"].value_counts().items()},
                      "threshold": model.threshold, "members": list(model.members),
                      "features_version": model.manifest["features_version"], "run_commit": model.manifest["commit"],
                      "chunk_size": chunk_size, "device": device, "report_top_n": report_top_n,
@@ -226,7 +288,8 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Score new light curves with a finished run folder.")
+    parser = ArgumentParser(prog="python -m utils.serve",
+                            description="Score new light curves with a finished run folder.")
     parser.add_argument("--run", required=True, help="run folder holding model/ (e.g. submissions/<id>)")
     parser.add_argument("--data-dir", required=True, help="folder with log.csv and *lightcurves.csv (or see --kind)")
     parser.add_argument("--kind", default=None, help="read NAME_log.csv and NAME_*lightcurves.csv (test: Kaggle test side)")
@@ -245,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                             n_jobs=args.jobs, device=args.device, progress=not args.quiet, report_top_n=args.report,
                             workers=args.workers, scheduler=args.scheduler)
     except DataError as error:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     print(f"predictions: {out / 'predictions.csv'}")
     return 0
