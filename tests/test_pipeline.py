@@ -446,3 +446,16 @@ def test_end_to_end_a_param_reaches_the_notebook_and_config_json(kaggle_dir, tmp
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert cell_defaults(injected[0].source)["example_classes"] == ["TDE", "SN Ia"]
     assert json.loads((run_dir / "config_01_eda.json").read_text())["example_classes"] == ["TDE", "SN Ia"]
+
+
+def test_a_refused_command_line_or_missing_data_is_one_error_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PARAMS", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        pipeline.main(["--seed", "abc"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["error: argument --seed: invalid int value: 'abc' "
+                                                           "(--help lists the options)"]
+    assert pipeline.main(["--data-dir", str(tmp_path / "missing"), "--out-dir", str(tmp_path / "runs")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: data directory {tmp_path / 'missing'} does not exist")
+    assert not (tmp_path / "runs").exists()

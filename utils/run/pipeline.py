@@ -33,7 +33,7 @@ from tqdm import tqdm
 from .. import PROJECT_ROOT
 from ..config import PROFILE_LEAVES_OUT, PROFILE_NAMES, save_config
 from ..data.load import Dataset, check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
-from ..errors import DataError
+from ..errors import ArgumentParser, DataError, error_line
 from ..progress import PROGRESS_ENV
 from .folder import SUBMISSIONS_DIR, git_commit, new_run_dir, point_latest
 from .params import cell_defaults, notebook_params, parse_assignments, split_params
@@ -298,7 +298,7 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.run", description=__doc__,
+    parser = ArgumentParser(prog="python -m utils.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None, help="folder with train_log.csv (default: $DATA_DIR, data/, Kaggle mount)")
     parser.add_argument("--out-dir", default=None, help="where run folders go (default: $OUT_DIR or submissions/)")
@@ -322,10 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, device=args.device, run_id=args.run_id, progress=not args.no_progress,
             log_output=args.log_output, params=params)
     except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     except NotebookFailed as failure:
-        print(f"error: {failure}", file=sys.stderr)
+        print(error_line(failure), file=sys.stderr)
         print(f"  the traceback is in {failure.executed}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
