@@ -1,12 +1,13 @@
-"""SpecType -> class group: the one grouping of the training labels that every model learns.
+"""SpecType -> class group: the groupings of the training labels that the models learn.
 
     class_group(log["SpecType"])        # Series of group names: TDE, AGN, SN Ia, SN II, other
     class_group_index(log["SpecType"])  # int64 positions in CLASS_GROUPS (the deep models' auxiliary head)
 
-The LightGBM multiclass model (utils.gbdt) learns these groups and reports P(TDE); the deep models'
-auxiliary head (utils.models) predicts them next to P(TDE). The grouping is the one the scored model
-(the GBDT) was tuned with: TDE and its three commonest look-alikes, AGN, SN Ia and SN II (IIn, IIP, IIb
-...), each its own class, and everything rarer (SLSN, SN Ib/c, unknown types) pooled as "other".
+The deep models' auxiliary head (utils.models) predicts the class groups next to P(TDE): TDE and its three
+commonest look-alikes, AGN, SN Ia and SN II (IIn, IIP, IIb ...), each its own class, and everything rarer (SLSN,
+SN Ib/c, unknown types) pooled as "other". The LightGBM multiclass model (utils.gbdt) learns a grouping of
+GROUPINGS and reports P(TDE); the default and kaggle profiles take "lookalike" (lookalike_group), which also
+sets the luminous supernovae apart (docs/results.md, "Look-alikes").
 """
 
 from __future__ import annotations
