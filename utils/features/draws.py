@@ -14,7 +14,7 @@ column moved by its group's REDSHIFT_RULES:
   that moves a little with it (each group module says which).
 
 Exact for observer-frame quantities divided by 1 + z (timescales, Bazin fits, durations) and for the distances;
-an approximation elsewhere, whose effect on the score is measured (docs/results.md, "Speed").
+an approximation elsewhere, whose effect on the score is measured (docs/results.md, "Redshift draws").
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ Rows = dict[str, dict[str, float]]
 DRAW_METHODS = ("transform", "extract")
 # How a redshift draw's training table is made: "transform" moves the table extracted once at the log's Z
 # (utils.features.draws); "extract" extracts every object again at the drawn Z. Transform is the default: notebook
-# 05's GBDT scored no worse (docs/results.md, "Speed") for a fraction of notebook 02's extraction.
+# 05's GBDT scored no worse (docs/results.md, "Redshift draws") for a fraction of notebook 02's extraction.
 DRAWS = "transform"
 
 
