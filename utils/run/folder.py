@@ -16,13 +16,14 @@ import datetime as dt
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from .. import PROJECT_ROOT
 from ..config import save_config
-from ..errors import examples
+from ..errors import DataError, examples
 
 SUBMISSIONS_DIR = PROJECT_ROOT / "submissions"
 
@@ -143,3 +144,21 @@ def point_latest(out_dir: Path, run_dir: Path) -> None:
         tmp.replace(link)
     except OSError:  # file systems without symlinks: a text pointer instead
         (out_dir / "LATEST").write_text(run_dir.name + "\n")
+
+
+def check_writable(folder: Path, setting: str) -> None:
+    """Prove that `folder` can be created (or written in) without leaving anything: a temporary file is made and
+    removed in it, or, when it does not exist yet, in the nearest existing folder above it. `setting` names what
+    the user would change (OUT_DIR, --out (PREDICT_OUT)) in the DataError."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DataError(f"output folder {folder}: {existing} is a file, not a folder; choose another {setting}")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise DataError(f"cannot write to the output folder {existing} ({error.strerror or error}); choose another "
+                        f"{setting} or fix its permissions") from None

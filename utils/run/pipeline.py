@@ -22,7 +22,6 @@ import os
 import platform
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from ..config import PROFILE_LEAVES_OUT, PROFILE_NAMES, save_config
 from ..data.load import Dataset, check_sample_matches_test, find_data_dir, load_dataset, load_sample_submission
 from ..errors import ArgumentParser, DataError, error_line
 from ..progress import PROGRESS_ENV
-from .folder import SUBMISSIONS_DIR, git_commit, new_run_dir, point_latest
+from .folder import SUBMISSIONS_DIR, check_writable, git_commit, new_run_dir, point_latest
 from .params import cell_defaults, notebook_params, parse_assignments, split_params
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -103,25 +102,6 @@ def check_device(device: str) -> None:
         raise ValueError(f"device {device!r} asked for, but torch.backends.mps.is_available() is False; {there}")
 
 
-def check_writable(folder: Path) -> None:
-    """Prove that run folders can be made under `folder` without creating anything that stays.
-
-    A temporary file is created and removed in `folder`, or, when it does not exist yet, in the
-    nearest existing folder above it (where it would be created).
-    """
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ValueError(f"output folder {folder}: {existing} is a file, not a folder; choose another OUT_DIR")
-    try:
-        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise ValueError(f"cannot write to the output folder {existing} ({reason}); choose another OUT_DIR "
-                         "or fix its permissions") from None
 
 
 def check_inputs(data_dir: str | None) -> tuple[Path, Dataset]:
@@ -246,7 +226,7 @@ def run(*, data_dir: str | None = None, out_dir: str | os.PathLike | None = None
     by_notebook = notebook_params(assignments, {p.stem: parameter_defaults(p) for p in chosen}) if assignments else {}
     check_device(device)
     root = Path(out_dir or os.environ.get("OUT_DIR") or SUBMISSIONS_DIR).expanduser().resolve()
-    check_writable(root)
+    check_writable(root, "OUT_DIR")
     data_path, dataset = check_inputs(data_dir)
     for note in dataset.report.get("notes", []):
         print(f"data: {note}", flush=True)

@@ -53,6 +53,7 @@ from ..errors import ArgumentParser, DataError, error_line, examples
 from ..features import JoblibExecutor, feature_table
 from ..features.distributed import DaskExecutor, cluster_client
 from ..gbdt.member import TabularMember
+from ..run.folder import check_writable
 from ..run.model import SCORED, load_run_model
 from ..run.pipeline import check_device
 from .candidates import write_candidate_report
@@ -68,21 +69,6 @@ class BatchFiles:
     lightcurves: list[Path]
 
 
-def check_writable(out: Path) -> None:
-    """Prove, before any scoring, that `out` can be created: a file is made and removed in the nearest existing
-    folder above it, and nothing stays."""
-    existing = out.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise DataError(f"output folder {out}: {existing} is a file, not a folder; choose another --out (PREDICT_OUT)")
-    try:
-        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as error:
-        raise DataError(f"output folder {out}: cannot write in {existing} ({error.strerror or error}); choose another "
-                        "--out (PREDICT_OUT) or fix its permissions") from None
 
 
 def find_batch_files(data_dir: str | os.PathLike, kind: str | None = None) -> BatchFiles:
@@ -225,7 +211,7 @@ def _predict_batch(run_dir, data_dir, *, kind, out, chunk_size, n_jobs, device, 
     out = Path(out).expanduser().resolve() if out else model.run_dir / "scored" / stamp
     if out.exists():
         raise DataError(f"output folder {out} already exists; predict never overwrites, choose another --out")
-    check_writable(out)
+    check_writable(out, "--out (PREDICT_OUT)")
     files = find_batch_files(data_dir, kind)
     log = read_batch_log(files.log)
     ids_by_file, without = check_batch(log, files)
