@@ -13,7 +13,7 @@ from utils.data.redshift import NEIGHBOURS, perturbed_redshift_and_error
 from utils.evaluation.metrics import best_threshold
 from utils.steps import production
 from utils.steps.gbdt import GBDTFeatures, notebook05_settings
-from utils.steps.production import (CUT_RULES, HeldOutFold, ProductionEstimate, _weighted_best_threshold, compare_rules,
+from utils.steps.production import (CUT_RULES, HeldOutFold, ProductionEstimate, _weighted_best_threshold, compare, compare_rules,
                                     held_out_fold, outer_strata)
 
 MEMORISING = {"n_estimators": 60, "learning_rate": 0.3, "num_leaves": 15, "min_child_samples": 1,
@@ -185,6 +185,22 @@ def test_cut_rules_are_compared_paired_by_seed():
     assert table.loc["oof_threshold", "f1"] == pytest.approx(0.8)
     assert table.loc["oof_rate", "f1"] == 1.0 and table.loc["oof_rate", "Δf1"] == pytest.approx(0.2)
     assert table.loc["oof_rate", "Δf1 se"] == pytest.approx(0.0)
+
+
+def test_variants_are_compared_paired_by_seed():
+    ids = pd.Index(list("abcd"))
+
+    def estimate(agn_prob):
+        e = ProductionEstimate(pd.Series(["TDE", "AGN", "TDE", "SN Ia"], index=ids), pd.Series([1, 0, 1, 0], index=ids))
+        for seed in (0, 1):
+            e.folds[seed] = [HeldOutFold(ids.to_numpy(), np.array([0.9, agn_prob, 0.8, 0.1]), 0.5, np.zeros(1),
+                                         np.zeros(1), np.zeros(1))]
+        return e
+
+    table = compare({"flags the AGN": estimate(0.6), "does not": estimate(0.4)})
+    assert list(table.index) == ["flags the AGN", "does not"] and np.isnan(table.loc["flags the AGN", "Δf1"])
+    assert table.loc["does not", "Δf1"] == pytest.approx(0.2) and table.loc["does not", "Δprecision"] == pytest.approx(1 / 3)
+    assert table.loc["does not", "Δf1 se"] == 0.0
 
 
 def test_outer_strata_pool_the_rare_spectypes():

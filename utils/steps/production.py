@@ -259,40 +259,42 @@ def production_estimate(dataset, cfg: dict[str, Any], *, outer_seeds: list[int],
     return estimate
 
 
+def _paired_table(metrics_of: dict[str, Callable[[int], dict[str, float]]], seeds: list[int],
+                  metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Per row name, each metric's mean over `seeds` and, after the first (the baseline), the mean and SE of its
+    paired per-seed difference from the baseline. `metrics_of[name](seed)` gives that row's seed metrics."""
+    values = {name: {m: [] for m in metrics} for name in metrics_of}
+    for name, of in metrics_of.items():
+        for seed in seeds:
+            measured = of(seed)
+            for m in metrics:
+                values[name][m].append(measured[m])
+    baseline = next(iter(values.values()))
+    rows = {}
+    for i, (name, by_metric) in enumerate(values.items()):
+        row = {m: float(np.mean(by_metric[m])) for m in metrics}
+        if i and len(seeds) > 1:
+            for m in metrics:
+                row[f"Δ{m}"], row[f"Δ{m} se"] = paired_gain(by_metric[m], baseline[m])
+        rows[name] = row
+    return pd.DataFrame(rows).T
+
+
 def compare(estimates: dict[str, ProductionEstimate], rule: str = "oof_threshold",
             metrics=("f1", "precision", "recall", "average_precision", "flagged_fraction")) -> pd.DataFrame:
     """Each estimate against the first, paired by outer seed: the mean and SE of the differences per metric."""
-    names = list(estimates)
-    base = estimates[names[0]]
     seeds = sorted(set.intersection(*(set(e.folds) for e in estimates.values())))
-    rows = {}
-    for name in names:
-        values = {m: [estimates[name].seed_metrics(s, rule)[m] for s in seeds] for m in metrics}
-        baseline = {m: [base.seed_metrics(s, rule)[m] for s in seeds] for m in metrics}
-        row = {m: float(np.mean(values[m])) for m in metrics}
-        if name != names[0] and len(seeds) > 1:
-            for m in metrics:
-                gain, error = paired_gain(values[m], baseline[m])
-                row[f"Δ{m}"], row[f"Δ{m} se"] = gain, error
-        rows[name] = row
-    return pd.DataFrame(rows).T
+    return _paired_table({name: (lambda s, e=e: e.seed_metrics(s, rule)) for name, e in estimates.items()},
+                         seeds, tuple(metrics))
 
 
 def compare_rules(estimate: ProductionEstimate, baseline: str = "oof_threshold",
                   metrics=("f1", "precision", "recall", "flagged_fraction")) -> pd.DataFrame:
     """Each cut rule against `baseline` on the same held-out scores, paired by outer seed: mean and SE of the
     differences per metric (a rule is worth keeping only where its F1 gain beats one SE)."""
-    seeds = sorted(estimate.folds)
-    base = {m: [estimate.seed_metrics(s, baseline)[m] for s in seeds] for m in metrics}
-    rows = {}
-    for rule in CUT_RULES:
-        values = {m: [estimate.seed_metrics(s, rule)[m] for s in seeds] for m in metrics}
-        row = {m: float(np.mean(values[m])) for m in metrics}
-        if rule != baseline and len(seeds) > 1:
-            for m in metrics:
-                row[f"Δ{m}"], row[f"Δ{m} se"] = paired_gain(values[m], base[m])
-        rows[rule] = row
-    return pd.DataFrame(rows).T
+    rules = [baseline, *(rule for rule in CUT_RULES if rule != baseline)]
+    return _paired_table({rule: (lambda s, r=rule: estimate.seed_metrics(s, r)) for rule in rules},
+                         sorted(estimate.folds), tuple(metrics))
 
 
 def _save(path: Path, parts: list[HeldOutFold]) -> None:
