@@ -194,7 +194,7 @@ def test_an_unwritable_output_folder_is_a_sentence(kaggle_dir, earlier_run, caps
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(pipeline.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(folder.tempfile, "mkstemp", refuse)
     assert pipeline.main(["--data-dir", str(kaggle_dir), "--out-dir", str(runs)]) == 2
     assert capsys.readouterr().err == (f"error: cannot write to the output folder {runs} (Permission denied); "
                                        "choose another OUT_DIR or fix its permissions\n")
