@@ -118,6 +118,31 @@ def test_the_prior_rule_keeps_the_cut_without_a_shift_and_lowers_it_for_more_pos
     assert CUT_RULES["prior_corrected"](shifted) < CUT_RULES["prior_corrected"](same) - 0.02
 
 
+def test_the_bagged_cut_sits_in_the_gap_of_separable_scores_and_moves_less_than_one_best_cut():
+    separable = np.r_[np.linspace(0.0, 0.4, 200), np.linspace(0.6, 1.0, 20)]
+    target = np.r_[np.zeros(200), np.ones(20)].astype(int)
+    assert 0.4 < CUT_RULES["bagged"](fold(separable, target, 0.5, [0.5], [0.5])) < 0.6
+    rng = np.random.default_rng(4)
+    single, bagged = [], []
+    for _ in range(8):  # noisy OOF rows from one score model: the bagged cut varies less between draws
+        target = (rng.uniform(size=600) < 0.1).astype(int)
+        prob = np.clip(rng.normal(0.3 + 0.3 * target, 0.15), 0.001, 0.999)
+        single.append(best_threshold(target, prob)[0])
+        bagged.append(CUT_RULES["bagged"](fold(prob, target, 0.5, [0.5], [0.5])))
+    assert np.std(bagged) < np.std(single)
+
+
+def test_the_calibrated_half_cut_is_half_the_best_f1_on_calibrated_scores():
+    rng = np.random.default_rng(5)
+    prob = rng.beta(0.5, 6, 20000)
+    target = (rng.uniform(size=prob.size) < prob).astype(int)  # calibrated: P(TDE | score) = score
+    best_f1 = best_threshold(target, prob)[1]
+    assert CUT_RULES["calibrated_half"](fold(prob, target, 0.5, [0.5], [0.5])) == pytest.approx(best_f1 / 2, abs=0.02)
+    squashed = prob ** 2  # the same ranking, miscalibrated: the cut follows the scores
+    cut = CUT_RULES["calibrated_half"](fold(squashed, target, 0.5, [0.5], [0.5]))
+    assert cut == pytest.approx((best_f1 / 2) ** 2, abs=0.02)
+
+
 def test_the_weighted_cut_with_unit_weights_is_the_f1_best_cut():
     rng = np.random.default_rng(3)
     target = (rng.uniform(size=500) < 0.2).astype(int)
@@ -225,3 +250,4 @@ def test_lookalike_weight_and_grouping_reach_the_gbdt(monkeypatch):
     assert seen["sample_weight"].tolist() == [1.0, 2.0, 1.0]
     with pytest.raises(ValueError, match="class_groups must be one of"):
         notebook05_settings("quick", class_groups="colours")
+

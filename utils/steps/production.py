@@ -35,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
 from ..evaluation.folds import stratified_folds
+from ..evaluation.metrics import best_threshold
 from ..evaluation.paired import paired_gain
 from ..features import feature_table
 from ..features.registry import FEATURES_VERSION, group_versions
@@ -141,20 +142,44 @@ def _prior_corrected(part: HeldOutFold) -> float:
     return _weighted_best_threshold(part.oof_target, part.oof_prob, weight)
 
 
+BAGGED_RESAMPLES = 200
+
+
+def _bagged(part: HeldOutFold) -> float:
+    """The mean of the F1-best cuts of BAGGED_RESAMPLES bootstrap resamples of the OOF rows: where the OOF F1 is flat
+    near its top, one resample's best cut jumps along the plateau; their mean does not."""
+    rng = np.random.default_rng(0)
+    rows = len(part.oof_target)
+    cuts = [best_threshold(part.oof_target[pick], part.oof_prob[pick])[0]
+            for pick in (rng.integers(0, rows, rows) for _ in range(BAGGED_RESAMPLES))]
+    return float(np.mean(cuts))
+
+
+def _calibrated_half(part: HeldOutFold) -> float:
+    """The score whose Platt-calibrated probability is half the OOF rows' best F1: for calibrated probabilities the
+    F1-best cut is F1*/2 (Lipton et al. 2014), a cut set by the whole score distribution, not by the few rows at it."""
+    _, best_f1 = best_threshold(part.oof_target, part.oof_prob)
+    return _platt(part.oof_prob, part.oof_target, inverse=True)(best_f1 / 2)
+
+
 CUT_RULES: dict[str, Callable[[HeldOutFold], float]] = {
-    "oof_threshold": _oof_threshold, "oof_rate": _oof_rate, "prior_corrected": _prior_corrected}
+    "oof_threshold": _oof_threshold, "oof_rate": _oof_rate, "prior_corrected": _prior_corrected,
+    "bagged": _bagged, "calibrated_half": _calibrated_half}
 
 
-def _platt(prob: np.ndarray, target: np.ndarray):
-    """Logistic calibration of scores on their logits: the map from scores to calibrated probabilities."""
-    logits = np.log(np.clip(prob, 1e-6, 1 - 1e-6) / np.clip(1 - prob, 1e-6, 1)).reshape(-1, 1)
-    model = LogisticRegression(C=1e4).fit(logits, target)
+def _logit(values) -> np.ndarray:
+    values = np.clip(np.asarray(values, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(values / (1 - values))
 
-    def calibrate(values: np.ndarray) -> np.ndarray:
-        x = np.log(np.clip(values, 1e-6, 1 - 1e-6) / np.clip(1 - values, 1e-6, 1)).reshape(-1, 1)
-        return model.predict_proba(x)[:, 1]
 
-    return calibrate
+def _platt(prob: np.ndarray, target: np.ndarray, inverse: bool = False):
+    """Logistic calibration of scores on their logits, logit(c) = a logit(p) + b: the map from scores to calibrated
+    probabilities, or with `inverse` from calibrated probabilities back to scores."""
+    model = LogisticRegression(C=1e4).fit(_logit(prob).reshape(-1, 1), target)
+    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
+    if inverse:
+        return lambda calibrated: float(1 / (1 + np.exp(-(_logit(calibrated) - intercept) / slope)))
+    return lambda values: 1 / (1 + np.exp(-(slope * _logit(values) + intercept)))
 
 
 def _em_prior(calibrated: np.ndarray, prior: float, iterations: int = 200) -> float:
