@@ -103,8 +103,9 @@ def key_values(items: Iterable[str]) -> dict:
 def variant(text: str) -> tuple[dict, dict, list[str] | None]:
     """A variant of notebook 05's default path: 'default' or 'name=value,...' -> (notebook-05 settings, LightGBM
     parameters, feature groups or None for the default ones). A name is a setting of notebook 05 (draws, copies,
-    class_groups, ...), a LightGBM parameter (learning_rate, max_bin, ...), or `groups=+g` / `groups=-g` (the
-    default feature groups with candidate group g added / group g removed); anything else is refused."""
+    class_groups, ...; `modes=multiclass+specialist` for a list of GBDT modes), a LightGBM parameter (learning_rate,
+    max_bin, ...), or `groups=+g` / `groups=-g` (the default feature groups with candidate group g added / group g
+    removed); anything else is refused."""
     from utils.features import DEFAULT_GROUPS, REGISTRY
     from utils.gbdt.lightgbm import PARAMS
     from utils.steps.gbdt import PROFILES
@@ -117,6 +118,8 @@ def variant(text: str) -> tuple[dict, dict, list[str] | None]:
                 if token[1:] not in REGISTRY or token[0] not in "+-":
                     raise ValueError(f"variant {text!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
                 groups = groups + [token[1:]] if token[0] == "+" else [g for g in groups if g != token[1:]]
+        elif name == "modes":  # a list inside a ','-separated variant: modes=multiclass+specialist
+            settings[name] = str(value).split("+")
         elif name in PROFILES["default"]:
             settings[name] = value
         elif name in PARAMS:

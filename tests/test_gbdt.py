@@ -215,3 +215,27 @@ def test_adversarial_weights_reuse_a_classifier_fitted_on_the_same_inputs(monkey
     fits.clear()
     adversarial_weights(draws, test.assign(x=test["x"] + 1e-9), seed=4, params=FAST, fitted=[separation])
     assert len(fits) == 3  # another test table: nothing reused
+
+
+def test_fit_on_learns_from_some_classes_only_and_scores_every_object():
+    features, target, spec = separable(n=160, seed=5)
+    features.loc[spec == "SN Ia", ["a", "b"]] = features.loc[spec == "TDE", ["a", "b"]].to_numpy()  # TDE twins
+    fit_on = spec.isin(["TDE", "AGN"])
+    common = {"spec_type": spec, "mode": "binary", "n_splits": 4, "n_repeats": 1, "params": FAST, "test_features": features}
+    everyone, specialist = cross_validate_gbdt(features, target, **common), \
+        cross_validate_gbdt(features, target, fit_on=fit_on, **common)
+    twins = (spec == "SN Ia").to_numpy()
+    # Learning from the twins as negatives pulls their scores (and the TDEs') down; never seeing them, the
+    # specialist scores them as the TDEs they resemble, out of fold and refitted alike.
+    assert specialist.oof_prob[twins].mean() > 0.8 > everyone.oof_prob[twins].mean()
+    assert specialist.test_prob[twins].mean() > 0.8 > everyone.test_prob[twins].mean()
+    assert np.isfinite(specialist.oof_prob).all() and len(specialist.oof_prob) == len(features)
+    assert specialist.settings["fitted_objects"] == fit_on.sum() < everyone.settings["fitted_objects"] == len(features)
+
+
+def test_fit_on_must_cover_every_object_and_keep_two_classes():
+    features, target, spec = separable()
+    with pytest.raises(DataError, match="fit_on has no value for 1 of 120"):
+        cross_validate_gbdt(features, target, n_splits=3, n_repeats=1, params=FAST, fit_on=pd.Series(True, index=spec.index[1:]))
+    with pytest.raises(DataError, match="single class"):
+        cross_validate_gbdt(features, target, n_splits=3, n_repeats=1, params=FAST, fit_on=spec == "AGN")

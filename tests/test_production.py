@@ -251,3 +251,19 @@ def test_lookalike_weight_and_grouping_reach_the_gbdt(monkeypatch):
     with pytest.raises(ValueError, match="class_groups must be one of"):
         notebook05_settings("quick", class_groups="colours")
 
+
+def test_the_specialist_mode_is_a_binary_gbdt_that_learns_from_tdes_and_look_alikes_only(monkeypatch):
+    import utils.steps.gbdt as steps_gbdt
+
+    seen = {}
+    monkeypatch.setattr(steps_gbdt, "cross_validate_gbdt", lambda *a, **k: seen.update(k))
+    ids = pd.Index(["a", "b", "c", "d", "e"])
+    log = pd.DataFrame({"SpecType": ["TDE", "SN IIn", "AGN", "SN Ia", "SLSN-I"], "target": [1, 0, 0, 0, 0]}, index=ids)
+    features = GBDTFeatures(pd.DataFrame({"x": [1.0, 2, 3, 4, 5]}, index=ids), None, [], None, 0.0)
+    steps_gbdt.fit_gbdt(features, log, notebook05_settings("quick"), 0, "specialist", None)
+    assert seen["mode"] == "binary" and seen["fit_on"].tolist() == [True, True, True, False, True]
+    steps_gbdt.fit_gbdt(features, log, notebook05_settings("quick"), 0, "multiclass", None)
+    assert seen["mode"] == "multiclass" and seen["fit_on"] is None
+    assert steps_gbdt.gbdt_member_name("specialist") == "gbdt_specialist"
+    with pytest.raises(ValueError, match="modes must be a non-empty list of"):
+        notebook05_settings("quick", modes=["multiclass", "expert"])

@@ -42,5 +42,15 @@ def lookalike_group(spec_type: pd.Series) -> pd.Series:
     return group.where(~spec_type.astype("string").fillna("").isin(LOOKALIKE_TYPES), "SN lum")
 
 
+# What the specialist GBDT (notebook 05's mode "specialist") learns TDEs against: the objects that fool the
+# multiclass model most, by share (the luminous supernovae) and by count (AGN).
+SPECIALIST_NEGATIVES = (*LOOKALIKE_TYPES, "AGN")
+
+
+def specialist_objects(spec_type: pd.Series) -> pd.Series:
+    """True for the TDEs and the SPECIALIST_NEGATIVES: the objects a specialist GBDT learns from."""
+    return spec_type.astype("string").fillna("").isin(("TDE", *SPECIALIST_NEGATIVES)).astype(bool)
+
+
 # The groupings a GBDT may learn (notebook 05's setting class_groups).
 GROUPINGS = {"default": class_group, "lookalike": lookalike_group}

@@ -104,7 +104,7 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
                    groups: Callable[[pd.Series], pd.Series] | None = None,
                    nested_repeats: int = 1, sample_weight: pd.Series | None = None,
                    copies: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-                   model: str = LIGHTGBM, n_jobs: int = 1) -> CVResult:
+                   model: str = LIGHTGBM, n_jobs: int = 1, fit_on: pd.Series | None = None) -> CVResult:
     """Repeated stratified CV of a gradient-boosting model; `mode` is 'binary' or 'multiclass' (needs spec_type).
 
     `features`: one table, or one per repeat (repeat r uses table r mod their number), e.g. the training
@@ -121,6 +121,8 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
     `model`: the kind of tabular model (a key of utils.gbdt.member.MODELS), with `params` over its PARAMS.
     `n_jobs`: folds fitted side by side in worker processes (-1: one per core); each fit keeps its own thread
     count (params['n_jobs']), so the result is the same, bit for bit, whatever `n_jobs`.
+    `fit_on`: True for the training objects the models may learn from (indexed by object_id; default all): a
+    specialist learns from some classes only, yet every object is still scored out of fold, like the test set.
     The result keeps the refitted models (`models`, one per repeat) so the run can score new objects.
     """
     kind = model_kind(model)
@@ -150,8 +152,10 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
     n_splits = fold_count(labels, n_splits)
     params = {**kind.PARAMS, **(params or {})}
     started = time.perf_counter()
-    weight = class_weights(labels, class_weight)
-    class_weight_of = dict(zip(labels, weight))  # what a pseudo-labelled test row of that class carries
+    learnable = _learnable_rows(fit_on, features.index, labels)
+    weight = np.zeros(len(labels))
+    weight[learnable] = class_weights(labels[learnable], class_weight)  # the classes' shares among what is learnt
+    class_weight_of = dict(zip(labels[learnable], weight[learnable]))  # what a pseudo-labelled test row carries
     if sample_weight is not None:
         weight = weight * _object_weights(sample_weight, features.index)
     oof = np.zeros((n_repeats, len(features)))
@@ -162,6 +166,7 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
     multiclass = mode == "multiclass"
 
     def fold_task(repeat: int, fit_rows: np.ndarray, score_rows: np.ndarray | None):
+        fit_rows = fit_rows[learnable[fit_rows]]
         fit_table, fit_labels, fit_weight = _with_copies(tables[repeat % len(tables)], labels, weight, fit_rows,
                                                          copy_tables, copy_source, repeat)
         score_table = None if score_rows is None else tables[repeat % len(tables)].iloc[score_rows]
@@ -190,7 +195,8 @@ def cross_validate_gbdt(features: pd.DataFrame | Sequence[pd.DataFrame], target:
                 "class_weight": class_weight, "params": params, "n_features": features.shape[1],
                 "pseudo_confidence": pseudo_confidence, "pseudo_labels_per_fold": float(np.mean(pseudo_counts)),
                 "feature_tables": len(tables), "copies_per_object": len(copy_source) / len(features),
-                "sample_weight": None if sample_weight is None else weight_summary(sample_weight[features.index])}
+                "sample_weight": None if sample_weight is None else weight_summary(sample_weight[features.index]),
+                "fitted_objects": int(learnable.sum())}
     y = target.to_numpy().astype(int)
     oof_prob = oof.mean(axis=0)
     # The per-fold table follows the first repeat's folds.
@@ -237,6 +243,21 @@ def _with_copies(table: pd.DataFrame, labels: np.ndarray, weight: np.ndarray, fi
     source = copy_source[chosen]
     return (pd.concat([table.iloc[fit_rows], copy_tables[repeat % len(copy_tables)][chosen]]),
             np.r_[labels[fit_rows], labels[source]], np.r_[weight[fit_rows], weight[source]])
+
+
+def _learnable_rows(fit_on: pd.Series | None, object_ids: pd.Index, labels: np.ndarray) -> np.ndarray:
+    """`fit_on` as a boolean per training row (all True without it); refused unless it covers every object and
+    keeps at least two classes to learn."""
+    if fit_on is None:
+        return np.ones(len(object_ids), dtype=bool)
+    missing = object_ids.difference(fit_on.index)
+    if len(missing):
+        raise DataError(f"fit_on has no value for {len(missing)} of {len(object_ids)} training objects, "
+                        f"e.g. {list(missing[:5])}")
+    learnable = fit_on.reindex(object_ids).to_numpy(dtype=bool)
+    if len(np.unique(labels[learnable])) < 2:
+        raise DataError("fit_on leaves a single class to learn; a model needs TDEs and non-TDEs")
+    return learnable
 
 
 def _object_weights(sample_weight: pd.Series, object_ids: pd.Index) -> np.ndarray:

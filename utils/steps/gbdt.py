@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..classes import GROUPINGS, LOOKALIKE_TYPES
+from ..classes import GROUPINGS, LOOKALIKE_TYPES, specialist_objects
 from ..config import resolve
 from ..data.copies import source_of
 from ..evaluation.blend import METHODS
@@ -45,7 +45,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 # Why the default differs from quick (measurements in docs/results.md):
 # modes: the binary GBDT is left out of the default, its gain not beyond one SE ("Binary GBDT"); quick keeps it to
-# exercise both modes, kaggle to let the member selection decide.
+# exercise both modes, kaggle to let the member selection decide. "specialist": a binary GBDT that learns TDEs
+# against their look-alikes only (utils.classes.SPECIALIST_NEGATIVES), blended with the others ("Look-alikes").
 # adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial);
 # on in default and kaggle ("Adversarial weights"); off in quick to keep it quick.
 # class_groups: the SpecType grouping the multiclass GBDTs learn (utils.classes.GROUPINGS): "lookalike" (SN IIn, SLSN-I
@@ -59,11 +60,17 @@ PROFILES: dict[str, dict[str, Any]] = {
 # kaggle ("Copies"); 0 in quick.
 
 
+GBDT_MODES = ("multiclass", "binary", "specialist")
+
+
 def notebook05_settings(profile: str, **overrides: Any) -> dict[str, Any]:
     """The profile's settings with non-None overrides; an unknown blend method is refused."""
     cfg = resolve(PROFILES, profile, **overrides)
     if cfg["class_groups"] not in GROUPINGS:
         raise ValueError(f"class_groups must be one of {sorted(GROUPINGS)}, not {cfg['class_groups']!r}")
+    unknown = [mode for mode in cfg["modes"] if mode not in GBDT_MODES]
+    if unknown or not cfg["modes"]:
+        raise ValueError(f"modes must be a non-empty list of {GBDT_MODES}, not {cfg['modes']!r}")
     if cfg["blend_method"] not in (*METHODS, "auto"):
         raise ValueError(f"blend_method must be one of {(*METHODS, 'auto')}, not {cfg['blend_method']!r}")
     return cfg
@@ -188,13 +195,16 @@ def save_gbdt_member(out: Path, name: str, result: CVResult, seconds: float, *,
 def fit_gbdt(features: GBDTFeatures, train_log: pd.DataFrame, cfg: dict[str, Any], seed: int, mode: str,
              sample_weight: pd.Series | None, params: dict | None = None) -> CVResult:
     """One GBDT of notebook 05 under repeated CV on `features` (its test table scored by the refitted models);
+    `mode`: one of GBDT_MODES ("specialist": binary, learning from specialist_objects only, scoring every object);
     `params`: LightGBM parameters over the kind's own and cfg['n_estimators'] (benchmarks measuring them)."""
     if cfg["lookalike_weight"] != 1.0:
         lookalike = train_log["SpecType"].isin(LOOKALIKE_TYPES).to_numpy()
         base = sample_weight if sample_weight is not None else pd.Series(1.0, index=train_log.index)
         sample_weight = base.reindex(train_log.index) * np.where(lookalike, cfg["lookalike_weight"], 1.0)
+    fit_on = specialist_objects(train_log["SpecType"]) if mode == "specialist" else None
     return cross_validate_gbdt(features.draws, train_log["target"].astype(int), spec_type=train_log["SpecType"],
-                               mode=mode, groups=GROUPINGS[cfg["class_groups"]],
+                               mode="binary" if mode == "specialist" else mode, groups=GROUPINGS[cfg["class_groups"]],
+                               fit_on=fit_on,
                                test_features=features.test, n_splits=cfg["n_splits"],
                                n_repeats=cfg["n_repeats"], seed=seed,
                                params={"n_estimators": cfg["n_estimators"], **(params or {})},
