@@ -118,8 +118,6 @@ def variant(text: str) -> tuple[dict, dict, list[str] | None]:
                 if token[1:] not in REGISTRY or token[0] not in "+-":
                     raise ValueError(f"variant {text!r}: {token!r} is not +group or -group of {list(REGISTRY)}")
                 groups = groups + [token[1:]] if token[0] == "+" else [g for g in groups if g != token[1:]]
-        elif name == "modes":  # a list inside a ','-separated variant: modes=multiclass+specialist
-            settings[name] = str(value).split("+")
         elif name in PROFILES["default"]:
             settings[name] = value
         elif name in PARAMS:

@@ -46,6 +46,7 @@ report_top_n = None  # test candidates in candidates.html; None: the profile's
 select_members = None  # True: blend only the members whose measured gain beats one standard error; None: the profile's
 adversarial_weighting = None  # True: GBDTs weight training objects by how test-like they look; None: the profile's (on, off in quick)
 copies = None  # degraded copies of every training object the GBDTs also train on (0: none); None: the profile's (2, 0 in quick)
+modes = None  # GBDTs: a list of "multiclass", "binary", "specialist" (TDE vs SN IIn, SLSN, AGN) or "multiclass+specialist"
 class_groups = None  # "default" | "lookalike" (SN IIn and SLSN as a group of their own); None: the profile's
 lookalike_weight = None  # training weight of SN IIn and SLSN (times their class weight); None: the profile's (1.0)
 draws = None  # "extract" | "transform": how each redshift draw's training table is made; None: the profile's
@@ -73,7 +74,7 @@ from utils.steps.production import production_estimate
 cfg = notebook05_settings(profile, n_repeats=n_repeats, blend_method=blend_method, pseudo_confidence=pseudo_confidence,
                           report_top_n=report_top_n, select_members=select_members,
                           adversarial_weighting=adversarial_weighting, copies=copies, class_groups=class_groups,
-                          lookalike_weight=lookalike_weight, draws=draws, production_seeds=production_seeds)
+                          modes=modes, lookalike_weight=lookalike_weight, draws=draws, production_seeds=production_seeds)
 seed_everything(seed)
 out = resolve_out_dir(out_dir)
 save_config({"notebook": "05_ensemble_and_submit", "data_dir": data_dir, "profile": profile, "seed": seed, **cfg},

@@ -267,3 +267,4 @@ def test_the_specialist_mode_is_a_binary_gbdt_that_learns_from_tdes_and_look_ali
     assert steps_gbdt.gbdt_member_name("specialist") == "gbdt_specialist"
     with pytest.raises(ValueError, match="modes must be a non-empty list of"):
         notebook05_settings("quick", modes=["multiclass", "expert"])
+    assert notebook05_settings("quick", modes="multiclass+specialist")["modes"] == ["multiclass", "specialist"]

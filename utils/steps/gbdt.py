@@ -46,7 +46,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 # Why the default differs from quick (measurements in docs/results.md):
 # modes: the binary GBDT is left out of the default, its gain not beyond one SE ("Binary GBDT"); quick keeps it to
 # exercise both modes, kaggle to let the member selection decide. "specialist": a binary GBDT that learns TDEs
-# against their look-alikes only (utils.classes.SPECIALIST_NEGATIVES), blended with the others ("Look-alikes").
+# against their look-alikes only (utils.classes.SPECIALIST_NEGATIVES); off everywhere: the member selection left it out
+# on the production path ("Look-alikes").
 # adversarial_weighting: weight the GBDTs' training objects by how test-like they look (utils.gbdt.adversarial);
 # on in default and kaggle ("Adversarial weights"); off in quick to keep it quick.
 # class_groups: the SpecType grouping the multiclass GBDTs learn (utils.classes.GROUPINGS): "lookalike" (SN IIn, SLSN-I
@@ -68,6 +69,8 @@ def notebook05_settings(profile: str, **overrides: Any) -> dict[str, Any]:
     cfg = resolve(PROFILES, profile, **overrides)
     if cfg["class_groups"] not in GROUPINGS:
         raise ValueError(f"class_groups must be one of {sorted(GROUPINGS)}, not {cfg['class_groups']!r}")
+    if isinstance(cfg["modes"], str):  # as a command line writes a list: modes=multiclass+specialist
+        cfg["modes"] = cfg["modes"].split("+")
     unknown = [mode for mode in cfg["modes"] if mode not in GBDT_MODES]
     if unknown or not cfg["modes"]:
         raise ValueError(f"modes must be a non-empty list of {GBDT_MODES}, not {cfg['modes']!r}")
