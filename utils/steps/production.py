@@ -34,6 +34,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
+from ..evaluation.blend import logit, sigmoid
 from ..evaluation.folds import stratified_folds
 from ..evaluation.metrics import best_threshold
 from ..evaluation.paired import paired_gain
@@ -167,19 +168,14 @@ CUT_RULES: dict[str, Callable[[HeldOutFold], float]] = {
     "bagged": _bagged, "calibrated_half": _calibrated_half}
 
 
-def _logit(values) -> np.ndarray:
-    values = np.clip(np.asarray(values, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(values / (1 - values))
-
-
 def _platt(prob: np.ndarray, target: np.ndarray, inverse: bool = False):
     """Logistic calibration of scores on their logits, logit(c) = a logit(p) + b: the map from scores to calibrated
     probabilities, or with `inverse` from calibrated probabilities back to scores."""
-    model = LogisticRegression(C=1e4).fit(_logit(prob).reshape(-1, 1), target)
+    model = LogisticRegression(C=1e4).fit(logit(prob).reshape(-1, 1), target)
     slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
     if inverse:
-        return lambda calibrated: float(1 / (1 + np.exp(-(_logit(calibrated) - intercept) / slope)))
-    return lambda values: 1 / (1 + np.exp(-(slope * _logit(values) + intercept)))
+        return lambda calibrated: float(sigmoid((logit(calibrated) - intercept) / slope))
+    return lambda values: sigmoid(slope * logit(values) + intercept)
 
 
 def _em_prior(calibrated: np.ndarray, prior: float, iterations: int = 200) -> float:
